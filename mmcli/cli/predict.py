@@ -1,0 +1,59 @@
+"""``mmcli predict BUNDLE INPUT``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmcli.cli import options as opt
+from mmcli.cli.errors import reports_errors
+from mmcli.cli.output import make_console, row_progress
+
+
+@reports_errors
+def predict(
+    bundle: str,
+    input: Annotated[str, typer.Argument(help="A table (csv, tsv, jsonl, parquet) or - for stdin.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv or json.", rich_help_panel=opt.OUTPUT)] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (atomically).", rich_help_panel=opt.OUTPUT)] = None,
+    top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
+    id_col: opt.IdCol = None,
+    image_col: opt.ImageCol = None,
+    text_col: opt.TextCol = None,
+    input_format: opt.InputFormat = None,
+    force: opt.Force = False,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Predict a label for every row of INPUT, in input order (a label column is ignored).
+
+    Each record has id, label, probability, probabilities (label -> probability), top_k and
+    which modalities were present; a row that cannot be used has an error instead.
+
+    Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
+    """
+    from mmcli.bundle import read_bundle
+    from mmcli.io.atomic import atomic_file, check_writable
+    from mmcli.io.records import RECORD_FORMATS, write_records
+    from mmcli.predict import predict_records
+
+    if format not in RECORD_FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")
+    if out is not None:
+        check_writable(out, force=force)
+    loaded = read_bundle(bundle)
+    console = make_console(quiet)
+    progress, on_start, on_row = row_progress(console, "predicting")
+    overrides = opt.prep_flags(id_col=id_col, image_col=image_col, text_col=text_col)
+    records = predict_records(loaded, input, fmt=input_format, top_k=top_k,
+                              prep_overrides=overrides, on_start=on_start, on_row=on_row)
+    with progress:
+        if out is None:
+            count = write_records(records, sys.stdout, format)
+        else:
+            with atomic_file(out, force=force) as tmp, open(tmp, "w", encoding="utf-8",
+                                                             newline="") as handle:
+                count = write_records(records, handle, format)
+    console.print(f"{count} predictions" + (f" -> {out}" if out else ""))

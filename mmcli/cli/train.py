@@ -1,0 +1,89 @@
+"""``mmcli train DATA --out BUNDLE``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mmcli.cli import options as opt
+from mmcli.cli.errors import reports_errors
+from mmcli.cli.output import emit_json, make_console
+
+TRAIN = "Training"
+MODEL = "Model"
+
+
+@reports_errors
+def train(
+    data: str,
+    out: opt.OutDir,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs; early stopping may end sooner [default: 40].", min=1, rich_help_panel=TRAIN)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per batch [default: 32].", min=1, rich_help_panel=TRAIN)] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine decay) [default: 0.003].", rich_help_panel=TRAIN)] = None,
+    patience: Annotated[int | None, typer.Option(help="Epochs without validation improvement before stopping [default: 6].", min=1, rich_help_panel=TRAIN)] = None,
+    val_fraction: Annotated[float | None, typer.Option(help="Share of training rows held out for validation when the table has no 'val' rows [default: 0.15].", rich_help_panel=TRAIN)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for splits, initialization, shuffling and augmentation [default: 0].", rich_help_panel=TRAIN)] = None,
+    deterministic: Annotated[bool | None, typer.Option("--deterministic", help="Turn on TensorFlow op determinism (slower).", rich_help_panel=TRAIN)] = None,
+    fusion: Annotated[str | None, typer.Option(help="How modalities are combined: gated (learned weights) or concat [default: gated].", rich_help_panel=MODEL)] = None,
+    embed_dim: Annotated[int | None, typer.Option(help="Size of each modality's embedding [default: 64].", min=1, rich_help_panel=MODEL)] = None,
+    id_col: opt.IdCol = None,
+    image_col: opt.ImageCol = None,
+    text_col: opt.TextCol = None,
+    label_col: opt.LabelCol = None,
+    split_col: opt.SplitCol = None,
+    input_format: opt.InputFormat = None,
+    image_size: opt.ImageSize = None,
+    on_missing: opt.OnMissing = None,
+    lowercase: opt.Lowercase = None,
+    max_text_chars: opt.MaxTextChars = None,
+    allow_outside_root: opt.AllowOutsideRoot = None,
+    workers: opt.Workers = None,
+    force: opt.Force = False,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Train a fused image + text classifier on DATA (a prepared folder, or a raw table that is
+    then preprocessed with the same code) and write the bundle folder.
+
+    Rows whose split is 'test' are never used for training. Prints the bundle's metadata
+    (validation accuracy, each modality alone, fusion weights) as JSON on stdout.
+
+    Example: mmcli train sample_data/data.csv --out model/ --seed 1
+    """
+    from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig, replace
+    from mmcli.train import train as run_training
+
+    config = RunConfig(
+        prep=replace(PrepConfig(), **opt.prep_flags(
+            id_col=id_col, image_col=image_col, text_col=text_col, label_col=label_col,
+            split_col=split_col, image_size=image_size, on_missing=on_missing,
+            lowercase=lowercase, max_text_chars=max_text_chars,
+            allow_outside_root=allow_outside_root, workers=workers)),
+        model=replace(ModelConfig(), fusion=fusion, embed_dim=embed_dim),
+        train=replace(TrainConfig(), epochs=epochs, batch_size=batch_size,
+                      learning_rate=learning_rate, patience=patience,
+                      val_fraction=val_fraction, seed=seed, deterministic=deterministic),
+    )
+    console = make_console(quiet)
+    console.print(f"training on {data} -> {out}")
+    meta = run_training(data, config, out, force=force, fmt=input_format, console=console)
+    render_summary(console, meta)
+    emit_json({"bundle": str(out), **{k: meta[k] for k in
+               ("labels", "modalities", "data", "training", "validation")}})
+
+
+def render_summary(console, meta: dict) -> None:
+    val, run = meta["validation"], meta["training"]
+    console.print(
+        f"done: {run['epochs_run']} epochs (best {run['best_epoch']}) in {run['seconds']} s, "
+        f"{run['samples_per_second']} samples/s; {val['on']} accuracy {val['accuracy']:.3f}"
+    )
+    if "modalities" in val:
+        alone = ", ".join(f"{k} {v:.3f}" for k, v in val["modalities"].items())
+        console.print(f"  each modality alone: {alone}")
+        if val.get("fusion_weights"):
+            weights = ", ".join(f"{k} {v:.2f}" for k, v in val["fusion_weights"].items())
+            console.print(f"  learned fusion weights: {weights}")
+        if not val["fusion_helped"]:
+            console.print("[yellow]warning: the fused model did not beat its best single "
+                          "modality on validation; fusion did not help on this data[/]")

@@ -1,0 +1,148 @@
+"""The typed configuration passed down from the CLI: one frozen dataclass per concern.
+
+``RunConfig`` groups them; ``to_dict``/``from_dict`` are symmetric so the
+resolved config saved in a bundle rebuilds the same object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmcli.errors import UsageError
+
+ON_MISSING = ("keep", "drop", "error")
+IMAGE_ENCODERS = ("small_cnn",)
+TEXT_ENCODERS = ("bow",)
+FUSIONS = ("gated", "concat")
+
+
+def _positive(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise UsageError(
+                f"Expected a positive integer for `{name}`. Received: {name}={value!r}"
+            )
+
+
+def _fraction(owner: object, name: str, *, high: float = 1.0) -> None:
+    value = getattr(owner, name)
+    if not isinstance(value, (int, float)) or not 0.0 <= value < high:
+        raise UsageError(
+            f"Expected a number in [0, {high}) for `{name}`. Received: {name}={value!r}"
+        )
+
+
+def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
+    value = getattr(owner, name)
+    if value not in choices:
+        raise UsageError(
+            f"Unknown {name.replace('_', ' ')} {value!r}. Choose one of: {', '.join(choices)}"
+        )
+
+
+@dataclass(frozen=True)
+class PrepConfig:
+    """How a raw table becomes model inputs. Saved in the dataset and the bundle."""
+
+    id_col: str | None = None
+    image_col: str | None = None
+    text_col: str | None = None
+    label_col: str | None = None
+    split_col: str | None = None
+    image_size: int = 64
+    on_missing: str = "keep"
+    lowercase: bool = False
+    max_text_chars: int = 2000
+    max_pixels: int = 89_478_485
+    min_image_side: int = 8
+    allow_outside_root: bool = False
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side", "workers")
+        _choice(self, "on_missing", ON_MISSING)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The fused network: one encoder per modality, a fusion, a softmax head."""
+
+    image_encoder: str = "small_cnn"
+    text_encoder: str = "bow"
+    fusion: str = "gated"
+    embed_dim: int = 64
+    max_tokens: int = 20_000
+    ngrams: int = 2
+    dropout: float = 0.2
+    modality_dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        _choice(self, "image_encoder", IMAGE_ENCODERS)
+        _choice(self, "text_encoder", TEXT_ENCODERS)
+        _choice(self, "fusion", FUSIONS)
+        _positive(self, "embed_dim", "max_tokens", "ngrams")
+        _fraction(self, "dropout")
+        _fraction(self, "modality_dropout", high=0.5)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The optimisation loop."""
+
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    val_fraction: float = 0.15
+    seed: int = 0
+    deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        _positive(self, "epochs", "batch_size", "patience")
+        _fraction(self, "val_fraction", high=0.9)
+        if not self.learning_rate > 0:
+            raise UsageError(
+                "Expected a positive number for `learning_rate`. "
+                f"Received: learning_rate={self.learning_rate!r}"
+            )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a training run needs; saved whole in the bundle."""
+
+    prep: PrepConfig = field(default_factory=PrepConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        return cls(
+            prep=_build(PrepConfig, data.get("prep", {})),
+            model=_build(ModelConfig, data.get("model", {})),
+            train=_build(TrainConfig, data.get("train", {})),
+        )
+
+
+def _build(kind: type, values: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UsageError(
+            f"Unknown setting(s) {', '.join(unknown)} for {kind.__name__}. "
+            f"Known: {', '.join(sorted(known))}"
+        )
+    return kind(**values)
+
+
+def replace(config: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` that ignores ``None`` values (flags the user did not give)."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    return dataclasses.replace(config, **given) if given else config

@@ -1,0 +1,1 @@
+"""Data preparation: cleaning, roles, rows and datasets built from tables."""

@@ -1,0 +1,160 @@
+"""The prepared dataset folder: written once by preprocess, streamed by train and evaluate.
+
+Layout (names in :mod:`mmcli.layout`): ``schema.json``; ``examples.parquet``
+(one line per kept row: row, id, split, label, text, image_present,
+text_present); ``images/shard-NNNNN.npy`` (uint8 arrays of ``shard_rows`` images
+each, row i of the examples at shard i // shard_rows, offset i % shard_rows,
+zeros where the image is masked), memory-mapped when read; ``rejects.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmcli import layout
+from mmcli.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mmcli.data.rows import Row
+
+
+@dataclass
+class WriteSummary:
+    """What was written: counts by verdict and reason."""
+
+    rows: int = 0
+    kept: int = 0
+    masked: int = 0
+    rejected: int = 0
+    shard_rows: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)
+    splits: Counter = field(default_factory=Counter)
+
+
+def write_rows(rows: Iterable[Row], folder: Path, image_size: int) -> WriteSummary:
+    """Stream rows into ``folder``: image shards, examples, rejects. Memory stays bounded."""
+    import pandas as pd
+
+    (folder / layout.IMAGES_DIR).mkdir()
+    summary = WriteSummary(shard_rows=shard_rows(image_size))
+    records: list[dict[str, Any]] = []
+    shard = np.zeros((summary.shard_rows, image_size, image_size, 3), np.uint8)
+    filled, shard_index = 0, 0
+    with open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
+        rejects = csv.writer(handle)
+        rejects.writerow(layout.REJECT_COLUMNS)
+        for row in rows:
+            summary.rows += 1
+            for issue in row.issues:
+                rejects.writerow(
+                    [row.row, row.id, issue.column, issue.reason, issue.action, issue.message]
+                )
+                summary.reasons[f"{issue.action}:{issue.reason}"] += 1
+            if row.rejected:
+                summary.rejected += 1
+                continue
+            summary.kept += 1
+            summary.masked += bool(row.issues)
+            summary.labels[row.label] += 1
+            summary.splits[row.split] += 1
+            shard[filled] = row.image if row.image is not None else 0
+            filled += 1
+            records.append(
+                {
+                    "row": row.row,
+                    "id": row.id,
+                    "split": row.split,
+                    "label": row.label,
+                    "text": row.text,
+                    "image_present": row.image_present,
+                    "text_present": row.text_present,
+                }
+            )
+            if filled == summary.shard_rows:
+                np.save(
+                    folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard
+                )
+                shard_index, filled = shard_index + 1, 0
+    if filled:
+        np.save(
+            folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard[:filled]
+        )
+    frame = pd.DataFrame.from_records(
+        records, columns=["row", "id", "split", "label", "text", "image_present", "text_present"]
+    )
+    frame.to_parquet(folder / layout.EXAMPLES_FILE, index=False)
+    return summary
+
+
+@dataclass
+class Dataset:
+    """A prepared dataset, opened for reading. Images are memory-mapped, not loaded."""
+
+    folder: Path
+    schema: dict[str, Any]
+    examples: pd.DataFrame
+    shards: list[np.ndarray]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.schema["labels"])
+
+    def images(self, indices: np.ndarray) -> np.ndarray:
+        """Return the images of the given example positions as one uint8 array."""
+        size = self.schema["prep"]["image_size"]
+        per_shard = self.schema["shard_rows"]
+        out = np.empty((len(indices), size, size, 3), np.uint8)
+        for j, i in enumerate(indices):
+            out[j] = self.shards[i // per_shard][i % per_shard]
+        return out
+
+
+def shard_rows(image_size: int) -> int:
+    """Rows per image shard: about SHARD_BYTES each, so memory does not grow with image size."""
+    return max(16, layout.SHARD_BYTES // (image_size * image_size * 3))
+
+
+def is_dataset(path: Path) -> bool:
+    return path.is_dir() and (path / layout.SCHEMA_FILE).is_file()
+
+
+def open_dataset(folder: Path) -> Dataset:
+    """Open a prepared dataset folder.
+
+    Raises:
+        DataError: not a prepared dataset, of an unknown format, or incomplete.
+    """
+    import pandas as pd
+
+    folder = Path(folder)
+    if not is_dataset(folder):
+        raise DataError(f"{folder} is not a prepared dataset (no {layout.SCHEMA_FILE})")
+    try:
+        schema = json.loads((folder / layout.SCHEMA_FILE).read_text(encoding="utf-8"))
+        version = schema.get("format_version")
+        if version != layout.DATASET_FORMAT:
+            raise DataError(
+                f"{folder}: prepared dataset format {version} is not supported "
+                f"(this mmcli reads format {layout.DATASET_FORMAT}); run mmcli preprocess again"
+            )
+        examples = pd.read_parquet(folder / layout.EXAMPLES_FILE)
+        shard_files = sorted((folder / layout.IMAGES_DIR).glob("shard-*.npy"))
+        shards = [np.load(p, mmap_mode="r") for p in shard_files]
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{folder}: damaged prepared dataset: {exc}") from exc
+    if sum(len(s) for s in shards) != len(examples):
+        raise DataError(f"{folder}: image shards do not match {layout.EXAMPLES_FILE}")
+    return Dataset(folder, schema, examples, shards)

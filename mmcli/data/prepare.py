@@ -1,0 +1,93 @@
+"""``mmcli preprocess`` as a library call: table in, prepared dataset folder out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mmcli import layout
+from mmcli.config import PrepConfig
+from mmcli.data.dataset import WriteSummary, write_rows
+from mmcli.data.roles import detect_roles
+from mmcli.data.rows import iter_rows
+from mmcli.errors import NoUsableRowsError
+from mmcli.io.atomic import atomic_dir
+from mmcli.io.tables import read_table
+
+
+def prepare(
+    source: str | Path,
+    config: PrepConfig,
+    out: Path,
+    *,
+    force: bool = False,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    on_start: Callable[[int], None] | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Read, clean, align and decode a table into a prepared dataset folder at ``out``.
+
+    Args:
+        source: a table path, or ``-`` for stdin.
+        config: cleaning, policy and image settings.
+        out: the folder to write; written atomically.
+        force: replace ``out`` if it exists.
+        fmt: the table format when the extension does not tell.
+        encoding: the text encoding of CSV/TSV/JSONL input.
+        on_start: called with the number of rows before decoding starts (progress).
+        on_row: called once per row (progress).
+
+    Returns:
+        The summary also saved as ``schema.json``.
+
+    Raises:
+        DataError: the table cannot be read or lacks a needed column.
+        NoUsableRowsError: every row was rejected.
+        OutputExistsError: ``out`` exists and ``force`` is false.
+    """
+    table = read_table(source, fmt=fmt, encoding=encoding)
+    roles = detect_roles(table.frame, config, name=table.name)
+    if on_start is not None:
+        on_start(len(table.frame))
+    with atomic_dir(Path(out), force=force) as folder:
+        rows = iter_rows(table, roles, config, need_label=roles.label is not None, on_row=on_row)
+        summary = write_rows(rows, folder, config.image_size)
+        if summary.kept == 0:
+            raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
+        schema = build_schema(
+            table.name, table.sha256, roles.to_dict(), roles.modalities, config, summary
+        )
+        (folder / layout.SCHEMA_FILE).write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    return schema
+
+
+def build_schema(
+    name: str,
+    sha256: str,
+    roles: dict[str, str | None],
+    modalities: tuple[str, ...],
+    config: PrepConfig,
+    summary: WriteSummary,
+) -> dict[str, Any]:
+    """The contents of schema.json (and preprocess' JSON summary)."""
+    labels = sorted(label for label in summary.labels if label is not None)
+    return {
+        "format_version": layout.DATASET_FORMAT,
+        "source": {"table": name, "sha256": sha256},
+        "roles": roles,
+        "modalities": list(modalities),
+        "labels": labels,
+        "prep": dataclasses.asdict(config),
+        "shard_rows": summary.shard_rows,
+        "rows": summary.rows,
+        "kept": summary.kept,
+        "masked": summary.masked,
+        "rejected": summary.rejected,
+        "issues": dict(sorted(summary.reasons.items())),
+        "class_counts": {label: summary.labels[label] for label in labels},
+        "split_counts": dict(sorted(summary.splits.items())),
+    }

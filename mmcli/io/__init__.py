@@ -1,0 +1,1 @@
+"""Reading input files: tables and images."""

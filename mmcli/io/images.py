@@ -1,0 +1,284 @@
+"""Read image files named in a table: resolve their paths, decode them, report faults.
+
+Each image becomes a ``(size, size, 3)`` ``uint8`` RGB array. The image is stretched
+to the square (aspect ratio is not kept), after its EXIF orientation is applied and
+any alpha is composited over a background colour. Every fault in one file becomes an
+``ImageError`` with a stable ``reason`` (see ``mmcli.errors``), so callers can reject
+that row and carry on. Only ``FORMATS`` (JPEG, PNG, GIF, BMP, TIFF, WEBP) are opened:
+other Pillow plugins (EPS, for one, runs Ghostscript) are never tried.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import stat
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mmcli.errors import ImageError, UsageError
+
+FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")  # JPEG includes MPO (phone photos)
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageOptions:
+    """How images are decoded.
+
+    Args:
+        size: Side of the square output, in pixels.
+        max_pixels: Largest ``width * height`` accepted, read from the header
+            before any pixel is decoded (decompression-bomb guard). Pillow itself
+            refuses headers above twice its own limit (178,956,970 pixels).
+        min_side: Images narrower or shorter than this are rejected.
+        background: RGB colour that transparent pixels are composited over.
+    """
+
+    size: int = 64
+    max_pixels: int = 89_478_485
+    min_side: int = 8
+    background: tuple[int, int, int] = (255, 255, 255)
+
+    def __post_init__(self) -> None:
+        for name in ("size", "max_pixels", "min_side"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(
+                    f"Expected a positive integer for `{name}`. Received: {name}={value!r}"
+                )
+        bg = self.background
+        if (
+            not isinstance(bg, (tuple, list))
+            or len(bg) != 3
+            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in bg)
+        ):
+            raise UsageError(
+                f"Expected 3 integers in 0..255 for `background`. Received: background={bg!r}"
+            )
+        object.__setattr__(self, "background", tuple(bg))
+
+    def to_dict(self) -> dict:
+        """Returns: the options as a JSON-ready dict (``from_dict`` rebuilds them)."""
+        return {**dataclasses.asdict(self), "background": list(self.background)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImageOptions:
+        """Args: data: a dict from ``to_dict``. Returns: the ``ImageOptions``."""
+        unknown = sorted(set(data) - {field.name for field in dataclasses.fields(cls)})
+        if unknown:
+            raise UsageError(f"Unknown image option(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = False) -> Path:
+    """Resolve a table cell to an image file under ``root``.
+
+    Relative values are taken from ``root``; absolute values must lie inside it.
+    Symlinks and ``..`` are resolved first, and a path outside ``root`` is refused
+    before the file is opened or stat-ed (only the symlinks on the way are read), so
+    the answer says nothing about files outside ``root``.
+
+    Args:
+        value: The cell text, e.g. ``"imgs/a.jpg"``.
+        root: Folder the paths are relative to (usually the table's folder).
+        allow_outside_root: Accept paths that resolve outside ``root``.
+
+    Returns:
+        The resolved absolute path of an existing regular file.
+
+    Raises:
+        ImageError: reason ``outside_root``, ``missing``, ``not_a_file`` or ``unreadable``.
+    """
+    if not value or not value.strip() or "\x00" in value:
+        raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
+    # os.path.realpath only lstat-s and reads symlinks; Path.resolve would also stat the target.
+    base = Path(os.path.realpath(root))
+    path = Path(os.path.realpath(base / value))  # an absolute value replaces base
+    if not allow_outside_root and not path.is_relative_to(base):
+        raise ImageError(
+            "outside_root", f"image path {value!r} is outside the data folder '{base}'"
+        )
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ImageError("missing", f"image {value!r} not found (looked for '{path}')") from None
+    except OSError as exc:
+        raise ImageError("unreadable", f"cannot read image {value!r}: {_describe(exc)}") from None
+    if not stat.S_ISREG(mode):
+        raise ImageError("not_a_file", f"image path {value!r} is not a regular file")
+    return path
+
+
+def load_image(path: Path, options: ImageOptions) -> np.ndarray:
+    """Decode one image file into a square RGB array.
+
+    Args:
+        path: The image file.
+        options: Output size, limits and background colour.
+
+    Returns:
+        A C-contiguous ``(options.size, options.size, 3)`` ``uint8`` array. The image is
+        stretched to the square; its aspect ratio is not kept.
+
+    Raises:
+        ImageError: reason ``missing``, ``not_a_file``, ``unreadable``, ``truncated``,
+            ``too_large`` or ``too_small``.
+    """
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # never open a FIFO or device: it may block
+            raise _error("not_a_file", path, "not a regular file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
+            with Image.open(path, formats=_known_formats()) as img:
+                return _to_array(img, path, options)
+    except ImageError:
+        raise
+    except (FileNotFoundError, NotADirectoryError):
+        raise _error("missing", path, "file not found") from None
+    except IsADirectoryError:  # only if it changed since the stat above
+        raise _error("not_a_file", path, "is a directory") from None
+    except Image.DecompressionBombError as exc:
+        raise _error("too_large", path, _describe(exc)) from None
+    except UnidentifiedImageError:
+        raise _error(
+            "unreadable", path, "cannot identify image file (not a supported image format)"
+        ) from None
+    except _DECODE_ERRORS as exc:
+        reason = "truncated" if "truncated" in str(exc).lower() else "unreadable"
+        raise _error(reason, path, _describe(exc)) from None
+
+
+def decode_images(
+    paths: Sequence[Path], options: ImageOptions, *, workers: int = 1, chunk_size: int = 64
+) -> Iterator[tuple[int, np.ndarray | ImageError]]:
+    """Decode many images, in input order, returning faults in place of arrays.
+
+    With ``workers > 1`` chunks of ``chunk_size`` paths are decoded in a pool of
+    "spawn" processes, with at most ``2 * workers`` chunks in flight, so memory stays
+    bounded however many paths there are. A worker process that dies (e.g. killed by
+    the OS) raises ``concurrent.futures.process.BrokenProcessPool``.
+
+    Args:
+        paths: Image files.
+        options: Output size, limits and background colour.
+        workers: Number of processes; ``<= 1`` decodes in this process.
+        chunk_size: Paths per task sent to a worker.
+
+    Returns:
+        An iterator of ``(index, array or ImageError)``, one per path, in input order.
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise UsageError(
+            f"Expected a positive integer for `chunk_size`. Received: chunk_size={chunk_size!r}"
+        )
+    chunks = (list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size))
+    if workers <= 1:
+        return _number(_decode_chunk(chunk, options) for chunk in chunks)
+    return _number(_decode_in_pool(chunks, options, workers))
+
+
+def _decode_in_pool(
+    chunks: Iterator[list[Path]], options: ImageOptions, workers: int
+) -> Iterator[list]:
+    """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight."""
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        pending: collections.deque = collections.deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_decode_chunk, chunk, options))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _number(results: Iterator[list]) -> Iterator[tuple[int, np.ndarray | ImageError]]:
+    """Number the flattened results, rebuilding ``ImageError`` from ``(reason, message)``."""
+    index = 0
+    for chunk in results:
+        for item in chunk:
+            yield index, ImageError(*item) if isinstance(item, tuple) else item
+            index += 1
+
+
+def _decode_chunk(paths: list[Path], options: ImageOptions) -> list[np.ndarray | tuple[str, str]]:
+    """Decode paths; faults become ``(reason, message)`` (``ImageError`` does not pickle).
+
+    Module-level so that "spawn" worker processes can import it.
+    """
+    results: list[np.ndarray | tuple[str, str]] = []
+    for path in paths:
+        try:
+            results.append(load_image(path, options))
+        except ImageError as exc:
+            results.append((exc.reason, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
+            results.append(("unreadable", f"cannot decode image '{path}': {_describe(exc)}"))
+    return results
+
+
+def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray:
+    """Check the header size, then decode, orient, flatten to RGB and resize."""
+    width, height = img.size
+    if width * height > options.max_pixels:
+        limit = f"more than max_pixels={options.max_pixels}"
+        raise _error("too_large", path, f"{width}x{height} pixels is {limit}")
+    if min(width, height) < options.min_side:
+        limit = f"smaller than min_side={options.min_side}"
+        raise _error("too_small", path, f"{width}x{height} pixels is {limit}")
+    img.draft("RGB", (options.size, options.size))  # JPEG only: decode at a reduced scale
+    img.load()
+    img = ImageOps.exif_transpose(img)
+    rgb = _to_rgb(img, options.background)
+    rgb = rgb.resize((options.size, options.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """Convert any mode to RGB; alpha is composited over ``background``.
+
+    16-bit (``I;16*``) and ``I`` pixels are read as 0..65535 and divided by 256;
+    ``F`` pixels are read as 0..255 and clipped.
+    """
+    if img.mode in _SIXTEEN_BIT_MODES:
+        pixels = np.clip(np.asarray(img, dtype=np.int64), 0, 65535) >> 8
+        return Image.fromarray(pixels.astype(np.uint8)).convert("RGB")
+    if img.mode == "F":
+        pixels = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float64)), 0, 255)
+        return Image.fromarray(np.rint(pixels).astype(np.uint8)).convert("RGB")
+    if "A" in img.getbands() or "a" in img.getbands() or "transparency" in img.info:
+        layer = img.convert("RGBA")
+        canvas = Image.new("RGBA", img.size, (*background, 255))
+        return Image.alpha_composite(canvas, layer).convert("RGB")
+    return img.convert("RGB")
+
+
+def _known_formats() -> tuple[str, ...]:
+    """Returns: the ``FORMATS`` this Pillow can open (an unknown name makes it raise)."""
+    Image.init()
+    return tuple(name for name in FORMATS if name in Image.OPEN)
+
+
+def _error(reason: str, path: Path, cause: str) -> ImageError:
+    """Returns: an ``ImageError`` whose one-line message names the file and the cause."""
+    return ImageError(reason, f"cannot decode image '{path}': {cause}")
+
+
+def _describe(exc: BaseException) -> str:
+    """Returns: a one-line cause for ``exc``, without the file path Pillow may add."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

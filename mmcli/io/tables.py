@@ -1,0 +1,139 @@
+"""Reading a table (CSV, TSV, JSONL, Parquet; a path or ``-`` for stdin) into a DataFrame.
+
+The one place that turns a file into rows. Every failure a user can cause
+becomes a :class:`~mmcli.errors.DataError` naming the file and the cause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from mmcli.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as read: its rows, the folder relative paths resolve against, its hash."""
+
+    frame: pd.DataFrame
+    root: Path
+    name: str
+    sha256: str
+
+
+def detect_format(name: str, given: str | None = None) -> str:
+    """Return the table format from ``given`` or the file extension.
+
+    Raises:
+        UsageError: the format is unknown or cannot be told from the name.
+    """
+    if given is not None:
+        if given not in FORMATS:
+            raise UsageError(f"Unknown table format {given!r}. Choose one of: {', '.join(FORMATS)}")
+        return given
+    suffix = Path(name).suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    if name == "-":
+        return "csv"
+    raise UsageError(
+        f"Cannot tell the format of {name!r} from its extension; pass --format "
+        f"({', '.join(FORMATS)})"
+    )
+
+
+def read_table(
+    source: str | Path,
+    *,
+    fmt: str | None = None,
+    encoding: str = "utf-8",
+    stdin: BinaryIO | None = None,
+) -> Table:
+    """Read a whole table. ``source`` ``-`` reads standard input (CSV unless ``fmt``).
+
+    Text cells stay strings (no type guessing), empty cells become missing values.
+
+    Raises:
+        DataError: missing or unreadable file, invalid encoding, malformed or empty table.
+    """
+    name = str(source)
+    kind = detect_format(name, fmt)
+    if name == "-":
+        data = (stdin or sys.stdin.buffer).read()
+        root = Path.cwd()
+    else:
+        path = Path(name)
+        if not path.exists():
+            raise DataError(f"table not found: {name}")
+        if path.is_dir():
+            raise DataError(f"expected a table file, got a folder: {name}")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"cannot read table {name}: {exc.strerror or exc}") from exc
+        root = path.resolve().parent
+    if not data.strip():
+        raise DataError(f"table {name} is empty")
+    frame = _parse(data, kind, name, encoding)
+    if frame.empty:
+        raise DataError(f"table {name} has no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return Table(frame, root, name, hashlib.sha256(data).hexdigest())
+
+
+def _parse(data: bytes, kind: str, name: str, encoding: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if kind == "parquet":
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
+    text = _decode(data, name, encoding)
+    try:
+        if kind == "jsonl":
+            return pd.read_json(io.StringIO(text), lines=True, dtype=False)
+        sep = "\t" if kind == "tsv" else ","
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=True)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"table {name} has no columns") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot parse {name} as {kind.upper()}: {_first_line(exc)}") from exc
+
+
+def _decode(data: bytes, name: str, encoding: str) -> str:
+    try:
+        return data.decode(encoding).removeprefix("\ufeff")
+    except LookupError as exc:
+        raise UsageError(f"unknown encoding {encoding!r}") from exc
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; "
+            "pass --encoding (e.g. latin-1) if the file is not UTF-8"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

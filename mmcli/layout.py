@@ -1,0 +1,22 @@
+"""File names and format versions of what mmcli writes: one place for all of them."""
+
+# A prepared dataset folder (written by `mmcli preprocess`).
+DATASET_FORMAT = 1
+SCHEMA_FILE = "schema.json"
+EXAMPLES_FILE = "examples.parquet"
+REJECTS_FILE = "rejects.csv"
+IMAGES_DIR = "images"
+SHARD_PATTERN = "shard-{:05d}.npy"
+SHARD_BYTES = 64 * 1024 * 1024  # target size of one image shard
+
+# A bundle folder (written by `mmcli train`).
+BUNDLE_FORMAT = 1
+BUNDLE_FILE = "bundle.json"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+
+# The columns of rejects.csv, in order.
+REJECT_COLUMNS = ("row", "id", "column", "reason", "action", "message")
+
+# Modalities known to the pipeline, in model-input order.
+MODALITIES = ("image", "text")

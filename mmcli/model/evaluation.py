@@ -1,0 +1,89 @@
+"""Running a model over a prepared dataset: probabilities, and what each modality contributes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mmcli.data.dataset import Dataset
+from mmcli.metrics import accuracy
+from mmcli.model.build import fusion_weights_model
+from mmcli.model.feed import iter_batches, mask
+
+
+def predict_proba(model, inputs: dict) -> np.ndarray:
+    """Class probabilities for one batch of inputs."""
+    return np.asarray(model.predict_on_batch(inputs), dtype=np.float64)
+
+
+def dataset_proba(
+    model,
+    data: Dataset,
+    indices: np.ndarray,
+    modalities: Sequence[str],
+    batch_size: int,
+    *,
+    hidden: Sequence[str] = (),
+) -> np.ndarray:
+    """Probabilities for the given positions, with the ``hidden`` modalities masked."""
+    parts = []
+    for _, inputs in iter_batches(data, indices, modalities, max(batch_size, 64)):
+        for name in hidden:
+            inputs = mask(inputs, modalities, name)
+        parts.append(predict_proba(model, inputs))
+    if not parts:
+        return np.zeros((0, model.output_shape[-1]))
+    return np.concatenate(parts)
+
+
+def fusion_weights(
+    model, data: Dataset, indices: np.ndarray, modalities: Sequence[str], batch_size: int
+) -> dict[str, float] | None:
+    """Mean learned modality weight over the rows, or None when the fusion has none."""
+    gates = fusion_weights_model(model)
+    if gates is None or len(indices) == 0:
+        return None
+    parts = [
+        np.asarray(gates.predict_on_batch(inputs))
+        for _, inputs in iter_batches(data, indices, modalities, max(batch_size, 64))
+    ]
+    mean = np.concatenate(parts).mean(axis=0)
+    return {m: round(float(w), 4) for m, w in zip(modalities, mean, strict=True)}
+
+
+def modality_report(
+    model,
+    data: Dataset,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    modalities: Sequence[str],
+    labels: Sequence[str],
+    batch_size: int,
+) -> dict[str, Any]:
+    """Accuracy of the fused model, of each modality alone (the others masked), the learned
+    fusion weights, and whether fusion beat the best single modality."""
+    y = targets[indices]
+    fused = accuracy(y, dataset_proba(model, data, indices, modalities, batch_size))
+    report: dict[str, Any] = {"rows": int(len(indices)), "accuracy": fused}
+    if len(modalities) > 1:
+        alone = {
+            f"{keep}_only": accuracy(
+                y,
+                dataset_proba(
+                    model,
+                    data,
+                    indices,
+                    modalities,
+                    batch_size,
+                    hidden=[m for m in modalities if m != keep],
+                ),
+            )
+            for keep in modalities
+        }
+        report["modalities"] = alone
+        best = max(alone.values())
+        report["fusion_helped"] = bool(fused >= best)
+        report["fusion_weights"] = fusion_weights(model, data, indices, modalities, batch_size)
+    return report

@@ -1,0 +1,58 @@
+"""Shared fixtures: the sample data, a CLI runner, and one tiny bundle trained once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data" / "data.csv"
+
+
+@pytest.fixture(scope="session")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from mmcli.cli.app import app
+
+    return app
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A private copy of sample_data (tests may add or break files in it)."""
+    target = tmp_path / "sample"
+    shutil.copytree(SAMPLE.parent, target)
+    return target / "data.csv"
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, runner, app) -> dict:
+    """Train once on sample_data at 32 px (a few seconds) and share the bundle."""
+    work = tmp_path_factory.mktemp("trained")
+    bundle = work / "bundle"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(SAMPLE),
+            "--out",
+            str(bundle),
+            "--image-size",
+            "32",
+            "--epochs",
+            "25",
+            "--seed",
+            "0",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    return {"bundle": bundle, "summary": json.loads(result.stdout)}
