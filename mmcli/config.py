@@ -13,6 +13,8 @@ from typing import Any
 from mmcli.errors import UsageError
 
 ON_MISSING = ("keep", "drop", "error")
+DUPLICATES = ("keep-first", "reject", "error")
+LABEL_CASES = ("keep", "fold")
 IMAGE_ENCODERS = ("small_cnn",)
 TEXT_ENCODERS = ("bow",)
 FUSIONS = ("gated", "concat")
@@ -49,7 +51,7 @@ class PrepConfig:
 
     id_col: str | None = None
     image_col: str | None = None
-    text_col: str | None = None
+    text_col: str | tuple[str, ...] | None = None  # several columns are joined by text_sep
     label_col: str | None = None
     split_col: str | None = None
     image_size: int = 64
@@ -59,11 +61,43 @@ class PrepConfig:
     max_pixels: int = 89_478_485
     min_image_side: int = 8
     allow_outside_root: bool = False
-    workers: int = 1
+    workers: int = 0  # 0: all cores (small tables are decoded in-process)
+    text_sep: str = " | "
+    image_root: str | None = None
+    image_dir: str | None = None
+    join: str | None = None
+    label_case: str = "keep"
+    label_map: str | None = None
+    duplicates: str = "keep-first"
+    encoding: str = "utf-8"
+    cache: bool = True
 
     def __post_init__(self) -> None:
-        _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side", "workers")
+        _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise UsageError(
+                "Expected 0 (all cores) or a positive integer for `workers`. "
+                f"Received: workers={self.workers!r}"
+            )
         _choice(self, "on_missing", ON_MISSING)
+        _choice(self, "duplicates", DUPLICATES)
+        _choice(self, "label_case", LABEL_CASES)
+        if isinstance(self.text_col, (list, tuple)):
+            columns = tuple(str(c) for c in self.text_col)
+            if not columns:
+                columns = None
+            elif len(columns) == 1:
+                columns = columns[0]
+            object.__setattr__(self, "text_col", columns)
+        if self.image_dir is not None and self.image_col is not None:
+            raise UsageError("--image-dir and --image-col cannot be used together")
+
+    @property
+    def text_cols(self) -> tuple[str, ...]:
+        """The text columns named by flags (several are joined with ``text_sep``)."""
+        if self.text_col is None:
+            return ()
+        return (self.text_col,) if isinstance(self.text_col, str) else tuple(self.text_col)
 
 
 @dataclass(frozen=True)

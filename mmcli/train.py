@@ -66,7 +66,9 @@ def train(
     """
     check_writable(Path(out), force=force)
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
-        dataset = open_source(data, config.prep, Path(work), fmt=fmt)
+        notify = console.print if console is not None else None
+        dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
+                              notify=notify)
         if is_dataset(Path(data)) and str(data) != "-":
             config = replace(config, prep=_prepared_config(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console)

@@ -13,6 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "data.csv"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Point mmcli's prepared-data cache at a temporary folder, never the real home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MMCLI_CACHE_DIR", str(tmp_path_factory.mktemp("mmcli-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner()

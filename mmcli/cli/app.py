@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from mmcli import __version__
+from mmcli.cli.check import check
 from mmcli.cli.evaluate import evaluate
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
@@ -28,6 +29,7 @@ app.command()(preprocess)
 app.command()(train)
 app.command()(evaluate)
 app.command()(predict)
+app.command()(check)
 
 
 def _version(value: bool) -> None:

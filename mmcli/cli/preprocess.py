@@ -17,10 +17,20 @@ def preprocess(
     label_col: opt.LabelCol = None,
     split_col: opt.SplitCol = None,
     input_format: opt.InputFormat = None,
+    encoding: opt.Encoding = None,
+    text_sep: opt.TextSep = None,
+    image_root: opt.ImageRoot = None,
+    image_dir: opt.ImageDir = None,
+    join: opt.Join = None,
     image_size: opt.ImageSize = None,
     on_missing: opt.OnMissing = None,
     lowercase: opt.Lowercase = None,
     max_text_chars: opt.MaxTextChars = None,
+    label_case: opt.LabelCase = None,
+    label_map: opt.LabelMap = None,
+    duplicates: opt.Duplicates = None,
+    min_image_side: opt.MinImageSide = None,
+    max_pixels: opt.MaxPixels = None,
     allow_outside_root: opt.AllowOutsideRoot = None,
     workers: opt.Workers = None,
     force: opt.Force = False,
@@ -29,7 +39,8 @@ def preprocess(
     """Clean, align and decode a table (a path, or - for stdin) into a prepared dataset folder.
 
     Writes DIR/schema.json, examples.parquet, images/ and rejects.csv (one line per
-    rejected or masked row); prints a JSON summary on stdout.
+    rejected or masked row); prints a JSON summary on stdout. To validate without
+    writing, use mmcli check.
 
     Example: mmcli preprocess data.csv --out prepared/ | jq .kept
     """
@@ -39,7 +50,10 @@ def preprocess(
     config = replace(PrepConfig(), **opt.prep_flags(
         id_col=id_col, image_col=image_col, text_col=text_col, label_col=label_col,
         split_col=split_col, image_size=image_size, on_missing=on_missing, lowercase=lowercase,
-        max_text_chars=max_text_chars, allow_outside_root=allow_outside_root, workers=workers))
+        max_text_chars=max_text_chars, allow_outside_root=allow_outside_root, workers=workers,
+        encoding=encoding, text_sep=text_sep, image_root=image_root, image_dir=image_dir,
+        join=join, label_case=label_case, label_map=label_map, duplicates=duplicates,
+        min_image_side=min_image_side, max_pixels=max_pixels))
     console = make_console(quiet)
     progress, on_start, on_row = row_progress(console, "preprocessing")
     with progress:
@@ -58,3 +72,10 @@ def render_summary(console, schema: dict, out) -> None:
     for reason, count in schema["issues"].items():
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in schema['class_counts'].items())}")
+    if schema.get("join"):
+        join = schema["join"]
+        console.print(f"  join on {join['on']} with {join['table']}: {join['matched']} matched, "
+                      f"{join['only_in_table']} ids only in the table, "
+                      f"{join['only_in_join']} only in the joined table")
+    for warning in schema.get("warnings", []):
+        console.print(f"[yellow]warning: {warning}[/]")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,8 +42,37 @@ class WriteSummary:
     splits: Counter = field(default_factory=Counter)
 
 
-def write_rows(rows: Iterable[Row], folder: Path, image_size: int) -> WriteSummary:
-    """Stream rows into ``folder``: image shards, examples, rejects. Memory stays bounded."""
+def tally(summary: WriteSummary, row: Row) -> None:
+    """Count one row in ``summary``: its verdict, its issues by ``action:reason``, its label."""
+    summary.rows += 1
+    for issue in row.issues:
+        summary.reasons[f"{issue.action}:{issue.reason}"] += 1
+    if row.rejected:
+        summary.rejected += 1
+        return
+    summary.kept += 1
+    summary.masked += bool(row.issues)
+    summary.labels[row.label] += 1
+    summary.splits[row.split] += 1
+
+
+def reject_lines(row: Row) -> list[list[object]]:
+    """The rejects.csv lines of one row (none when it has no issue)."""
+    return [[row.row, row.id, i.column, i.reason, i.action, i.message] for i in row.issues]
+
+
+def write_rows(
+    rows: Iterable[Row],
+    folder: Path,
+    image_size: int,
+    *,
+    extra_rejects: Iterable[Sequence[object]] = (),
+) -> WriteSummary:
+    """Stream rows into ``folder``: image shards, examples, rejects. Memory stays bounded.
+
+    ``extra_rejects`` are rejects.csv lines about no row of the table (e.g. ids found
+    only in a ``--join`` table); they are written first and counted in ``reasons``.
+    """
     import pandas as pd
 
     (folder / layout.IMAGES_DIR).mkdir()
@@ -54,20 +83,14 @@ def write_rows(rows: Iterable[Row], folder: Path, image_size: int) -> WriteSumma
     with open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
         rejects = csv.writer(handle)
         rejects.writerow(layout.REJECT_COLUMNS)
+        for line in extra_rejects:
+            rejects.writerow(line)
+            summary.reasons[f"{line[4]}:{line[3]}"] += 1
         for row in rows:
-            summary.rows += 1
-            for issue in row.issues:
-                rejects.writerow(
-                    [row.row, row.id, issue.column, issue.reason, issue.action, issue.message]
-                )
-                summary.reasons[f"{issue.action}:{issue.reason}"] += 1
+            rejects.writerows(reject_lines(row))
+            tally(summary, row)
             if row.rejected:
-                summary.rejected += 1
                 continue
-            summary.kept += 1
-            summary.masked += bool(row.issues)
-            summary.labels[row.label] += 1
-            summary.splits[row.split] += 1
             shard[filled] = row.image if row.image is not None else 0
             filled += 1
             records.append(

@@ -11,11 +11,10 @@ from typing import Any
 from mmcli import layout
 from mmcli.config import PrepConfig
 from mmcli.data.dataset import WriteSummary, write_rows
-from mmcli.data.roles import detect_roles
+from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.rows import iter_rows
-from mmcli.errors import NoUsableRowsError
+from mmcli.errors import DataError, NoUsableRowsError
 from mmcli.io.atomic import atomic_dir
-from mmcli.io.tables import read_table
 
 
 def prepare(
@@ -25,7 +24,9 @@ def prepare(
     *,
     force: bool = False,
     fmt: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
+    need_label: bool | None = None,
+    inputs: Inputs | None = None,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
@@ -37,7 +38,10 @@ def prepare(
         out: the folder to write; written atomically.
         force: replace ``out`` if it exists.
         fmt: the table format when the extension does not tell.
-        encoding: the text encoding of CSV/TSV/JSONL input.
+        encoding: the text encoding of CSV/TSV/JSONL input (default ``config.encoding``).
+        need_label: reject rows without a label, and require a label column (training);
+            default: only when the table has a label column.
+        inputs: the table already loaded by :func:`~mmcli.data.inputs.load_inputs`.
         on_start: called with the number of rows before decoding starts (progress).
         on_row: called once per row (progress).
 
@@ -49,18 +53,33 @@ def prepare(
         NoUsableRowsError: every row was rejected.
         OutputExistsError: ``out`` exists and ``force`` is false.
     """
-    table = read_table(source, fmt=fmt, encoding=encoding)
-    roles = detect_roles(table.frame, config, name=table.name)
+    if encoding is not None:
+        config = dataclasses.replace(config, encoding=encoding)
+    if inputs is None:
+        inputs = load_inputs(source, config, fmt=fmt)
+    table, roles = inputs.table, inputs.roles
+    if need_label is None:
+        need_label = roles.label is not None
+    elif need_label and roles.label is None:
+        raise DataError(
+            f"{table.name}: no label column (columns: {', '.join(map(str, table.frame.columns))});"
+            " name it with --label-col"
+        )
     if on_start is not None:
         on_start(len(table.frame))
     with atomic_dir(Path(out), force=force) as folder:
-        rows = iter_rows(table, roles, config, need_label=roles.label is not None, on_row=on_row)
-        summary = write_rows(rows, folder, config.image_size)
+        rows = iter_rows(
+            table, roles, config, need_label=need_label, on_row=on_row,
+            row_issues=inputs.row_issues,
+        )
+        summary = write_rows(rows, folder, config.image_size, extra_rejects=inputs.extra_rejects)
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
         schema = build_schema(
             table.name, table.sha256, roles.to_dict(), roles.modalities, config, summary
         )
+        if inputs.join is not None:
+            schema["join"] = inputs.join.to_dict()
         (folder / layout.SCHEMA_FILE).write_text(json.dumps(schema, indent=2), encoding="utf-8")
     return schema
 
@@ -90,4 +109,12 @@ def build_schema(
         "issues": dict(sorted(summary.reasons.items())),
         "class_counts": {label: summary.labels[label] for label in labels},
         "split_counts": dict(sorted(summary.splits.items())),
+        "warnings": data_warnings(labels, roles),
     }
+
+
+def data_warnings(labels: list[str], roles: dict[str, str | None]) -> list[str]:
+    """Problems that do not stop preprocessing but will stop training."""
+    if roles.get("label") is not None and len(labels) == 1:
+        return [f"only one class ({labels[0]!r}) among the kept rows: training needs two or more"]
+    return []

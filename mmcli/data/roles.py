@@ -19,6 +19,7 @@ _CANDIDATES = {
     "label": ("label", "labels", "class", "target", "category", "y"),
     "split": ("split", "fold", "subset"),
 }
+IMAGE_DIR_ROLE = "<image-dir>"  # the image "column" when images come from --image-dir
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -31,13 +32,29 @@ class Roles:
     text: str | None
     label: str | None
     split: str | None
+    text_columns: tuple[str, ...] = ()  # when several text columns are joined into ``text``
+    image_dir: str | None = None  # images found as <id>.<ext> in this folder
 
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(m for m in ("image", "text") if getattr(self, m) is not None)
 
+    @property
+    def text_sources(self) -> tuple[str, ...]:
+        """The table columns the text modality is made of."""
+        if self.text_columns:
+            return self.text_columns
+        return (self.text,) if self.text else ()
+
     def to_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.text_columns:
+            del data["text_columns"]
+        else:
+            data["text_columns"] = list(self.text_columns)
+        if self.image_dir is None:
+            del data["image_dir"]
+        return data
 
 
 def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table") -> Roles:
@@ -48,10 +65,16 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     """
     columns = list(frame.columns)
     lower = {c.lower(): c for c in columns}
+    text_columns = config.text_cols
+    for column in text_columns:
+        if column not in frame.columns:
+            raise DataError(
+                f"{name}: no column {column!r} for the text (columns: {', '.join(columns)})"
+            )
     given = {
         "id": config.id_col,
         "image": config.image_col,
-        "text": config.text_col,
+        "text": text_columns[0] if len(text_columns) == 1 else None,
         "label": config.label_col,
         "split": config.split_col,
     }
@@ -65,19 +88,27 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             chosen[role] = column
         else:
             chosen[role] = next((lower[c] for c in _CANDIDATES[role] if c in lower), None)
-    taken = {c for c in chosen.values() if c}
+    if len(text_columns) > 1:
+        chosen["text"] = "+".join(text_columns)
+    extra: dict = {"text_columns": text_columns if len(text_columns) > 1 else ()}
+    if config.image_dir is not None:
+        if chosen["id"] is None:
+            raise DataError(f"{name}: --image-dir needs an id column (name it with --id-col)")
+        chosen["image"] = IMAGE_DIR_ROLE
+        extra["image_dir"] = config.image_dir
+    taken = {c for c in chosen.values() if c} | set(text_columns)
     if chosen["image"] is None and config.image_col is None:
         chosen["image"] = _find_image_column(frame, taken)
         taken.discard(None)
         taken |= {chosen["image"]} - {None}
-    if chosen["text"] is None and config.text_col is None:
+    if chosen["text"] is None and not text_columns:
         chosen["text"] = _find_text_column(frame, taken)
     if chosen["image"] is None and chosen["text"] is None:
         raise DataError(
             f"{name}: found no image or text column (columns: {', '.join(columns)}); "
             "name them with --image-col / --text-col"
         )
-    return Roles(**chosen)
+    return Roles(**chosen, **extra)
 
 
 def _is_textual(series: pd.Series) -> bool:

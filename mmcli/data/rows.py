@@ -9,7 +9,7 @@ rejects the row, ``error`` stops with a :class:`~mmcli.errors.DataError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mmcli.data.clean import TextOptions, clean_label, clean_text, is_missing
-from mmcli.errors import DataError, ImageError
-from mmcli.io.images import ImageOptions, decode_images, resolve_image_path
+from mmcli.data.duplicates import find_duplicates
+from mmcli.data.labelmap import load_label_map
+from mmcli.errors import DataError, ImageError, UsageError
+from mmcli.io.images import (
+    ImageOptions,
+    decode_images,
+    decode_workers,
+    index_image_dir,
+    resolve_image_path,
+)
 
 if TYPE_CHECKING:
     from mmcli.config import PrepConfig
@@ -97,6 +105,7 @@ def iter_rows(
     need_label: bool,
     dedupe_ids: bool = True,
     on_row: Callable[[], None] | None = None,
+    row_issues: Mapping[int, Sequence[Issue]] | None = None,
 ) -> Iterator[Row]:
     """Yield one :class:`Row` per table row, in table order, decoding images on the way.
 
@@ -105,15 +114,22 @@ def iter_rows(
         roles: which column plays which role.
         config: cleaning and policy settings.
         need_label: reject rows without a label (training, evaluation).
-        dedupe_ids: reject a row whose id was already seen.
+        dedupe_ids: apply the ``duplicates`` policy to repeated ids and identical rows.
         on_row: called once per row yielded (progress).
+        row_issues: issues found before (e.g. by ``--join``), by 0-based row position.
 
     Raises:
-        DataError: a row breaks a rule and ``on_missing`` is ``error``.
+        DataError: a row breaks a rule and ``on_missing`` (or ``duplicates``) is ``error``.
     """
-    plans = list(_plan_rows(table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids))
+    plans = list(
+        _plan_rows(
+            table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
+            row_issues=row_issues or {},
+        )
+    )
     jobs = [p.path for p in plans if p.path is not None]
-    decoded = decode_images(jobs, image_options(config), workers=config.workers)
+    workers = decode_workers(len(jobs), config.workers)
+    decoded = decode_images(jobs, image_options(config), workers=workers)
     for plan in plans:
         image, error = None, None
         if plan.path is not None:
@@ -128,21 +144,64 @@ def iter_rows(
         yield row
 
 
+def image_root(table: Table, config: PrepConfig) -> Path:
+    """The folder image paths are relative to: ``--image-dir``, ``--image-root``, or the
+    table's folder."""
+    if config.image_dir is not None:
+        return Path(config.image_dir)
+    if config.image_root is not None:
+        return Path(config.image_root)
+    return table.root
+
+
+def row_keys(table: Table) -> list[int]:
+    """One hash per row, equal for rows whose cells are all equal."""
+    import pandas as pd
+
+    return pd.util.hash_pandas_object(table.frame.astype(str), index=False).tolist()
+
+
 def _plan_rows(
-    table: Table, roles: Roles, config: PrepConfig, *, need_label: bool, dedupe_ids: bool
+    table: Table,
+    roles: Roles,
+    config: PrepConfig,
+    *,
+    need_label: bool,
+    dedupe_ids: bool,
+    row_issues: Mapping[int, Sequence[Issue]],
 ) -> Iterator[_Plan]:
     frame = table.frame
     options = text_options(config)
-    seen: set[str] = set()
-    columns = {role: (list(frame[c]) if c else None) for role, c in roles.to_dict().items()}
+    casefold = config.label_case == "fold"
+    mapping = load_label_map(config.label_map, casefold=casefold) if config.label_map else None
+
+    def column(name: str | None) -> list | None:
+        return list(frame[name]) if name else None
+
+    raw_ids, raw_splits, raw_labels = column(roles.id), column(roles.split), column(roles.label)
+    texts = [list(frame[c]) for c in roles.text_sources]
+    images = column(roles.image) if roles.image and roles.image_dir is None else None
+    root = image_root(table, config)
+    if roles.image_dir is not None:
+        if not root.is_dir():
+            raise UsageError(f"--image-dir {config.image_dir!r} is not a folder")
+        by_id, ambiguous = index_image_dir(root)
+    ids = [
+        str(i + 1) if is_missing(raw) else clean_label(raw) or str(i + 1)
+        for i, raw in enumerate(raw_ids or [None] * len(frame))
+    ]
+    duplicates = (
+        find_duplicates(ids if raw_ids else None, row_keys(table), config.duplicates)
+        if dedupe_ids
+        else {}
+    )
     for i in range(len(frame)):
         number = i + 1
-        issues: list[Issue] = []
-        raw_id = columns["id"][i] if columns["id"] else None
-        ident = str(number) if is_missing(raw_id) else clean_label(raw_id) or str(number)
+        issues: list[Issue] = list(row_issues.get(i, ()))
+        ident = ids[i]
         split = "train"
-        if columns["split"]:
-            raw_split = columns["split"][i]
+        if raw_splits:
+            raw_split = raw_splits[i]
             split = "train" if is_missing(raw_split) else SPLITS.get(str(raw_split).strip().lower())
             if split is None:
                 issues.append(
@@ -154,36 +213,55 @@ def _plan_rows(
                     )
                 )
                 split = "train"
-        label = clean_label(columns["label"][i]) if columns["label"] else None
+        label = (
+            clean_label(raw_labels[i], casefold=casefold, mapping=mapping) if raw_labels else None
+        )
         if need_label and label is None:
             issues.append(Issue(roles.label or "label", "missing_label", "rejected", "no label"))
-        if dedupe_ids and columns["id"]:
-            if ident in seen:
-                issues.append(
-                    Issue(
-                        roles.id,
-                        "duplicate_id",
-                        "rejected",
-                        f"id {ident!r} already used by an earlier row",
-                    )
-                )
-            seen.add(ident)
-        text = clean_text(columns["text"][i], options) if columns["text"] else ""
+        if i in duplicates:
+            found = duplicates[i]
+            where = roles.id if found.reason == "duplicate_id" else ""
+            issues.append(Issue(where or "", found.reason, "rejected", found.message))
+        text = _join_text([t[i] for t in texts], options, config.text_sep)
         path = None
-        if columns["image"]:
-            cell = columns["image"][i]
+        if roles.image_dir is not None:
+            if ident in ambiguous:
+                issues.append(
+                    Issue(roles.image, "ambiguous", "masked",
+                          f"several files named {ident}.* in {config.image_dir}")
+                )
+            elif ident not in by_id:
+                issues.append(
+                    Issue(roles.image, "missing", "masked",
+                          f"no image {ident}.<ext> in {config.image_dir}")
+                )
+            elif not _has_rejection(issues):
+                path = _resolve(by_id[ident].name, root, config, roles, issues)
+        elif images is not None:
+            cell = images[i]
             if is_missing(cell):
                 issues.append(Issue(roles.image, "missing", "masked", "no image path"))
             elif not _has_rejection(issues):
-                try:
-                    path = resolve_image_path(
-                        str(cell).strip(),
-                        table.root,
-                        allow_outside_root=config.allow_outside_root,
-                    )
-                except ImageError as exc:
-                    issues.append(Issue(roles.image, exc.reason, "masked", str(exc)))
+                path = _resolve(str(cell).strip(), root, config, roles, issues)
         yield _Plan(number, ident, split, label, text, path, tuple(issues))
+
+
+def _resolve(
+    value: str, root: Path, config: PrepConfig, roles: Roles, issues: list[Issue]
+) -> Path | None:
+    try:
+        return resolve_image_path(value, root, allow_outside_root=config.allow_outside_root)
+    except ImageError as exc:
+        issues.append(Issue(roles.image, exc.reason, "masked", str(exc)))
+        return None
+
+
+def _join_text(cells: list[object], options: TextOptions, sep: str) -> str:
+    """Clean each text cell; several non-empty ones are joined by ``sep``."""
+    if len(cells) == 1:
+        return clean_text(cells[0], options)
+    parts = [clean_text(cell, options) for cell in cells]
+    return clean_text(sep.join(p for p in parts if p), options)
 
 
 def _has_rejection(issues: list[Issue]) -> bool:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from mmcli.config import PrepConfig
+from mmcli.data.cache import cache_key, entry_path
 from mmcli.data.dataset import Dataset, is_dataset, open_dataset
+from mmcli.data.inputs import load_inputs
 from mmcli.data.prepare import prepare
+from mmcli.errors import DataError
 
 
 def open_source(
@@ -16,14 +20,42 @@ def open_source(
     workdir: Path,
     *,
     fmt: str | None = None,
+    need_label: bool | None = None,
+    notify: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> Dataset:
-    """Open ``data`` as a prepared dataset; a raw table is prepared into ``workdir`` first,
-    with the same code as ``mmcli preprocess``."""
+    """Open ``data`` as a prepared dataset.
+
+    A raw table is prepared with the same code as ``mmcli preprocess``: into the cache
+    (``mmcli.data.cache``) when ``config.cache`` is on, reusing an entry made from the
+    same table, images and settings; else into ``workdir``. ``notify`` receives one-line
+    messages about the cache (default: standard error).
+    """
     path = Path(data)
     if str(data) != "-" and is_dataset(path):
         return open_dataset(path)
-    target = Path(workdir) / "prepared"
-    prepare(data, config, target, fmt=fmt, on_start=on_start, on_row=on_row)
+    say = notify or _to_stderr
+    inputs = load_inputs(data, config, fmt=fmt)
+    if not config.cache:
+        target = Path(workdir) / "prepared"
+        prepare(data, config, target, need_label=need_label, inputs=inputs,
+                on_start=on_start, on_row=on_row)
+        return open_dataset(target)
+    target = entry_path(cache_key(inputs, config, need_label=need_label))
+    if is_dataset(target):
+        try:
+            dataset = open_dataset(target)
+        except DataError:
+            say(f"cached prepared data in {target} is damaged; preparing again")
+        else:
+            say(f"reusing prepared data from the cache ({target}); --no-cache to prepare again")
+            return dataset
+    prepare(data, config, target, force=True, need_label=need_label, inputs=inputs,
+            on_start=on_start, on_row=on_row)
+    say(f"prepared data cached in {target}")
     return open_dataset(target)
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(f"mmcli: {message}\n")

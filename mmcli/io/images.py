@@ -28,6 +28,56 @@ from mmcli.errors import ImageError, UsageError
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")  # JPEG includes MPO (phone photos)
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+# Below this many images a process pool costs more (start-up, imports) than it saves;
+# measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py).
+IN_PROCESS_BELOW = 600
+
+
+def decode_workers(n_images: int, requested: int = 0) -> int:
+    """The number of decoding processes for ``n_images``.
+
+    Args:
+        n_images: Images to decode.
+        requested: ``0`` for all cores, else the most processes to use.
+
+    Returns:
+        1 (decode in this process) when there are fewer than ``IN_PROCESS_BELOW``
+        images or one core; else ``requested`` (or the number of cores).
+    """
+    cores = os.cpu_count() or 1
+    wanted = cores if requested <= 0 else requested
+    if n_images < IN_PROCESS_BELOW or wanted <= 1:
+        return 1
+    return wanted
+
+
+def index_image_dir(folder: Path) -> tuple[dict[str, Path], set[str]]:
+    """Index a folder of images named ``<id>.<ext>`` (not recursive).
+
+    Returns:
+        ``(stem -> path, ambiguous stems)``: a stem with several image files (``a.jpg``
+        and ``a.png``) is listed as ambiguous and maps to none of them.
+
+    Raises:
+        UsageError: ``folder`` is not a readable folder.
+    """
+    found: dict[str, Path] = {}
+    ambiguous: set[str] = set()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        raise UsageError(f"--image-dir {str(folder)!r}: {_describe(exc)}") from None
+    for entry in entries:
+        stem, dot, ext = entry.name.rpartition(".")
+        if not dot or f".{ext.lower()}" not in IMAGE_SUFFIXES:
+            continue
+        if stem in found or stem in ambiguous:
+            ambiguous.add(stem)
+            found.pop(stem, None)
+            continue
+        found[stem] = Path(entry.path)
+    return found, ambiguous
 
 
 @dataclasses.dataclass(frozen=True)

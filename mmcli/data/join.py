@@ -1,0 +1,97 @@
+"""``--join OTHER``: add a second table's columns to the main table, matched on the id.
+
+A left join: the main table keeps its rows and their order (so row numbers in
+rejects.csv still count the main table's data rows). Ids found in only one source
+are reported: main rows without a match get a ``not_in_join`` issue, ids only in
+the other table become ``only_in_join`` lines in rejects.csv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from mmcli.data.clean import clean_label
+from mmcli.data.roles import _CANDIDATES
+from mmcli.errors import DataError
+
+if TYPE_CHECKING:
+    from mmcli.io.tables import Table
+
+JOIN_SUFFIX = "_join"
+
+
+@dataclass(frozen=True)
+class JoinReport:
+    """What the join matched. Positions are 0-based; ``only_in_join`` holds
+    ``(1-based row in the other table, id)``."""
+
+    table: str
+    key: str
+    matched: int
+    not_in_join: tuple[int, ...] = ()
+    only_in_join: tuple[tuple[int, str], ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "table": self.table,
+            "on": self.key,
+            "matched": self.matched,
+            "only_in_table": len(self.not_in_join),
+            "only_in_join": len(self.only_in_join),
+        }
+
+
+def join_key(main: Table, other: Table, id_col: str | None) -> str:
+    """The id column both tables share: ``id_col``, else a detected id name in both."""
+    if id_col is not None:
+        for table in (main, other):
+            if id_col not in table.frame.columns:
+                raise DataError(f"{table.name}: no id column {id_col!r} to join on")
+        return id_col
+    for candidate in _CANDIDATES["id"]:
+        if candidate in main.frame.columns and candidate in other.frame.columns:
+            return candidate
+    raise DataError(
+        f"--join: found no id column in both {main.name} and {other.name}; name it with --id-col"
+    )
+
+
+def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, JoinReport]:
+    """Left-join ``other`` onto ``main`` on the id.
+
+    Columns present in both keep the main table's values; the other table's copy is
+    renamed ``<column>_join``.
+
+    Raises:
+        DataError: no shared id column, or ``other`` repeats an id (the match would be
+            ambiguous).
+    """
+    key = join_key(main, other, id_col)
+    right_ids = [clean_label(v) for v in other.frame[key]]
+    positions: dict[str, int] = {}
+    for position, ident in enumerate(right_ids):
+        if ident is None:
+            continue
+        if ident in positions:
+            raise DataError(
+                f"{other.name}: id {ident!r} appears on rows {positions[ident] + 1} and "
+                f"{position + 1}; a joined table needs unique ids"
+            )
+        positions[ident] = position
+    right = other.frame.drop(columns=[key]).rename(
+        columns={c: f"{c}{JOIN_SUFFIX}" for c in other.frame.columns if c in main.frame.columns}
+    )
+    left_ids = [clean_label(v) for v in main.frame[key]]
+    take = [positions.get(ident, -1) if ident is not None else -1 for ident in left_ids]
+    picked = right.iloc[[max(t, 0) for t in take]].reset_index(drop=True).astype(object)
+    missing = [i for i, t in enumerate(take) if t < 0]
+    if missing:
+        picked.loc[missing, :] = None
+    frame = main.frame.reset_index(drop=True).copy()
+    for column in picked.columns:
+        frame[column] = picked[column].to_numpy()
+    used = {t for t in take if t >= 0}
+    only = tuple((p + 1, right_ids[p] or "") for p in range(len(right_ids)) if p not in used)
+    report = JoinReport(other.name, key, len(used), tuple(missing), only)
+    return replace(main, frame=frame), report
