@@ -9,6 +9,7 @@ rejects the row, ``error`` stops with a :class:`~mmcli.errors.DataError`.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,19 +122,36 @@ def iter_rows(
     Raises:
         DataError: a row breaks a rule and ``on_missing`` (or ``duplicates``) is ``error``.
     """
-    plans = list(
-        _plan_rows(
-            table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
-            row_issues=row_issues or {},
-        )
+    plans = _plan_rows(
+        table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
+        row_issues=row_issues or {},
     )
-    jobs = [p.path for p in plans if p.path is not None]
-    workers = decode_workers(len(jobs), config.workers)
-    decoded = decode_images(jobs, image_options(config), workers=workers)
-    for plan in plans:
+    # Plans wait in `ahead` while their images decode: the decoder pulls paths (and so
+    # plans) only a few chunks ahead of the results, so planning overlaps decoding and
+    # memory stays bounded.
+    ahead: deque[_Plan] = deque()
+
+    def paths() -> Iterator[Path]:
+        for plan in plans:
+            ahead.append(plan)
+            if plan.path is not None:
+                yield plan.path
+
+    expected = len(table.frame) if roles.image else 0
+    workers = decode_workers(expected, config.workers)
+    decoded = decode_images(paths(), image_options(config), workers=workers)
+    early: deque[np.ndarray | ImageError] = deque()  # results pulled to refill `ahead`
+    while True:
+        if not ahead:
+            step = next(decoded, None)  # plans rows up to the next one with an image
+            if step is not None:
+                early.append(step[1])
+            elif not ahead:
+                return
+        plan = ahead.popleft()
         image, error = None, None
         if plan.path is not None:
-            _, result = next(decoded)
+            result = early.popleft() if early else next(decoded)[1]
             if isinstance(result, ImageError):
                 error = result
             else:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import stat
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 # Below this many images a process pool costs more (start-up, imports) than it saves;
 # measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py).
-IN_PROCESS_BELOW = 600
+IN_PROCESS_BELOW = 2000
 
 
 def decode_workers(n_images: int, requested: int = 0) -> int:
@@ -208,14 +209,16 @@ def load_image(path: Path, options: ImageOptions) -> np.ndarray:
 
 
 def decode_images(
-    paths: Sequence[Path], options: ImageOptions, *, workers: int = 1, chunk_size: int = 64
+    paths: Iterable[Path], options: ImageOptions, *, workers: int = 1, chunk_size: int = 64
 ) -> Iterator[tuple[int, np.ndarray | ImageError]]:
     """Decode many images, in input order, returning faults in place of arrays.
 
     With ``workers > 1`` chunks of ``chunk_size`` paths are decoded in a pool of
     "spawn" processes, with at most ``2 * workers`` chunks in flight, so memory stays
-    bounded however many paths there are. A worker process that dies (e.g. killed by
-    the OS) raises ``concurrent.futures.process.BrokenProcessPool``.
+    bounded however many paths there are. ``paths`` is consumed lazily (at most that
+    far ahead of the results), so it may be a generator that plans rows meanwhile. A
+    worker process that dies (e.g. killed by the OS) raises
+    ``concurrent.futures.process.BrokenProcessPool``.
 
     Args:
         paths: Image files.
@@ -230,10 +233,17 @@ def decode_images(
         raise UsageError(
             f"Expected a positive integer for `chunk_size`. Received: chunk_size={chunk_size!r}"
         )
-    chunks = (list(paths[i : i + chunk_size]) for i in range(0, len(paths), chunk_size))
+    chunks = _chunks(paths, chunk_size)
     if workers <= 1:
         return _number(_decode_chunk(chunk, options) for chunk in chunks)
     return _number(_decode_in_pool(chunks, options, workers))
+
+
+def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    """Lists of ``size`` paths, pulled lazily from ``paths``."""
+    iterator = iter(paths)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _decode_in_pool(

@@ -1,0 +1,46 @@
+"""Where a decoding process pool starts to pay: seconds to decode N images in-process
+and with a pool of all cores, for growing N. Prints JSON on stdout.
+
+The cut-over found here is ``mmcli.io.images.IN_PROCESS_BELOW``.
+
+    nice -n 10 .venv/bin/python benchmarks/preprocess_cutover.py [IMAGE_FOLDER]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from mmcli.io.images import ImageOptions, decode_images
+
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion30" / "images"
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    paths = sorted(folder.glob("*.jpg"))
+    if not paths:
+        print(json.dumps({"skipped": f"no JPEG files in {folder}"}))
+        return
+    options = ImageOptions(size=64)
+    cores = os.cpu_count() or 1
+    results = []
+    for n in (100, 300, 600, 1200, 2400):
+        timing = {}
+        for workers in (1, cores):
+            start = time.perf_counter()
+            for _ in decode_images(paths[:n], options, workers=workers):
+                pass
+            timing[workers] = round(time.perf_counter() - start, 3)
+        results.append({"images": n, "seconds_in_process": timing[1],
+                        f"seconds_{cores}_processes": timing[cores]})
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    print(json.dumps({"cores": cores, "image_size": 64, "folder": str(folder),
+                      "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Throughput and peak memory of ``mmcli preprocess`` against a bare Pillow loop.
+
+Datasets: ``../shared/data/fashion30`` (9,082 224 px JPEGs; a table with absolute paths
+is written to a temporary folder and preprocessed with ``--allow-outside-root``), and
+generated tables of 5,000 and 50,000 rows of small JPEGs (written under /tmp and
+deleted afterwards). For each: images/s of ``mmcli preprocess --workers N`` (the whole
+command: start-up, reading, cleaning, decoding, writing shards) and of a bare loop
+(``Image.open`` + ``convert("RGB")`` + ``resize``, and the same with ``draft``) over the
+same files in a pool of the same N processes; their ratio; and the peak RSS of the
+preprocess process and of its whole process tree (sampled with psutil every 20 ms).
+
+    nice -n 10 .venv/bin/python benchmarks/preprocess_throughput.py [--rows 5000 50000]
+
+Prints JSON on stdout; progress on stderr. Skips fashion30 when ../shared/data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION = ROOT.parent / "shared" / "data" / "fashion30"
+MMCLI = Path(sys.executable).with_name("mmcli")
+SIZE = 64
+
+
+def _bare(path: str) -> int:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB").resize((SIZE, SIZE), Image.Resampling.BILINEAR)).size
+
+
+def _bare_draft(path: str) -> int:
+    with Image.open(path) as img:
+        img.draft("RGB", (SIZE, SIZE))
+        return np.asarray(img.convert("RGB").resize((SIZE, SIZE), Image.Resampling.BILINEAR)).size
+
+
+def bare_loop(paths: list[str], workers: int, draft: bool) -> float:
+    """Seconds for a bare Pillow open+resize over ``paths`` in ``workers`` processes."""
+    func = _bare_draft if draft else _bare
+    start = time.perf_counter()
+    if workers <= 1:
+        for p in paths:
+            func(p)
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for _ in pool.imap(func, paths, chunksize=64):
+                pass
+    return time.perf_counter() - start
+
+
+def run_preprocess(table: Path, out: Path, workers: int, extra: list[str]) -> dict:
+    """Run ``mmcli preprocess`` and sample the RSS of it and its children."""
+    cmd = [str(MMCLI), "preprocess", str(table), "--out", str(out), "--force", "--quiet",
+           "--image-size", str(SIZE), "--workers", str(workers), *extra]
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak_main = peak_tree = 0
+    while proc.poll() is None:
+        try:
+            main = proc.memory_info().rss
+            tree = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except psutil.Error:
+            continue
+        peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"mmcli preprocess failed ({proc.returncode}): {stderr.decode()}")
+    summary = json.loads(stdout)
+    return {"seconds": round(seconds, 2), "kept": summary["kept"],
+            "peak_rss_mb": round(peak_main / 2**20), "peak_rss_tree_mb": round(peak_tree / 2**20)}
+
+
+def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[str]) -> dict:
+    n = len(paths)
+    print(f"{name}: {n} images, {workers} processes", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="mmcli-bench-out-") as work:
+        ours = run_preprocess(table, Path(work) / "prepared", workers, extra)
+    bare = bare_loop(paths, workers, draft=False)
+    bare_draft = bare_loop(paths, workers, draft=True)
+    result = {
+        "dataset": name, "rows": n, "workers": workers,
+        "mmcli_images_per_s": round(n / ours["seconds"], 1),
+        "bare_images_per_s": round(n / bare, 1),
+        "bare_draft_images_per_s": round(n / bare_draft, 1),
+        "ratio_vs_bare": round(bare / ours["seconds"], 3),
+        "ratio_vs_bare_draft": round(bare_draft / ours["seconds"], 3),
+        **ours,
+    }
+    print(json.dumps(result), file=sys.stderr, flush=True)
+    return result
+
+
+def fashion(workers: int) -> dict | None:
+    source = FASHION / "data.csv"
+    if not source.is_file():
+        print(f"skipping fashion30: {source} not found", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory(prefix="mmcli-bench-fashion-") as work:
+        table = Path(work) / "data.csv"
+        paths = []
+        with open(source, newline="") as src, open(table, "w", newline="") as dst:
+            reader = csv.DictReader(src)
+            writer = csv.DictWriter(dst, fieldnames=reader.fieldnames)
+            writer.writeheader()
+            for row in reader:
+                row["image"] = str((FASHION / row["image"]).resolve())
+                paths.append(row["image"])
+                writer.writerow(row)
+        return measure("fashion30", table, paths, workers, ["--allow-outside-root"])
+
+
+def generated(rows: int, folder: Path, workers: int) -> dict:
+    """A table of ``rows`` rows over small generated JPEGs (made once, reused)."""
+    images = folder / "images"
+    images.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, (64, 3))
+    existing = len(list(images.iterdir()))
+    for i in range(existing, rows):
+        img = Image.new("RGB", (96, 96), tuple(int(c) for c in colours[i % 64]))
+        img.paste(tuple(int(c) for c in colours[(i * 7) % 64]), (i % 40, 20, 60, 60))
+        img.save(images / f"g{i:06d}.jpg", quality=85)
+    table = folder / f"data-{rows}.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "image", "text", "label"])
+        for i in range(rows):
+            writer.writerow([f"g{i:06d}", f"images/g{i:06d}.jpg",
+                             f"item number {i} colour {i % 64}", f"class_{i % 5}"])
+    paths = [str(images / f"g{i:06d}.jpg") for i in range(rows)]
+    return measure(f"generated-{rows}", table, paths, workers, [])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="*", default=[5000, 50000])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    results = []
+    found = fashion(args.workers)
+    if found:
+        results.append(found)
+    folder = Path(tempfile.mkdtemp(prefix="mmcli-bench-gen-", dir="/tmp"))
+    try:
+        for rows in sorted(args.rows):
+            results.append(generated(rows, folder, args.workers))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps({
+        "machine": {"cores": os.cpu_count(), "load_average": os.getloadavg(),
+                    "python": sys.version.split()[0]},
+        "image_size": SIZE,
+        "results": results,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
