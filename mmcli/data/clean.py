@@ -259,6 +259,8 @@ def _remove_blocks(text: str, start: re.Pattern[str], end: re.Pattern[str]) -> s
 
 def _normalize(text: str) -> str:
     """NFKC, then drop control/format characters and collapse whitespace."""
+    if text.isascii() and text.isprintable():  # fast path: NFKC is the identity, no controls
+        return " ".join(text.split())
     text = unicodedata.normalize("NFKC", text)
     kept = "".join(
         char for char in text if char.isspace() or not unicodedata.category(char).startswith("C")

@@ -72,11 +72,24 @@ def write_rows(
 
     ``extra_rejects`` are rejects.csv lines about no row of the table (e.g. ids found
     only in a ``--join`` table); they are written first and counted in ``reasons``.
+    Examples are written to Parquet in batches, so no list grows with the table.
     """
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     (folder / layout.IMAGES_DIR).mkdir()
     summary = WriteSummary(shard_rows=shard_rows(image_size))
+    schema = _examples_schema()
+    examples = pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema)
+    try:
+        _write(rows, folder, summary, extra_rejects, image_size, examples, schema)
+    finally:
+        examples.close()
+    return summary
+
+
+def _write(rows, folder, summary, extra_rejects, image_size, examples, schema) -> None:
+    import pyarrow as pa
+
     records: list[dict[str, Any]] = []
     shard = np.zeros((summary.shard_rows, image_size, image_size, 3), np.uint8)
     filled, shard_index = 0, 0
@@ -104,6 +117,9 @@ def write_rows(
                     "text_present": row.text_present,
                 }
             )
+            if len(records) == _EXAMPLES_BATCH:
+                examples.write_table(pa.Table.from_pylist(records, schema))
+                records.clear()
             if filled == summary.shard_rows:
                 np.save(
                     folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard
@@ -113,11 +129,20 @@ def write_rows(
         np.save(
             folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard[:filled]
         )
-    frame = pd.DataFrame.from_records(
-        records, columns=["row", "id", "split", "label", "text", "image_present", "text_present"]
-    )
-    frame.to_parquet(folder / layout.EXAMPLES_FILE, index=False)
-    return summary
+    examples.write_table(pa.Table.from_pylist(records, schema))
+
+
+_EXAMPLES_BATCH = 8192
+
+
+def _examples_schema():
+    import pyarrow as pa
+
+    return pa.schema([
+        ("row", pa.int64()), ("id", pa.string()), ("split", pa.string()),
+        ("label", pa.string()), ("text", pa.string()),
+        ("image_present", pa.bool_()), ("text_present", pa.bool_()),
+    ])
 
 
 @dataclass

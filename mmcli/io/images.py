@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import functools
 import itertools
 import multiprocessing
 import os
@@ -152,7 +153,7 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     if not value or not value.strip() or "\x00" in value:
         raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
     # os.path.realpath only lstat-s and reads symlinks; Path.resolve would also stat the target.
-    base = Path(os.path.realpath(root))
+    base = _real_root(str(root))
     path = Path(os.path.realpath(base / value))  # an absolute value replaces base
     if not allow_outside_root and not path.is_relative_to(base):
         raise ImageError(
@@ -167,6 +168,12 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     if not stat.S_ISREG(mode):
         raise ImageError("not_a_file", f"image path {value!r} is not a regular file")
     return path
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> Path:
+    """The resolved data root (cached: every row of a table shares it)."""
+    return Path(os.path.realpath(root))
 
 
 def load_image(path: Path, options: ImageOptions) -> np.ndarray:
