@@ -191,7 +191,9 @@ def _plan_rows(
     frame = table.frame
     options = text_options(config)
     casefold = config.label_case == "fold"
-    mapping = load_label_map(config.label_map, casefold=casefold) if config.label_map else None
+    mapping = None
+    if config.label_map and roles.label:
+        mapping = load_label_map(config.label_map, casefold=casefold)
 
     def column(name: str | None) -> list | None:
         return list(frame[name]) if name else None
