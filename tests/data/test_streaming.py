@@ -1,0 +1,39 @@
+"""iter_rows plans and decodes only a bounded window ahead of the row it yields."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+import mmcli.data.rows as rows_module
+from mmcli.config import PrepConfig
+from mmcli.data.roles import detect_roles
+from mmcli.data.rows import iter_rows
+from mmcli.io.tables import Table
+
+
+def test_rows_are_planned_a_bounded_window_ahead(tmp_path, monkeypatch):
+    Image.new("RGB", (20, 20), (1, 2, 3)).save(tmp_path / "a.png")
+    n = 1000
+    frame = pd.DataFrame({"id": [str(i) for i in range(n)], "image": ["a.png"] * n,
+                          "text": ["some words"] * n, "label": ["x", "y"] * (n // 2)})
+    table = Table(frame, tmp_path, "t.csv", "0" * 64)
+    config = PrepConfig(image_size=8, workers=1)
+    roles = detect_roles(frame, config)
+    resolved = []
+    real = rows_module.resolve_image_path
+
+    def counting(*args, **kwargs):
+        resolved.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rows_module, "resolve_image_path", counting)
+    stream = iter_rows(table, roles, config, need_label=True)
+    first = next(stream)
+    assert first.row == 1 and first.image_present
+    assert 1 <= len(resolved) <= 64  # one chunk, not the whole table
+    later = [next(stream) for _ in range(199)]
+    assert later[-1].row == 200 and len(resolved) <= 200 + 64
+    rest = list(stream)
+    assert len(rest) == n - 200 and len(resolved) == n
+    assert [r.row for r in rest] == list(range(201, n + 1))
