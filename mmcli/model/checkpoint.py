@@ -148,8 +148,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
             },
         }
         arrays = {
-            "variables": [keras.ops.convert_to_numpy(v) for v in self.model.variables],
-            "optimizer": [keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables],
+            "variables": [v.numpy() for v in self.model.variables],
+            "optimizer": [v.numpy() for v in self.model.optimizer.variables],
             "best": list(stopper.best_weights or []),
         }
         self.checkpoints.save(Saved(meta, arrays))
