@@ -124,3 +124,30 @@ def test_disk_full_while_saving_then_resume_finishes_without_retraining(
     assert result.exit_code == 0, result.stderr
     assert_same_run(json.loads(result.stdout), out, uninterrupted)
     assert not (tmp_path / "bundle.ckpt").exists()
+
+
+def test_a_run_early_stopping_ended_resumes_to_its_best_weights(runner, app, tmp_path,
+                                                                monkeypatch):
+    # A learning rate this high makes validation loss rise at once: early stopping ends the
+    # run at epoch 2 and restores epoch 1's weights. The disk fills before the bundle is
+    # written; --resume must run no more epochs and still restore the best weights.
+    args = ["--image-size", "16", "--epochs", "12", "--patience", "1", "--learning-rate",
+            "0.3", "--seed", "0", "--quiet"]
+    full = runner.invoke(app, ["train", str(SAMPLE), "--out", str(tmp_path / "full"), *args])
+    assert full.exit_code == 0, full.stderr
+    reference = {"summary": json.loads(full.stdout), "history": history(tmp_path / "full")}
+    training = reference["summary"]["training"]
+    assert training["epochs_run"] < 12 and training["best_epoch"] < training["epochs_run"]
+
+    out = tmp_path / "bundle"
+
+    def full_disk(folder, meta):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mmcli.train, "write_meta", full_disk)
+    assert runner.invoke(app, ["train", str(SAMPLE), "--out", str(out), *args]).exit_code == 7
+    assert checkpoint_epoch(out) == training["epochs_run"]
+    monkeypatch.undo()
+    result = runner.invoke(app, ["train", str(SAMPLE), "--out", str(out), *args, "--resume"])
+    assert result.exit_code == 0, result.stderr
+    assert_same_run(json.loads(result.stdout), out, reference)
