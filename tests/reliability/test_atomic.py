@@ -146,3 +146,18 @@ def test_long_text_is_cut_to_max_text_chars(runner, app, tmp_path):
     assert json.loads(result.stdout)["kept"] == 4
     texts = pd.read_parquet(out / "examples.parquet")["text"]
     assert texts.str.len().max() <= 50 and texts.str.startswith("word word").all()
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_replacing_a_folder_with_and_without_renameat2(tmp_path, monkeypatch, exchange):
+    import mmcli.io.atomic as atomic
+
+    if not exchange:
+        monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with atomic_dir(target, force=True) as folder:
+        (folder / "new.txt").write_text("new")
+    assert tree(target) == {"new.txt": b"new"}
+    assert siblings(target) == []
