@@ -8,6 +8,8 @@ caller that catches ``ValueError`` or ``OSError`` still catches it.
 
 from __future__ import annotations
 
+import errno
+
 # Exit codes: the whole table. Documented in README.md and docs/architecture.md.
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -15,6 +17,8 @@ EXIT_USAGE = 2
 EXIT_DATA = 3
 EXIT_BUNDLE = 4
 EXIT_REJECTS = 5
+EXIT_BUSY = 6
+EXIT_RESOURCES = 7
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -26,6 +30,8 @@ EXIT_CODES = {
     EXIT_DATA: "bad input data: missing or unreadable file, missing column, unknown label",
     EXIT_BUNDLE: "bad bundle: missing, incomplete, tampered or of an incompatible version",
     EXIT_REJECTS: "no usable rows, or more rejected rows than --max-reject-fraction allows",
+    EXIT_BUSY: "the output is being written by another mmcli process (its lock is held)",
+    EXIT_RESOURCES: "out of resources: the disk is full (or over quota) or memory ran out",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     EXIT_BROKEN_PIPE: "the reader of stdout closed it early (e.g. `| head`), as with SIGPIPE",
 }
@@ -75,3 +81,41 @@ class BundleError(MmcliError, ValueError):
     """A model bundle that is missing, incomplete, tampered or incompatible."""
 
     exit_code = EXIT_BUNDLE
+
+
+class OutputLockedError(MmcliError, BlockingIOError):
+    """Another mmcli process holds the lock of the output being written."""
+
+    exit_code = EXIT_BUSY
+
+
+class ResourceError(MmcliError, OSError):
+    """The disk is full or over quota, or memory ran out."""
+
+    exit_code = EXIT_RESOURCES
+
+
+def resource_error(exc: BaseException) -> ResourceError | None:
+    """The :class:`ResourceError` behind ``exc`` (or its causes), if it is one.
+
+    A full disk or quota (``ENOSPC``, ``EDQUOT``) while writing, Python's ``MemoryError``
+    and TensorFlow's ``ResourceExhaustedError`` become one clear message; None otherwise.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ResourceError):
+            return current
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" writing {current.filename}" if current.filename else ""
+            return ResourceError(
+                f"no space left on the device{where} ({current.strerror or current}); "
+                "free some space and run again (nothing was left half-written)"
+            )
+        if isinstance(current, MemoryError) or type(current).__name__ == "ResourceExhaustedError":
+            return ResourceError(
+                "out of memory; try a smaller --batch-size or --image-size, or fewer --workers"
+            )
+        current = current.__cause__ or current.__context__
+    return None

@@ -15,6 +15,11 @@ BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 
+# Training checkpoints of a bundle <out>: the folder <out>.ckpt, removed when the run succeeds.
+CHECKPOINT_FORMAT = 1
+CHECKPOINT_SUFFIX = ".ckpt"
+CHECKPOINT_FILE = "checkpoint.npz"
+
 # The columns of rejects.csv, in order.
 REJECT_COLUMNS = ("row", "id", "column", "reason", "action", "message")
 

@@ -19,6 +19,7 @@ from mmcli.data.dataset import Dataset, is_dataset
 from mmcli.data.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
+from mmcli.io.checkpoint import Checkpoints
 
 
 def split_indices(data: Dataset, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +55,7 @@ def train(
     force: bool = False,
     fmt: str | None = None,
     console=None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``.
 
@@ -63,16 +65,20 @@ def train(
     Raises:
         DataError: unusable data (no training rows, a single class, no text to learn from).
         OutputExistsError: ``out`` exists and ``force`` is false.
+        OutputLockedError: another mmcli process is writing ``out``.
+        UsageError: ``resume`` without a checkpoint to resume, or with other data or flags.
     """
     check_writable(Path(out), force=force)
-    with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
+    checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
+    with checkpoints, tempfile.TemporaryDirectory(prefix="mmcli-") as work:
         notify = console.print if console is not None else None
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
                               notify=notify)
         if is_dataset(Path(data)) and str(data) != "-":
             config = replace(config, prep=_prepared_config(dataset, config.prep))
-        model, meta, history = fit(dataset, config, console=console)
+        model, meta, history = fit(dataset, config, console=console, checkpoints=checkpoints)
         save_bundle(model, meta, history, Path(out), force=force)
+        checkpoints.finish()
         return meta
 
 
@@ -86,12 +92,15 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
     return stored
 
 
-def fit(dataset: Dataset, config: RunConfig, *, console=None):
+def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
     """Build and train the fused model on a prepared dataset.
 
     Returns:
         ``(model, meta, history)``: the trained Keras model (best weights restored), the
         bundle metadata, and the per-epoch history dict.
+
+    With ``checkpoints`` (:class:`mmcli.io.checkpoint.Checkpoints`) the state is saved after
+    every epoch, and a saved checkpoint is resumed.
     """
     from mmcli.model.backend import import_keras
 
@@ -141,8 +150,13 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    # Checkpoints and resume (mmcli/model/checkpoint.py): restores model/optimizer state.
+    from mmcli.model.checkpoint import resume_training
+
+    resume = resume_training(checkpoints, model, config, dataset, train_idx, val_idx)
     stream = training_stream(
-        dataset, train_idx, targets[train_idx], modalities, tc.batch_size, shuffle_seed=tc.seed
+        dataset, train_idx, targets[train_idx], modalities, tc.batch_size, shuffle_seed=tc.seed,
+        first_epoch=resume.initial_epoch,
     )
     has_val = len(val_idx) > 0
     val_stream = (
@@ -161,11 +175,13 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
         stream,
         validation_data=val_stream,
         epochs=tc.epochs,
+        initial_epoch=resume.initial_epoch,
         verbose=0,
         shuffle=False,
-        callbacks=[stopper, RichProgress(console, tc.epochs)],
+        callbacks=[stopper, RichProgress(console, tc.epochs), *resume.callbacks(stopper)],
     )
-    seconds = time.perf_counter() - started
+    history.history = resume.history(history.history)
+    seconds = time.perf_counter() - started + resume.seconds
     epochs_run = len(history.history["loss"])
     best_epoch = int(np.argmin(history.history[monitor])) + 1
     report = modality_report(

@@ -11,7 +11,13 @@ from typing import Any
 
 import typer
 
-from mmcli.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, MmcliError
+from mmcli.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    MmcliError,
+    resource_error,
+)
 
 
 def _one_line(text: str) -> str:
@@ -40,6 +46,12 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
         except Exception as exc:
+            short = resource_error(exc)  # disk full, out of memory: the user's to fix
+            if short is not None:
+                if os.environ.get("MMCLI_DEBUG"):
+                    traceback.print_exc()
+                sys.stderr.write(f"mmcli: error: {_one_line(short)}\n")
+                raise typer.Exit(short.exit_code) from None
             if os.environ.get("MMCLI_DEBUG"):
                 traceback.print_exc()
             sys.stderr.write(

@@ -51,6 +51,7 @@ def train(
     allow_outside_root: opt.AllowOutsideRoot = None,
     workers: opt.Workers = None,
     force: opt.Force = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Train a fused image + text classifier on DATA (a prepared folder, or a raw table that is
@@ -80,7 +81,8 @@ def train(
     )
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
-    meta = run_training(data, config, out, force=force, fmt=input_format, console=console)
+    meta = run_training(data, config, out, force=force, fmt=input_format, console=console,
+                        resume=resume)
     render_summary(console, meta)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation")}})

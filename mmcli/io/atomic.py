@@ -1,14 +1,30 @@
-"""Outputs that appear whole or not at all: write to a temporary sibling, then rename."""
+"""Outputs that appear whole or not at all: write to a temporary sibling, then rename.
+
+``<parent>/.<name>.tmp-<pid>`` is where an output is written; it becomes ``<name>`` by one
+rename. A folder that replaces an existing one is swapped in with ``renameat2(EXCHANGE)``
+where the system has it (Linux), else the old folder is first renamed to
+``.<name>.old-<pid>``. Writers hold the output's lock (:mod:`mmcli.io.lock`), so two mmcli
+processes never write one output at once.
+
+After ``kill -9`` (or a power cut) such siblings may remain. They are never read as
+outputs: the next write of the same output, under its lock, removes the temporary siblings
+of dead processes and, when the output itself is missing, puts a stranded ``.old-`` folder
+back in its place (the run that would have replaced it did not finish).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mmcli.errors import OutputExistsError
+from mmcli.io.lock import output_lock
 
 
 def check_writable(target: Path, *, force: bool) -> None:
@@ -26,44 +42,122 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
 
     Raises:
         OutputExistsError: ``target`` exists and ``force`` is false.
+        OutputLockedError: another mmcli process is writing ``target``.
     """
     target = Path(target)
-    check_writable(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-        _replace(tmp, target)
-    except BaseException:
+    with output_lock(target):
+        clean_stale(target)
+        check_writable(target, force=force)
+        tmp = temp_sibling(target)
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp.mkdir()
+        try:
+            yield tmp
+            _replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 @contextmanager
 def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary file path that replaces ``target`` when the block succeeds."""
     target = Path(target)
-    check_writable(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    with output_lock(target):
+        clean_stale(target)
+        check_writable(target, force=force)
+        tmp = temp_sibling(target)
+        try:
+            yield tmp
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def temp_sibling(target: Path, kind: str = "tmp") -> Path:
+    """The hidden sibling this process writes ``target`` through."""
+    return target.parent / f".{target.name}.{kind}-{os.getpid()}"
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Remove the temporary siblings of ``target`` left by processes that are gone.
+
+    A ``.old-`` folder (an output moved aside by a run that died before putting the new
+    one in place) is moved back when ``target`` is missing, else removed. Siblings of live
+    processes are left alone. Call with the output's lock held.
+
+    Returns:
+        The siblings removed or restored.
+    """
+    target = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old)-(\d+)$")
+    handled = []
     try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        entries = list(target.parent.iterdir())
+    except FileNotFoundError:
+        return handled
+    for entry in sorted(entries, key=lambda p: p.name):
+        match = pattern.match(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(2))
+        if pid != os.getpid() and _alive(pid):
+            continue
+        if match.group(1) == "old" and not target.exists():
+            os.replace(entry, target)
+        else:
+            _remove(entry)
+        handled.append(entry)
+    return handled
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _replace(tmp: Path, target: Path) -> None:
     if not target.exists():
         os.replace(tmp, target)
         return
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.is_dir() and _exchange(tmp, target):
+        _remove(tmp)  # now holds the old output
+        return
+    old = temp_sibling(target, "old")
     os.replace(target, old)
     os.replace(tmp, target)
-    if old.is_dir():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        old.unlink(missing_ok=True)
+    _remove(old)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2``); False when not supported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE
+    )
+    return result == 0

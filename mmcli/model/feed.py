@@ -88,14 +88,16 @@ def training_stream(
     batch_size: int,
     *,
     shuffle_seed: int | None,
+    first_epoch: int = 0,
 ):
     """A ``tf.data.Dataset`` of (inputs, targets) batches streamed from the memory-mapped shards.
 
     With ``shuffle_seed`` the order is reshuffled every epoch, from a generator seeded by
-    (seed, epoch): the same seed gives the same batches.
+    (seed, epoch): the same seed gives the same batches. ``first_epoch`` is the epoch the
+    stream starts at (a resumed run).
     """
     size = data.schema["prep"]["image_size"]
-    epoch = {"n": 0}
+    epoch = {"n": first_epoch}
 
     def generate():
         order = np.arange(len(indices))
