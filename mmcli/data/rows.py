@@ -97,6 +97,7 @@ def iter_rows(
     need_label: bool,
     dedupe_ids: bool = True,
     on_row: Callable[[], None] | None = None,
+    first_row: int = 1,
 ) -> Iterator[Row]:
     """Yield one :class:`Row` per table row, in table order, decoding images on the way.
 
@@ -107,11 +108,16 @@ def iter_rows(
         need_label: reject rows without a label (training, evaluation).
         dedupe_ids: reject a row whose id was already seen.
         on_row: called once per row yielded (progress).
+        first_row: the number of the table's first row (a chunk of a longer table).
 
     Raises:
         DataError: a row breaks a rule and ``on_missing`` is ``error``.
     """
-    plans = list(_plan_rows(table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids))
+    plans = list(
+        _plan_rows(
+            table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids, first_row=first_row
+        )
+    )
     jobs = [p.path for p in plans if p.path is not None]
     decoded = decode_images(jobs, image_options(config), workers=config.workers)
     for plan in plans:
@@ -129,14 +135,20 @@ def iter_rows(
 
 
 def _plan_rows(
-    table: Table, roles: Roles, config: PrepConfig, *, need_label: bool, dedupe_ids: bool
+    table: Table,
+    roles: Roles,
+    config: PrepConfig,
+    *,
+    need_label: bool,
+    dedupe_ids: bool,
+    first_row: int = 1,
 ) -> Iterator[_Plan]:
     frame = table.frame
     options = text_options(config)
     seen: set[str] = set()
     columns = {role: (list(frame[c]) if c else None) for role, c in roles.to_dict().items()}
     for i in range(len(frame)):
-        number = i + 1
+        number = i + first_row
         issues: list[Issue] = []
         raw_id = columns["id"][i] if columns["id"] else None
         ident = str(number) if is_missing(raw_id) else clean_label(raw_id) or str(number)
