@@ -10,6 +10,7 @@ import typer
 
 from mmcli import __version__
 from mmcli.cli.evaluate import evaluate
+from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
 from mmcli.cli.train import train
@@ -28,6 +29,7 @@ app.command()(preprocess)
 app.command()(train)
 app.command()(evaluate)
 app.command()(predict)
+app.command()(inspect)
 
 
 def _version(value: bool) -> None:

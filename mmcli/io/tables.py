@@ -227,7 +227,8 @@ def _delimited_frames(handle, kind, name, encoding, chunk_rows):
             "not UTF-8"
         ) from exc
     finally:
-        text.detach()
+        if not text.closed:
+            text.detach()  # leave the underlying file (e.g. stdin) to its owner
 
 
 def _jsonl_frames(handle, kind, name, encoding, chunk_rows):
