@@ -6,6 +6,7 @@ becomes a :class:`~mmcli.errors.DataError` naming the file and the cause.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import sys
@@ -209,18 +210,46 @@ def iter_table_chunks(
 
 
 def _delimited_frames(handle, kind, name, encoding, chunk_rows):
+    """CSV/TSV chunks, split into records by the csv module (strict quoting). A record with
+    more fields than the header does not stop the run: it becomes an error row in place.
+    Cells are strings; empty cells and pandas' default missing-value markers (``NA``, ``null``,
+    ...) become missing, as in :func:`read_table`."""
+    import numpy as np
     import pandas as pd
+    from pandas._libs.parsers import STR_NA_VALUES
 
     text = io.TextIOWrapper(handle, encoding=encoding, newline="")
-    sep = "\t" if kind == "tsv" else ","
+    reader = csv.reader(text, delimiter="\t" if kind == "tsv" else ",", strict=True)
+    label = kind.upper()
     try:
-        reader = pd.read_csv(text, sep=sep, dtype=str, keep_default_na=True, chunksize=chunk_rows)
-        for frame in reader:
-            yield frame, {}
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"table {name} is empty or has no columns") from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot parse {name} as {kind.upper()}: {_first_line(exc)}") from exc
+        header = next((r for r in reader if r), None)
+        if header is None:
+            raise DataError(f"table {name} is empty or has no columns")
+        header[0] = header[0].removeprefix("\ufeff")
+        width = len(header)
+        records: list[list[str | None]] = []
+        errors: dict[int, str] = {}
+        for fields in reader:
+            if not fields:
+                continue
+            if len(fields) > width:
+                errors[len(records)] = (
+                    f"malformed {label} row (line {reader.line_num}): {len(fields)} fields, "
+                    f"the header has {width}"
+                )
+                fields = [None] * width
+            elif len(fields) < width:
+                fields = fields + [None] * (width - len(fields))
+            records.append(fields)
+            if len(records) == chunk_rows:
+                yield _string_frame(records, header, pd, np, STR_NA_VALUES), errors
+                records, errors = [], {}
+        if records:
+            yield _string_frame(records, header, pd, np, STR_NA_VALUES), errors
+    except csv.Error as exc:
+        raise DataError(
+            f"cannot parse {name} as {label} near line {reader.line_num}: {exc}"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{name}: invalid {encoding} data ({exc.reason}); pass --encoding if the file is "
@@ -229,6 +258,12 @@ def _delimited_frames(handle, kind, name, encoding, chunk_rows):
     finally:
         if not text.closed:
             text.detach()  # leave the underlying file (e.g. stdin) to its owner
+
+
+def _string_frame(records, header, pd, np, na_values):
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    missing = frame.isin(na_values) | frame.isna()
+    return frame.mask(missing, np.nan)
 
 
 def _jsonl_frames(handle, kind, name, encoding, chunk_rows):

@@ -40,5 +40,33 @@ def test_header_only_table_has_no_data_rows(tmp_path):
 def test_malformed_csv_is_a_data_error(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text('id,text\na,"unclosed\n')
-    with pytest.raises(DataError, match="cannot parse"):
+    with pytest.raises(DataError, match="cannot parse .* near line 2"):
         list(iter_table_chunks(path))
+
+
+def test_csv_line_with_too_many_fields_is_an_error_row_in_place(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,text\na,x\nb,y,extra\nc,z\nd,w\n")
+    chunks = list(iter_table_chunks(path, chunk_rows=2))
+    assert [c.first_row for c in chunks] == [1, 3]
+    assert chunks[0].errors == {1: "malformed CSV row (line 3): 3 fields, the header has 2"}
+    assert chunks[0].table.frame["id"].isna().tolist() == [False, True]
+    assert chunks[1].errors == {}
+    assert chunks[1].table.frame["id"].tolist() == ["c", "d"]
+
+
+def test_quoted_newlines_and_stdin_csv():
+    data = b'id,text\na,"two\nlines"\nb,"say ""hi"""\n'
+    (chunk,) = iter_table_chunks("-", stdin=io.BytesIO(data))
+    assert chunk.table.frame["text"].tolist() == ["two\nlines", 'say "hi"']
+
+
+def test_missing_markers_match_read_table(tmp_path):
+    from mmcli.io.tables import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("id,text,label\n1,,NA\n2,null,x\n3,words,\n4\n")
+    (chunk,) = iter_table_chunks(path)
+    whole = read_table(path).frame
+    assert chunk.table.frame.isna().values.tolist() == whole.isna().values.tolist()
+    assert chunk.table.frame["text"].tolist()[2] == "words"

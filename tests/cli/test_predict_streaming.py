@@ -173,3 +173,20 @@ def test_parquet_input_is_streamed_in_batches(runner, app, trained, sample_copy)
                                  "64", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     assert [r["id"] for r in json.loads(result.stdout)] == sample_ids()
+
+
+def test_csv_row_with_extra_fields_is_an_error_record(runner, app, trained, sample_copy):
+    lines = sample_copy.read_text().splitlines()
+    header, rows = lines[0], lines[30:34]
+    rows[1] = rows[1] + ",surplus,cells"
+    path = sample_copy.parent / "extra.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    result = runner.invoke(app, ["predict", str(trained["bundle"]), str(path), "--chunk-rows",
+                                 "2"])
+    assert result.exit_code == 0, result.stderr
+    records = jsonl(result.stdout)
+    assert len(records) == 4
+    assert records[1]["label"] is None
+    assert records[1]["error"].startswith("malformed CSV row (line 3)")
+    assert [r["id"] for r in records[::2]] == [rows[0].split(",")[0], rows[2].split(",")[0]]
+    assert "4 rows: 3 predicted, 1 with errors" in result.stderr
