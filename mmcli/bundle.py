@@ -109,3 +109,19 @@ def load_model(bundle: Bundle):
         return keras.models.load_model(bundle.folder / layout.MODEL_FILE, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged file
         raise BundleError(f"{bundle.folder}: cannot load {layout.MODEL_FILE}: {exc}") from exc
+
+
+def describe_bundle(bundle: Bundle) -> dict[str, Any]:
+    """The metadata ``mmcli inspect`` prints: bundle.json, plus the folder and each file's size
+    and SHA-256 under ``files``."""
+    meta = dict(bundle.meta)
+    meta["files"] = {
+        name: {
+            "sha256": digest,
+            "bytes": (bundle.folder / name).stat().st_size
+            if (bundle.folder / name).is_file()
+            else None,
+        }
+        for name, digest in bundle.meta["files"].items()
+    }
+    return {"bundle": str(bundle.folder), **meta}

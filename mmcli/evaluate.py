@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,20 +14,44 @@ from mmcli.config import PrepConfig, replace
 from mmcli.data.dataset import Dataset
 from mmcli.data.source import open_source
 from mmcli.errors import DataError, UsageError
-from mmcli.metrics import classification_metrics
+from mmcli.metrics import accuracy, classification_metrics, full_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLIT_CHOICES = ("auto", "train", "val", "test", "all")
 
 
-def evaluate(
+TOP_K = (1, 3, 5)
+PATTERNS = {"both": (True, True), "image_only": (True, False), "text_only": (False, True)}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What an evaluation computed: the JSON-ready metrics and the per-row arrays behind them
+    (for ``--errors`` and ``--report``)."""
+
+    metrics: dict[str, Any]
+    labels: list[str]
+    rows: pd.DataFrame  # row, id, label, image_present, text_present of the scored rows
+    targets: np.ndarray
+    proba: np.ndarray
+
+
+def evaluate(bundle_path: str | Path, data: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Score a bundle on labelled data; the metrics only (see :func:`run_evaluation`)."""
+    return run_evaluation(bundle_path, data, **kwargs).metrics
+
+
+def run_evaluation(
     bundle_path: str | Path,
     data: str | Path,
     *,
     split: str = "auto",
     fmt: str | None = None,
     prep_overrides: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Score a bundle on labelled data (a prepared folder or a raw table).
+) -> Evaluation:
+    """Score a single-label bundle on labelled data (a prepared folder or a raw table).
 
     Args:
         bundle_path: the bundle folder.
@@ -37,7 +62,7 @@ def evaluate(
         prep_overrides: column-role flags for a raw table (``text_col`` and so on).
 
     Returns:
-        Metrics (see docs/architecture.md), with per-modality ablations.
+        An :class:`Evaluation`; its metrics' keys are documented in docs/architecture.md.
 
     Raises:
         BundleError, DataError, UsageError.
@@ -58,17 +83,94 @@ def evaluate(
         batch = int(bundle.meta["config"]["train"]["batch_size"])
         proba = dataset_proba(model, dataset, indices, modalities, batch)
         result: dict[str, Any] = {"bundle": str(bundle.folder), "data": str(data), "split": chosen}
-        result.update(classification_metrics(targets, proba, bundle.labels))
+        result.update(full_metrics(targets, proba, bundle.labels, top_k=TOP_K))
+        rows = dataset.examples.iloc[indices][
+            ["row", "id", "label", "image_present", "text_present"]
+        ].reset_index(drop=True)
         if len(modalities) > 1:
-            result["modalities"] = {}
-            for keep in modalities:
-                hidden = [m for m in modalities if m != keep]
-                only = dataset_proba(model, dataset, indices, modalities, batch, hidden=hidden)
-                result["modalities"][f"{keep}_only"] = float(
-                    np.mean(np.argmax(only, axis=1) == targets)
+            alone = {
+                keep: dataset_proba(
+                    model,
+                    dataset,
+                    indices,
+                    modalities,
+                    batch,
+                    hidden=[m for m in modalities if m != keep],
                 )
+                for keep in modalities
+            }
+            result.update(modality_ablation(targets, proba, alone))
             result["fusion_weights"] = fusion_weights(model, dataset, indices, modalities, batch)
-    return result
+            result["by_missingness"] = missingness_metrics(targets, proba, rows, bundle.labels)
+    return Evaluation(result, bundle.labels, rows, targets, proba)
+
+
+def modality_ablation(
+    targets: np.ndarray, proba: np.ndarray, alone: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Accuracy with only one modality (the others masked) and each modality's contribution:
+    the fused accuracy minus the accuracy without that modality."""
+    fused = accuracy(targets, proba)
+    only = {m: accuracy(targets, p) for m, p in alone.items()}
+    contribution = {}
+    for name in alone:
+        others = [only[m] for m in alone if m != name]
+        without = max(others) if others else float("nan")
+        contribution[name] = fused - without
+    best = max(only.values())
+    return {
+        "modalities": {f"{m}_only": v for m, v in only.items()},
+        "modality_contribution": contribution,
+        "fusion_gain": fused - best,
+    }
+
+
+def missingness_metrics(
+    targets: np.ndarray, proba: np.ndarray, rows: pd.DataFrame, labels: list[str]
+) -> dict[str, Any] | None:
+    """Accuracy and macro F1 for rows with both modalities, only the image, only the text;
+    None when preprocessing masked no modality in the scored rows."""
+    image = rows["image_present"].to_numpy(bool)
+    text = rows["text_present"].to_numpy(bool)
+    if (image & text).all():
+        return None
+    out: dict[str, Any] = {}
+    for name, (want_image, want_text) in PATTERNS.items():
+        chosen = (image == want_image) & (text == want_text)
+        n = int(chosen.sum())
+        if n == 0:
+            out[name] = {"n": 0, "accuracy": None, "macro_f1": None}
+            continue
+        scores = classification_metrics(targets[chosen], proba[chosen], labels)
+        out[name] = {"n": n, "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+    return out
+
+
+def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]]:
+    """One record per wrongly predicted row: where it is, the truth, and the top predictions."""
+    labels = evaluation.labels
+    predicted = np.argmax(evaluation.proba, axis=1)
+    records = []
+    for i in np.flatnonzero(predicted != evaluation.targets):
+        p = evaluation.proba[i]
+        order = np.argsort(-p, kind="stable")[:top_k]
+        row = evaluation.rows.iloc[i]
+        records.append(
+            {
+                "row": int(row["row"]),
+                "id": str(row["id"]),
+                "label": labels[evaluation.targets[i]],
+                "predicted": labels[predicted[i]],
+                "probability": round(float(p[predicted[i]]), 6),
+                "true_probability": round(float(p[evaluation.targets[i]]), 6),
+                "top_k": [
+                    {"label": labels[j], "probability": round(float(p[j]), 6)} for j in order
+                ],
+                "image_present": bool(row["image_present"]),
+                "text_present": bool(row["text_present"]),
+            }
+        )
+    return records
 
 
 def _check_compatible(dataset: Dataset, image_size: int) -> None:

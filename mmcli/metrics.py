@@ -67,3 +67,101 @@ def classification_metrics(
         },
         "confusion_matrix": {"labels": list(labels), "matrix": matrix.tolist()},
     }
+
+
+def top_k_accuracy(y_true: np.ndarray, proba: np.ndarray, k: int) -> float:
+    """Share of rows whose true label is among the ``k`` most probable (ties: lower index first)."""
+    if len(y_true) == 0:
+        return float("nan")
+    k = min(k, proba.shape[1])
+    order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    return float(np.mean((order == np.asarray(y_true)[:, None]).any(axis=1)))
+
+
+def roc_auc_binary(positive: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties count one half); None if one class only."""
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = _average_ranks(np.asarray(score, dtype=np.float64))
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    ranks = np.empty(len(values), dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2  # mean of 1-based ranks start+1..end
+    return ranks
+
+
+def roc_auc_ovr(y_true: np.ndarray, proba: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+    """One-vs-rest ROC-AUC per label, and their unweighted and support-weighted means over the
+    labels that have both positive and negative rows (others are None and left out)."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    per_label = {
+        label: roc_auc_binary(y_true == i, proba[:, i]) for i, label in enumerate(labels)
+    }
+    defined = [(i, v) for i, v in enumerate(per_label.values()) if v is not None]
+    if not defined:
+        return {"macro": None, "weighted": None, "per_class": per_label}
+    support = np.bincount(y_true, minlength=len(labels)).astype(float)
+    weights = np.array([support[i] for i, _ in defined])
+    values = np.array([v for _, v in defined])
+    return {
+        "macro": float(values.mean()),
+        "weighted": float((values * weights).sum() / weights.sum()),
+        "per_class": per_label,
+    }
+
+
+def calibration_bins(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
+    """Reliability data: rows binned by top probability into ``n_bins`` equal-width bins
+    (a probability of exactly 1 goes in the last). ``ece`` is the expected calibration error:
+    the row-weighted mean gap between a bin's accuracy and its mean confidence."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    confidence = proba.max(axis=1) if len(y_true) else np.zeros(0)
+    correct = (np.argmax(proba, axis=1) == y_true) if len(y_true) else np.zeros(0, bool)
+    which = np.minimum((confidence * n_bins).astype(np.int64), n_bins - 1)
+    count = np.bincount(which, minlength=n_bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=n_bins)
+    acc_sum = np.bincount(which, weights=correct.astype(float), minlength=n_bins)
+    safe = np.maximum(count, 1)
+    gap = np.abs(acc_sum / safe - conf_sum / safe)
+    ece = float((gap * count).sum() / len(y_true)) if len(y_true) else float("nan")
+    return {
+        "ece": ece,
+        "bins": [
+            {
+                "lower": i / n_bins,
+                "upper": (i + 1) / n_bins,
+                "count": int(count[i]),
+                "confidence": float(conf_sum[i] / count[i]) if count[i] else None,
+                "accuracy": float(acc_sum[i] / count[i]) if count[i] else None,
+            }
+            for i in range(n_bins)
+        ],
+    }
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> float:
+    return calibration_bins(y_true, proba, n_bins)["ece"]
+
+
+def full_metrics(
+    y_true: np.ndarray, proba: np.ndarray, labels: Sequence[str], *, top_k: Sequence[int] = (3,)
+) -> dict[str, Any]:
+    """:func:`classification_metrics` plus ROC-AUC, top-k accuracy and calibration."""
+    result = classification_metrics(y_true, proba, labels)
+    result["top_k_accuracy"] = {
+        str(k): top_k_accuracy(y_true, proba, k) for k in top_k if k <= len(labels)
+    }
+    result["roc_auc"] = roc_auc_ovr(y_true, proba, labels)
+    calibration = calibration_bins(y_true, proba)
+    result["ece"] = calibration["ece"]
+    result["calibration"] = calibration["bins"]
+    return result

@@ -1,8 +1,14 @@
-"""``mmcli predict`` as a library call: a bundle and rows in, one record per row out, in order."""
+"""``mmcli predict`` as a library call: a bundle and rows in, one record per row out, in order.
+
+The table is read in chunks and each chunk is predicted and yielded before the next is read,
+so memory stays bounded however long the input is.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +18,30 @@ from mmcli.bundle import Bundle, load_model
 from mmcli.config import PrepConfig, replace
 from mmcli.data.roles import detect_roles
 from mmcli.data.rows import Row, iter_rows
-from mmcli.io.tables import read_table
+from mmcli.errors import DataError, UsageError
+from mmcli.io.tables import iter_table_chunks
+
+RECORD_FIELDS = (
+    "id",
+    "label",
+    "probability",
+    "probabilities",
+    "top_k",
+    "image_present",
+    "text_present",
+    "error",
+)
+KEPT_PREFIX = "input_"
+
+
+@dataclass
+class PredictSummary:
+    """Counts kept while records stream out (read them after the iterator is exhausted)."""
+
+    rows: int = 0
+    errors: int = 0
+    first_error: str | None = None
+    kept_names: dict[str, str] = field(default_factory=dict)
 
 
 def predict_records(
@@ -22,56 +51,126 @@ def predict_records(
     fmt: str | None = None,
     top_k: int = 3,
     batch_size: int = 256,
+    chunk_rows: int = 10_000,
+    keep_columns: Sequence[str] = (),
+    strict: bool = False,
     prep_overrides: dict[str, Any] | None = None,
-    on_start: Callable[[int], None] | None = None,
+    summary: PredictSummary | None = None,
+    on_start: Callable[[int | None], None] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one prediction record per input row, in input order.
+    """Yield one prediction record per input row, in input order, reading ``chunk_rows`` rows
+    at a time (see :data:`RECORD_FIELDS`; kept input columns come after them).
 
-    A row that cannot be used (no usable image nor text) is not skipped: its record has
-    ``label`` None and an ``error`` message.
+    A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
+    record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
+    ``strict`` the first such row raises instead.
+
+    Raises:
+        DataError: unreadable table, a missing ``keep_columns`` column, or (``strict``) a bad row.
     """
     from mmcli.model.evaluation import predict_proba
     from mmcli.model.feed import rows_inputs
 
+    if top_k < 1:
+        raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")
+    summary = summary if summary is not None else PredictSummary()
     prep = replace(PrepConfig(**bundle.meta["config"]["prep"]), **(prep_overrides or {}))
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-    table = read_table(source, fmt=fmt)
-    roles = detect_roles(table.frame, prep, name=table.name)
-    if on_start is not None:
-        on_start(len(table.frame))
-    model = load_model(bundle)
+    chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows)
+    model = None
+    roles = None
     labels = bundle.labels
-    rows = iter_rows(table, roles, prep, need_label=False, dedupe_ids=False, on_row=on_row)
+
+    def run(batch: list[Row]) -> np.ndarray:
+        usable = [r for r in batch if not r.rejected]
+        if not usable:
+            return np.zeros((0, len(labels)))
+        return predict_proba(model, rows_inputs(usable, bundle.modalities, bundle.image_size))
+
+    for chunk in chunks:
+        if roles is None:
+            roles = detect_roles(chunk.table.frame, prep, name=chunk.table.name)
+            summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns))
+            if on_start is not None:
+                on_start(None)
+            model = load_model(bundle)
+        kept = _kept_values(chunk.table.frame, summary.kept_names)
+        rows = iter_rows(
+            chunk.table,
+            roles,
+            prep,
+            need_label=False,
+            dedupe_ids=False,
+            on_row=on_row,
+            first_row=chunk.first_row,
+        )
+        for batch in _batches(rows, batch_size):
+            proba = run(batch)
+            position = 0
+            for row in batch:
+                local = row.row - chunk.first_row
+                if row.rejected or local in chunk.errors:
+                    record = error_record(row, chunk.errors.get(local))
+                    summary.errors += 1
+                    if summary.first_error is None:
+                        summary.first_error = f"row {row.row} (id {row.id}): {record['error']}"
+                    if strict:
+                        raise DataError(f"{summary.first_error} (--strict)")
+                    if not row.rejected:
+                        position += 1
+                else:
+                    record = single_label_record(row, proba[position], labels, top_k)
+                    position += 1
+                summary.rows += 1
+                for out_name, values in kept.items():
+                    record[out_name] = values[local]
+                yield record
+
+
+def kept_names(keep_columns: Sequence[str], columns: list[str]) -> dict[str, str]:
+    """Output name of each kept input column (prefixed ``input_`` when it clashes with a record
+    field, e.g. ``label`` -> ``input_label``).
+
+    Raises:
+        DataError: a column is not in the table.
+    """
+    missing = [c for c in keep_columns if c not in columns]
+    if missing:
+        raise DataError(
+            f"--keep-columns: no column {', '.join(map(repr, missing))} in the input; "
+            f"it has: {', '.join(columns)}"
+        )
+    return {c: (KEPT_PREFIX + c if c in RECORD_FIELDS else c) for c in keep_columns}
+
+
+def _kept_values(frame, names: dict[str, str]) -> dict[str, list[Any]]:
+    return {out: [_plain(v) for v in frame[column].tolist()] for column, out in names.items()}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for row in rows:
         batch.append(row)
-        if len(batch) == batch_size:
-            yield from _predict_batch(
-                model, batch, bundle, labels, top_k, predict_proba, rows_inputs
-            )
+        if len(batch) == size:
+            yield batch
             batch = []
     if batch:
-        yield from _predict_batch(model, batch, bundle, labels, top_k, predict_proba, rows_inputs)
+        yield batch
 
 
-def _predict_batch(model, batch, bundle, labels, top_k, predict_proba, rows_inputs):
-    usable = [r for r in batch if not r.rejected]
-    proba = (
-        predict_proba(model, rows_inputs(usable, bundle.modalities, bundle.image_size))
-        if usable
-        else np.zeros((0, len(labels)))
-    )
-    position = 0
-    for row in batch:
-        if row.rejected:
-            yield _error_record(row)
-            continue
-        yield _record(row, proba[position], labels, top_k)
-        position += 1
-
-
-def _record(row: Row, proba: np.ndarray, labels: list[str], top_k: int) -> dict[str, Any]:
+def single_label_record(
+    row: Row, proba: np.ndarray, labels: list[str], top_k: int
+) -> dict[str, Any]:
+    """The record of a single-label (softmax) prediction."""
     order = np.argsort(-proba, kind="stable")
     best = int(order[0])
     return {
@@ -90,8 +189,9 @@ def _record(row: Row, proba: np.ndarray, labels: list[str], top_k: int) -> dict[
     }
 
 
-def _error_record(row: Row) -> dict[str, Any]:
-    reasons = "; ".join(f"{i.column}: {i.message}".lstrip(": ") for i in row.issues)
+def error_record(row: Row, message: str | None = None) -> dict[str, Any]:
+    """The record of a row that could not be predicted, with why."""
+    reasons = message or "; ".join(f"{i.column}: {i.message}".lstrip(": ") for i in row.issues)
     return {
         "id": row.id,
         "label": None,

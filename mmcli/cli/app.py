@@ -11,6 +11,7 @@ import typer
 from mmcli import __version__
 from mmcli.cli.check import check
 from mmcli.cli.evaluate import evaluate
+from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
 from mmcli.cli.train import train
@@ -30,6 +31,7 @@ app.command()(train)
 app.command()(evaluate)
 app.command()(predict)
 app.command()(check)
+app.command()(inspect)
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,23 +23,61 @@ def evaluate(
     label_col: opt.LabelCol = None,
     split_col: opt.SplitCol = None,
     input_format: opt.InputFormat = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help="Write the misclassified rows with their top predictions (.jsonl, .csv or .json by extension).", rich_help_panel=opt.OUTPUT)] = None,
+    force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Score a bundle on labelled DATA (a prepared folder or a raw table).
 
-    Prints metrics as JSON on stdout (accuracy, macro_f1, per_class, confusion_matrix, each
-    modality alone, fusion weights) and a table on stderr.
+    Prints metrics as JSON on stdout (accuracy, macro_f1, per_class, confusion_matrix,
+    roc_auc, top_k_accuracy, ece, each modality alone and its contribution, fusion weights,
+    metrics by missing modality) and a table on stderr.
 
     Example: mmcli evaluate model/ sample_data/data.csv | jq .accuracy
     """
-    from mmcli.evaluate import evaluate as run_evaluation
+    from mmcli.evaluate import run_evaluation
+    from mmcli.io.atomic import check_writable
 
+    errors_format = _errors_format(errors) if errors is not None else None
+    for target in (report, errors):
+        if target is not None:
+            check_writable(target, force=force)
     overrides = opt.prep_flags(id_col=id_col, image_col=image_col, text_col=text_col,
                                label_col=label_col, split_col=split_col)
-    result = run_evaluation(bundle, data, split=split, fmt=input_format,
-                            prep_overrides=overrides)
-    render(make_console(quiet), result)
+    evaluation = run_evaluation(bundle, data, split=split, fmt=input_format,
+                                prep_overrides=overrides)
+    result = evaluation.metrics
+    console = make_console(quiet)
+    if errors is not None:
+        _write_errors(evaluation, errors, errors_format, force, console)
+    if report is not None:
+        from mmcli.report.markdown import write_report
+
+        page = write_report(result, report, force=force)
+        console.print(f"report -> {page}")
+    render(console, result)
     emit_json(result)
+
+
+def _errors_format(path: Path) -> str:
+    fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json"}.get(
+        path.suffix.lower())
+    if fmt is None:
+        raise typer.BadParameter("the file must end in .jsonl, .csv or .json", param_hint="--errors")
+    return fmt
+
+
+def _write_errors(evaluation, path: Path, fmt: str, force: bool, console) -> None:
+    from mmcli.evaluate import misclassified
+    from mmcli.io.atomic import atomic_file
+    from mmcli.io.records import write_records
+
+    records = misclassified(evaluation)
+    with atomic_file(path, force=force) as tmp, open(tmp, "w", encoding="utf-8",
+                                                     newline="") as handle:
+        write_records(records, handle, fmt)
+    console.print(f"{len(records)} misclassified rows -> {path}")
 
 
 def render(console, result: dict) -> None:
@@ -53,5 +92,19 @@ def render(console, result: dict) -> None:
     console.print(table)
     console.print(f"accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
                   f"majority-class accuracy {result['majority_accuracy']:.3f}")
+    auc = result["roc_auc"]["macro"]
+    console.print(f"balanced accuracy {result['balanced_accuracy']:.3f}  "
+                  f"top-3 {result['top_k_accuracy'].get('3', float('nan')):.3f}  "
+                  f"log-loss {result['log_loss']:.3f}  ECE {result['ece']:.3f}  "
+                  f"ROC-AUC {'n/a' if auc is None else f'{auc:.3f}'}")
     for name, value in result.get("modalities", {}).items():
         console.print(f"  {name.replace('_', ' ')}: accuracy {value:.3f}")
+    for name, value in result.get("modality_contribution", {}).items():
+        console.print(f"  {name} contributes {value:+.3f} accuracy")
+    if result.get("fusion_weights"):
+        console.print("  fusion weights: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in result["fusion_weights"].items()))
+    for name, scores in (result.get("by_missingness") or {}).items():
+        if scores["n"]:
+            console.print(f"  rows with {name.replace('_', ' ')}: n {scores['n']}  "
+                          f"accuracy {scores['accuracy']:.3f}")

@@ -17,9 +17,12 @@ from mmcli.cli.output import make_console, row_progress
 def predict(
     bundle: str,
     input: Annotated[str, typer.Argument(help="A table (csv, tsv, jsonl, parquet) or - for stdin.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv or json.", rich_help_panel=opt.OUTPUT)] = "jsonl",
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv, json, or parquet (with --out only).", rich_help_panel=opt.OUTPUT)] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (atomically).", rich_help_panel=opt.OUTPUT)] = None,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
+    keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop with exit code 3 at the first row that cannot be predicted, instead of writing it with an error.", rich_help_panel=opt.OUTPUT)] = False,
+    chunk_rows: Annotated[int, typer.Option(help="Rows read, predicted and written at a time (memory stays bounded).", min=1, rich_help_panel=opt.OUTPUT)] = 10_000,
     id_col: opt.IdCol = None,
     image_col: opt.ImageCol = None,
     text_col: opt.TextCol = None,
@@ -29,31 +32,46 @@ def predict(
 ) -> None:
     """Predict a label for every row of INPUT, in input order (a label column is ignored).
 
+    Rows are read, predicted and written in chunks, so any length runs in bounded memory.
     Each record has id, label, probability, probabilities (label -> probability), top_k and
-    which modalities were present; a row that cannot be used has an error instead.
+    which modalities were present; a row that cannot be used has an error instead (counted in
+    the summary on stderr; --strict makes it fatal).
 
     Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
     """
     from mmcli.bundle import read_bundle
     from mmcli.io.atomic import atomic_file, check_writable
-    from mmcli.io.records import RECORD_FORMATS, write_records
-    from mmcli.predict import predict_records
+    from mmcli.io.records import RECORD_FORMATS, write_parquet_records, write_records
+    from mmcli.predict import PredictSummary, predict_records
 
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")
+    if format == "parquet" and out is None:
+        raise typer.BadParameter("parquet output needs --out FILE (it cannot stream to stdout)",
+                                 param_hint="--format")
     if out is not None:
         check_writable(out, force=force)
+    keep = [c.strip() for c in keep_columns.split(",") if c.strip()] if keep_columns else []
     loaded = read_bundle(bundle)
     console = make_console(quiet)
     progress, on_start, on_row = row_progress(console, "predicting")
     overrides = opt.prep_flags(id_col=id_col, image_col=image_col, text_col=text_col)
+    summary = PredictSummary()
     records = predict_records(loaded, input, fmt=input_format, top_k=top_k,
-                              prep_overrides=overrides, on_start=on_start, on_row=on_row)
+                              chunk_rows=chunk_rows, keep_columns=keep, strict=strict,
+                              prep_overrides=overrides, summary=summary,
+                              on_start=on_start, on_row=on_row)
     with progress:
         if out is None:
             count = write_records(records, sys.stdout, format)
+        elif format == "parquet":
+            with atomic_file(out, force=force) as tmp:
+                count = write_parquet_records(records, tmp, batch_rows=chunk_rows)
         else:
             with atomic_file(out, force=force) as tmp, open(tmp, "w", encoding="utf-8",
                                                              newline="") as handle:
                 count = write_records(records, handle, format)
-    console.print(f"{count} predictions" + (f" -> {out}" if out else ""))
+    console.print(f"{count} rows: {count - summary.errors} predicted, {summary.errors} with "
+                  "errors" + (f" -> {out}" if out else ""))
+    if summary.first_error:
+        console.print(f"first error: {summary.first_error}")

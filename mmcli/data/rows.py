@@ -107,6 +107,7 @@ def iter_rows(
     dedupe_ids: bool = True,
     on_row: Callable[[], None] | None = None,
     row_issues: Mapping[int, Sequence[Issue]] | None = None,
+    first_row: int = 1,
 ) -> Iterator[Row]:
     """Yield one :class:`Row` per table row, in table order, decoding images on the way.
 
@@ -118,13 +119,14 @@ def iter_rows(
         dedupe_ids: apply the ``duplicates`` policy to repeated ids and identical rows.
         on_row: called once per row yielded (progress).
         row_issues: issues found before (e.g. by ``--join``), by 0-based row position.
+        first_row: the number of the table's first row (a chunk of a longer table).
 
     Raises:
         DataError: a row breaks a rule and ``on_missing`` (or ``duplicates``) is ``error``.
     """
     plans = _plan_rows(
         table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
-        row_issues=row_issues or {},
+        row_issues=row_issues or {}, first_row=first_row,
     )
     # Plans wait in `ahead` while their images decode: the decoder pulls paths (and so
     # plans) only a few chunks ahead of the results, so planning overlaps decoding and
@@ -187,6 +189,7 @@ def _plan_rows(
     need_label: bool,
     dedupe_ids: bool,
     row_issues: Mapping[int, Sequence[Issue]],
+    first_row: int = 1,
 ) -> Iterator[_Plan]:
     frame = table.frame
     options = text_options(config)
@@ -207,7 +210,7 @@ def _plan_rows(
             raise UsageError(f"--image-dir {config.image_dir!r} is not a folder")
         by_id, ambiguous = index_image_dir(root)
     ids = [
-        str(i + 1) if is_missing(raw) else clean_label(raw) or str(i + 1)
+        str(i + first_row) if is_missing(raw) else clean_label(raw) or str(i + first_row)
         for i, raw in enumerate(raw_ids or [None] * len(frame))
     ]
     duplicates = (
@@ -216,7 +219,7 @@ def _plan_rows(
         else {}
     )
     for i in range(len(frame)):
-        number = i + 1
+        number = i + first_row
         issues: list[Issue] = list(row_issues.get(i, ()))
         ident = ids[i]
         split = "train"

@@ -6,11 +6,13 @@ import csv
 import json
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
 
 from mmcli.errors import UsageError
 
-RECORD_FORMATS = ("jsonl", "csv", "json")
+RECORD_FORMATS = ("jsonl", "csv", "json", "parquet")
+STREAM_FORMATS = ("jsonl", "csv", "json")  # parquet needs a file (its footer comes last)
 
 
 def _clean(value: Any) -> Any:
@@ -25,9 +27,9 @@ def write_records(records: Iterable[dict[str, Any]], stream: TextIO, fmt: str) -
     In CSV, nested values (dicts, lists) are JSON-encoded in their cell and the header is the
     first record's keys.
     """
-    if fmt not in RECORD_FORMATS:
+    if fmt not in STREAM_FORMATS:
         raise UsageError(
-            f"Unknown output format {fmt!r}. Choose one of: {', '.join(RECORD_FORMATS)}"
+            f"Unknown output format {fmt!r}. Choose one of: {', '.join(STREAM_FORMATS)}"
         )
     count = 0
     writer = None
@@ -53,3 +55,64 @@ def write_records(records: Iterable[dict[str, Any]], stream: TextIO, fmt: str) -
     if fmt == "json":
         stream.write("\n]\n" if count else "]\n")
     return count
+
+
+def write_parquet_records(
+    records: Iterable[dict[str, Any]], path: str | Path, *, batch_rows: int = 10_000
+) -> int:
+    """Write records to a Parquet file ``batch_rows`` at a time; returns how many were written.
+
+    Columns follow the first record's keys; nested values (dicts, lists) are JSON-encoded
+    strings as in CSV, booleans stay booleans, ``probability`` is a double, other values are
+    strings (so every batch has the same schema).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    schema = None
+    count = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal writer, schema
+        if schema is None:
+            schema = pa.schema([(k, _arrow_type(k, v, pa)) for k, v in batch[0].items()])
+            writer = pq.ParquetWriter(str(path), schema)
+        columns = {name: [_cell(r.get(name), schema.field(name).type, pa) for r in batch]
+                   for name in schema.names}
+        writer.write_table(pa.table(columns, schema=schema))
+        batch.clear()
+
+    try:
+        for record in records:
+            batch.append(record)
+            count += 1
+            if len(batch) == batch_rows:
+                flush()
+        if batch:
+            flush()
+        if writer is None:
+            pq.write_table(pa.table({}), str(path))
+    finally:
+        if writer is not None:
+            writer.close()
+    return count
+
+
+def _arrow_type(name: str, value: Any, pa):
+    if isinstance(value, bool) or name.endswith("_present"):
+        return pa.bool_()
+    if name == "probability":
+        return pa.float64()
+    return pa.string()
+
+
+def _cell(value: Any, kind, pa) -> Any:
+    if value is None:
+        return None
+    if kind == pa.string():
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+    return value

@@ -1,0 +1,25 @@
+"""``mmcli inspect BUNDLE``: the bundle's metadata as JSON, without importing TensorFlow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mmcli.cli.errors import reports_errors
+from mmcli.cli.output import emit_json
+
+
+@reports_errors
+def inspect(
+    bundle: str,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check every file's SHA-256 against bundle.json.")] = True,
+) -> None:
+    """Print a bundle's metadata as JSON: labels, modalities, config, validation metrics,
+    training, versions and files (with their sizes). Never loads the model or TensorFlow.
+
+    Example: mmcli inspect model/ | jq .labels
+    """
+    from mmcli.bundle import describe_bundle, read_bundle
+
+    emit_json(describe_bundle(read_bundle(bundle, verify=verify)))

@@ -1,0 +1,1 @@
+"""Evaluation reports: PNG plots (matplotlib, imported lazily) and a Markdown page."""
