@@ -14,6 +14,7 @@ BUNDLE_FORMAT = 1
 BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+CURVES_FILE = "curves.png"
 
 # The columns of rejects.csv, in order.
 REJECT_COLUMNS = ("row", "id", "column", "reason", "action", "message")
