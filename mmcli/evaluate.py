@@ -14,6 +14,8 @@ from mmcli.data.dataset import Dataset
 from mmcli.data.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import classification_metrics
+from mmcli.multilabel import evaluate as multilabel_evaluate
+from mmcli.multilabel import is_multi_label
 
 SPLIT_CHOICES = ("auto", "train", "val", "test", "all")
 
@@ -52,6 +54,10 @@ def evaluate(
         dataset = open_source(data, prep, Path(work), fmt=fmt)
         _check_compatible(dataset, bundle.image_size)
         indices, chosen = _select(dataset, split)
+        if is_multi_label(bundle.meta):  # multi-label hook: its scores are in mmcli/multilabel.py
+            batch = int(bundle.meta["config"]["train"]["batch_size"])
+            scored = multilabel_evaluate(load_model(bundle), dataset, indices, bundle.meta, batch)
+            return {"bundle": str(bundle.folder), "data": str(data), "split": chosen, **scored}
         targets = _targets(dataset, indices, bundle.labels)
         model = load_model(bundle)
         modalities = bundle.modalities

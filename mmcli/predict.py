@@ -56,6 +56,9 @@ def predict_records(
 
 
 def _predict_batch(model, batch, bundle, labels, top_k, predict_proba, rows_inputs):
+    from mmcli import multilabel  # multi-label hook: records with `labels` over thresholds
+
+    multi = bundle.meta.get("multi_label")
     usable = [r for r in batch if not r.rejected]
     proba = (
         predict_proba(model, rows_inputs(usable, bundle.modalities, bundle.image_size))
@@ -65,9 +68,12 @@ def _predict_batch(model, batch, bundle, labels, top_k, predict_proba, rows_inpu
     position = 0
     for row in batch:
         if row.rejected:
-            yield _error_record(row)
+            yield multilabel.error_record(_error_record(row)) if multi else _error_record(row)
             continue
-        yield _record(row, proba[position], labels, top_k)
+        if multi:
+            yield multilabel.record(row, proba[position], labels, multi["thresholds"])
+        else:
+            yield _record(row, proba[position], labels, top_k)
         position += 1
 
 

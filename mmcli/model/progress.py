@@ -64,7 +64,7 @@ class RichProgress(keras.callbacks.Callback):
             return
         logs = logs or {}
         status = "  ".join(
-            f"{short} {logs[key]:.4f}" for key, short in _SHOWN.items() if key in logs
+            f"{short} {logs[key]:.3f}" for key, short in _SHOWN.items() if key in logs
         )
         value = logs.get(self.monitor)
         improved = value is not None and value < self.best
@@ -73,7 +73,8 @@ class RichProgress(keras.callbacks.Callback):
         width = len(str(self.epochs))
         self.progress.console.print(
             f"epoch {epoch + 1:>{width}}/{self.epochs}  {status}  "
-            f"{time.perf_counter() - self.started:.1f}s" + ("  [green]*[/]" if improved else "")
+            f"{time.perf_counter() - self.started:.1f}s" + ("  [green]*[/]" if improved else ""),
+            soft_wrap=True,
         )
         self.progress.update(self.task, completed=epoch + 1, status=status)
 
