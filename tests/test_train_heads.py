@@ -209,7 +209,7 @@ def test_deterministic_runs_repeat(tmp_path):
         "for name in ('a', 'b'):\n"
         f"    r = CliRunner().invoke(app, ['train', {str(SAMPLE)!r}, '--out', "
         f"{str(tmp_path)!r} + '/' + name, '--deterministic', '--quiet', '--image-size', '16', "
-        "'--epochs', '2'])\n"
+        "'--epochs', '1'])\n"
         "    assert r.exit_code == 0, r.stderr\n"
         "    out.append(json.loads(r.stdout))\n"
         "print(json.dumps(out))\n"

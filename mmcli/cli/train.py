@@ -47,7 +47,7 @@ def train(
     max_text_chars: opt.MaxTextChars = None,
     allow_outside_root: opt.AllowOutsideRoot = None,
     workers: opt.Workers = None,
-    config_file: Annotated[Path | None, typer.Option("--config", help="A TOML run configuration ([prep], [model], [train] tables); flags override it.", rich_help_panel=CONFIG, show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="A TOML run configuration (tables \\[prep], \\[model], \\[train]); flags and --set override it.", rich_help_panel=CONFIG, show_default=False)] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override one setting, e.g. --set train.epochs=5 (repeatable; wins over --config and flags).", rich_help_panel=CONFIG, show_default=False)] = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved configuration as TOML on stdout and exit (no training).", rich_help_panel=CONFIG)] = False,
     force: opt.Force = False,
@@ -59,8 +59,7 @@ def train(
     Rows whose split is 'test' are never used for training. Prints the bundle's metadata
     (validation accuracy, each modality alone, fusion weights) as JSON on stdout.
 
-    Settings come from the defaults, then --config run.toml, then the flags, then --set;
-    --print-config shows the result.
+    Settings come from the defaults, then --config run.toml, then the flags, then --set; --print-config shows the result.
 
     Example: mmcli train sample_data/data.csv --out model/ --seed 1
     """
@@ -93,7 +92,8 @@ def train(
                         command=["mmcli", *sys.argv[1:]])
     render_summary(console, meta)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
-               ("labels", "modalities", "data", "training", "validation")}})
+               ("labels", "modalities", "data", "training", "validation", "head",
+                "multi_label") if k in meta}})
 
 
 def render_summary(console, meta: dict) -> None:

@@ -133,3 +133,16 @@ def test_print_config_does_not_import_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_readme_example_run_toml_is_valid(runner, app, tmp_path):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n# run.toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "run.toml"
+    config.write_text(block, encoding="utf-8")
+    printed = print_config(runner, app, "--config", str(config))
+    assert printed["prep"]["label_col"] == "category"
+    assert printed["train"]["class_weight"] == "balanced"
+    assert printed["train"]["epochs"] == tomllib.loads(block)["train"]["epochs"]
