@@ -104,7 +104,10 @@ def test_manifest_records_seed_versions_data_hash_and_command(weighted_runs):
     assert plain["seed"] == 0 and plain["deterministic"] is False
     assert len(plain["data_sha256"]) == 64 and plain["data_sha256"] == weighted["data_sha256"]
     assert {"tensorflow", "keras", "numpy", "python"} <= set(plain["versions"])
-    assert "train" in plain["command"]
+    assert plain["command"].startswith("mmcli train ")
+    assert "--class-weight balanced" in weighted["command"]
+    assert "--label-smoothing 0.1" in weighted["command"]
+    assert "--allow-outside-root" in weighted["command"] and "--epochs 3" in weighted["command"]
 
 
 def test_progress_lines_on_stderr_and_quiet(weighted_runs):

@@ -20,6 +20,7 @@ CONFIG = "Configuration"
 
 @reports_errors
 def train(
+    ctx: typer.Context,
     data: Annotated[str | None, typer.Argument(help="A prepared folder, or a raw table (csv, tsv, jsonl, parquet; - for stdin).", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(help="Most epochs; early stopping may end sooner [default: 40].", min=1, rich_help_panel=TRAIN)] = None,
@@ -89,11 +90,29 @@ def train(
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=input_format, console=console,
-                        command=["mmcli", *sys.argv[1:]])
+                        command=command_line(ctx))
     render_summary(console, meta)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
                 "multi_label") if k in meta}})
+
+
+def command_line(ctx: typer.Context) -> list[str]:
+    """The command as the user gave it (the parameters not left at their default), as argv."""
+    words = ["mmcli", ctx.info_name or "train"]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        value = ctx.params.get(param.name)
+        if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT") or value is None:
+            continue
+        if not param.opts[0].startswith("-"):
+            words.append(str(value))
+        elif getattr(param, "is_flag", False):
+            words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
+        else:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                words += [param.opts[0], str(item)]
+    return words
 
 
 def render_summary(console, meta: dict) -> None:
