@@ -113,29 +113,8 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     train_idx, val_idx = split_indices(dataset, tc.val_fraction, tc.seed)
     if len(train_idx) == 0:
         raise DataError("no labelled training rows (all rows are test or were rejected)")
-    cells = dataset.examples["label"].to_numpy()
-    if tc.multi_label:
-        labelled = dataset.examples["label"].notna().to_numpy()
-        labels = multilabel.label_union(cells[labelled], tc.label_delimiter)
-        matrix = multilabel.multi_hot(
-            [c if ok else None for c, ok in zip(cells, labelled, strict=True)],
-            labels,
-            tc.label_delimiter,
-        )
-        if len(multilabel.label_union(cells[train_idx], tc.label_delimiter)) < 2:
-            raise DataError(
-                f"multi-label training needs at least two labels; found {labels} "
-                f"(labels split on {tc.label_delimiter!r})"
-            )
-        targets = np.full(len(cells), -1, np.int32)
-    else:
-        labels = dataset.labels
-        lookup = {label: i for i, label in enumerate(labels)}
-        targets = np.array([lookup.get(v, -1) for v in cells], np.int32)
-        matrix = heads.one_hot(targets, len(labels))
-        train_classes = sorted(set(cells[train_idx]))
-        if len(train_classes) < 2:
-            raise DataError(f"training needs at least two classes; found only {train_classes}")
+    column = dataset.examples["label"]
+    labels, targets, matrix = heads.targets(column, train_idx, tc, dataset.labels)
     class_weights = (
         heads.balanced_weights(targets[train_idx], labels)
         if tc.class_weight == "balanced"
@@ -173,7 +152,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         metrics=metrics,
     )
     # The streams carry row positions; attach_targets looks up each row's target (and weight).
-    positions = np.arange(len(cells), dtype=np.int32)
+    positions = np.arange(len(column), dtype=np.int32)
     stream = heads.attach_targets(
         training_stream(
             dataset, train_idx, positions[train_idx], modalities, tc.batch_size,

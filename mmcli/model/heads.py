@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mmcli import multilabel
 from mmcli.config import TrainConfig
 from mmcli.errors import DataError
 from mmcli.model.backend import import_keras
@@ -39,6 +40,41 @@ def loss_and_metrics(config: TrainConfig):
         keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         [keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
+
+
+def targets(column, train_idx: np.ndarray, config: TrainConfig, labels: Sequence[str]):
+    """The label list, each row's class index (-1: none; always -1 for multi-label) and the
+    target matrix (one-hot, or multi-hot with ``multi_label``) of a label column.
+
+    Args:
+        column: the examples' ``label`` column (raw cells; None for unlabelled rows).
+        train_idx: the training rows, which must hold at least two labels.
+        config: ``multi_label`` and ``label_delimiter``.
+        labels: the dataset's labels (single-label order).
+
+    Raises:
+        DataError: fewer than two labels among the training rows.
+    """
+    cells = column.to_numpy()
+    if config.multi_label:
+        labelled = column.notna().to_numpy()
+        cells = [c if ok else None for c, ok in zip(cells, labelled, strict=True)]
+        labels = multilabel.label_union(cells, config.label_delimiter)
+        found = multilabel.label_union([cells[i] for i in train_idx], config.label_delimiter)
+        if len(found) < 2:
+            raise DataError(
+                f"multi-label training needs at least two labels; found {found} "
+                f"(labels split on {config.label_delimiter!r})"
+            )
+        matrix = multilabel.multi_hot(cells, labels, config.label_delimiter)
+        return labels, np.full(len(cells), -1, np.int32), matrix
+    labels = list(labels)
+    lookup = {label: i for i, label in enumerate(labels)}
+    classes = np.array([lookup.get(v, -1) for v in cells], np.int32)
+    found = sorted(set(cells[train_idx]))
+    if len(found) < 2:
+        raise DataError(f"training needs at least two classes; found only {found}")
+    return labels, classes, one_hot(classes, len(labels))
 
 
 def one_hot(classes: np.ndarray, num_classes: int) -> np.ndarray:
