@@ -18,6 +18,7 @@ LABEL_CASES = ("keep", "fold")
 IMAGE_ENCODERS = ("small_cnn",)
 TEXT_ENCODERS = ("bow",)
 FUSIONS = ("gated", "concat")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 def _positive(owner: object, *names: str) -> None:
@@ -134,10 +135,26 @@ class TrainConfig:
     val_fraction: float = 0.15
     seed: int = 0
     deterministic: bool = False
+    label_smoothing: float = 0.0
+    class_weight: str = "none"
+    multi_label: bool = False
+    label_delimiter: str = "|"
 
     def __post_init__(self) -> None:
         _positive(self, "epochs", "batch_size", "patience")
         _fraction(self, "val_fraction", high=0.9)
+        _fraction(self, "label_smoothing", high=0.5)
+        _choice(self, "class_weight", CLASS_WEIGHTS)
+        if not isinstance(self.label_delimiter, str) or not self.label_delimiter.strip():
+            raise UsageError(
+                "Expected a non-blank string for `label_delimiter`. "
+                f"Received: label_delimiter={self.label_delimiter!r}"
+            )
+        if self.multi_label and self.class_weight != "none":
+            raise UsageError(
+                "class_weight 'balanced' applies to single-label training; "
+                "it cannot be combined with multi_label"
+            )
         if not self.learning_rate > 0:
             raise UsageError(
                 "Expected a positive number for `learning_rate`. "

@@ -15,6 +15,8 @@ from mmcli.data.dataset import Dataset
 from mmcli.data.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import accuracy, classification_metrics, full_metrics
+from mmcli.multilabel import evaluate as multilabel_evaluate
+from mmcli.multilabel import is_multi_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +79,15 @@ def run_evaluation(
         dataset = open_source(data, prep, Path(work), fmt=fmt)
         _check_compatible(dataset, bundle.image_size)
         indices, chosen = _select(dataset, split)
+        if is_multi_label(bundle.meta):  # multi-label hook: its scores are in mmcli/multilabel.py
+            batch = int(bundle.meta["config"]["train"]["batch_size"])
+            scored = multilabel_evaluate(load_model(bundle), dataset, indices, bundle.meta, batch)
+            metrics = {"bundle": str(bundle.folder), "data": str(data), "split": chosen, **scored}
+            rows = dataset.examples.iloc[indices][
+                ["row", "id", "label", "image_present", "text_present"]
+            ].reset_index(drop=True)
+            return Evaluation(metrics, bundle.labels, rows, np.zeros(0, np.int64),
+                              np.zeros((0, len(bundle.labels))))
         targets = _targets(dataset, indices, bundle.labels)
         model = load_model(bundle)
         modalities = bundle.modalities

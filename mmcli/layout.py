@@ -14,6 +14,7 @@ BUNDLE_FORMAT = 1
 BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+CURVES_FILE = "curves.png"
 
 # Training checkpoints of a bundle <out>: the folder <out>.ckpt, removed when the run succeeds.
 CHECKPOINT_FORMAT = 1

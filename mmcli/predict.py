@@ -75,6 +75,9 @@ def predict_records(
     if top_k < 1:
         raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")
     summary = summary if summary is not None else PredictSummary()
+    from mmcli import multilabel
+
+    multi = bundle.meta.get("multi_label")
     prep = replace(PrepConfig(**bundle.meta["config"]["prep"]), **(prep_overrides or {}))
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
     chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows)
@@ -112,6 +115,8 @@ def predict_records(
                 local = row.row - chunk.first_row
                 if row.rejected or local in chunk.errors:
                     record = error_record(row, chunk.errors.get(local))
+                    if multi:  # multi-label hook
+                        record = multilabel.error_record(record)
                     summary.errors += 1
                     if summary.first_error is None:
                         summary.first_error = f"row {row.row} (id {row.id}): {record['error']}"
@@ -120,7 +125,11 @@ def predict_records(
                     if not row.rejected:
                         position += 1
                 else:
-                    record = single_label_record(row, proba[position], labels, top_k)
+                    record = (
+                        multilabel.record(row, proba[position], labels, multi["thresholds"])
+                        if multi
+                        else single_label_record(row, proba[position], labels, top_k)
+                    )
                     position += 1
                 summary.rows += 1
                 for out_name, values in kept.items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import platform
+import shlex
 import tempfile
 import time
 from dataclasses import replace
@@ -56,6 +58,7 @@ def train(
     fmt: str | None = None,
     console=None,
     resume: bool = False,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``.
 
@@ -76,7 +79,8 @@ def train(
                               notify=notify)
         if is_dataset(Path(data)) and str(data) != "-":
             config = replace(config, prep=_prepared_config(dataset, config.prep))
-        model, meta, history = fit(dataset, config, console=console, checkpoints=checkpoints)
+        model, meta, history = fit(dataset, config, console=console, command=command,
+                                   checkpoints=checkpoints)
         save_bundle(model, meta, history, Path(out), force=force)
         checkpoints.finish()
         return meta
@@ -92,8 +96,13 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
     return stored
 
 
-def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
+def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
+        checkpoints=None):
     """Build and train the fused model on a prepared dataset.
+
+    The head follows ``config.train``: softmax with categorical cross-entropy (optional label
+    smoothing and balanced class weights), or, with ``multi_label``, sigmoid with binary
+    cross-entropy and a threshold per label tuned on the validation rows.
 
     Returns:
         ``(model, meta, history)``: the trained Keras model (best weights restored), the
@@ -105,22 +114,25 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
     from mmcli.model.backend import import_keras
 
     keras = import_keras()
+    from mmcli import multilabel
+    from mmcli.model import heads
     from mmcli.model.build import build_model
     from mmcli.model.evaluation import modality_report
     from mmcli.model.feed import training_stream
     from mmcli.model.progress import RichProgress
 
     tc = config.train
-    labels = dataset.labels
     modalities = dataset.schema["modalities"]
     train_idx, val_idx = split_indices(dataset, tc.val_fraction, tc.seed)
     if len(train_idx) == 0:
         raise DataError("no labelled training rows (all rows are test or were rejected)")
-    lookup = {label: i for i, label in enumerate(labels)}
-    targets = np.array([lookup.get(v, -1) for v in dataset.examples["label"]], np.int32)
-    train_classes = sorted(set(dataset.examples["label"].to_numpy()[train_idx]))
-    if len(train_classes) < 2:
-        raise DataError(f"training needs at least two classes; found only {train_classes}")
+    column = dataset.examples["label"]
+    labels, targets, matrix = heads.targets(column, train_idx, tc, dataset.labels)
+    class_weights = (
+        heads.balanced_weights(targets[train_idx], labels)
+        if tc.class_weight == "balanced"
+        else None
+    )
 
     keras.utils.set_random_seed(tc.seed)
     if tc.deterministic:
@@ -136,6 +148,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
         image_size=config.prep.image_size,
         texts=texts.tolist(),
         seed=tc.seed,
+        activation=heads.activation(tc),
     )
     steps = max(1, int(np.ceil(len(train_idx) / tc.batch_size))) * tc.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -145,23 +158,34 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
         warmup_steps=max(1, steps // 20),
         alpha=0.05,
     )
+    loss, metrics = heads.loss_and_metrics(tc)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=loss,
+        metrics=metrics,
     )
     # Checkpoints and resume (mmcli/model/checkpoint.py): restores model/optimizer state.
     from mmcli.model.checkpoint import resume_training
 
     resume = resume_training(checkpoints, model, config, dataset, train_idx, val_idx)
-    stream = training_stream(
-        dataset, train_idx, targets[train_idx], modalities, tc.batch_size, shuffle_seed=tc.seed,
-        first_epoch=resume.initial_epoch,
+    # The streams carry row positions; attach_targets looks up each row's target (and weight).
+    positions = np.arange(len(column), dtype=np.int32)
+    stream = heads.attach_targets(
+        training_stream(
+            dataset, train_idx, positions[train_idx], modalities, tc.batch_size,
+            shuffle_seed=tc.seed, first_epoch=resume.initial_epoch,
+        ),
+        matrix,
+        heads.row_weights(targets, class_weights, labels) if class_weights else None,
     )
     has_val = len(val_idx) > 0
     val_stream = (
-        training_stream(
-            dataset, val_idx, targets[val_idx], modalities, tc.batch_size, shuffle_seed=None
+        heads.attach_targets(
+            training_stream(
+                dataset, val_idx, positions[val_idx], modalities, tc.batch_size,
+                shuffle_seed=None,
+            ),
+            matrix,
         )
         if has_val
         else None
@@ -178,21 +202,24 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
         initial_epoch=resume.initial_epoch,
         verbose=0,
         shuffle=False,
-        callbacks=[stopper, RichProgress(console, tc.epochs), *resume.callbacks(stopper)],
+        callbacks=[stopper, RichProgress(console, tc.epochs, monitor),
+                   *resume.callbacks(stopper)],
     )
     history.history = resume.history(history.history)
     seconds = time.perf_counter() - started + resume.seconds
     epochs_run = len(history.history["loss"])
     best_epoch = int(np.argmin(history.history[monitor])) + 1
-    report = modality_report(
-        model,
-        dataset,
-        val_idx if has_val else train_idx,
-        targets,
-        modalities,
-        labels,
-        tc.batch_size,
-    )
+    scored = val_idx if has_val else train_idx
+    thresholds = None
+    if tc.multi_label:
+        report, thresholds = multilabel.validation_report(
+            model, dataset, scored, matrix[scored], modalities, labels, tc.batch_size
+        )
+    else:
+        report = modality_report(
+            model, dataset, scored, targets, modalities, labels, tc.batch_size
+        )
+    versions = _versions(keras)
     meta = {
         "mmcli_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -213,9 +240,41 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, checkpoints=None):
             "samples_per_second": round(len(train_idx) * epochs_run / seconds, 1),
         },
         "validation": {"on": "val" if has_val else "train", **report},
-        "versions": _versions(keras),
+        "head": {
+            "activation": heads.activation(tc),
+            "loss": "binary_crossentropy" if tc.multi_label else "categorical_crossentropy",
+            "label_smoothing": tc.label_smoothing,
+            "class_weight": tc.class_weight,
+            "class_weights": class_weights,
+        },
+        "versions": versions,
+        "manifest": {
+            "seed": tc.seed,
+            "deterministic": tc.deterministic,
+            "data_sha256": data_sha256(dataset),
+            "table_sha256": dataset.schema["source"]["sha256"],
+            "command": shlex.join(command) if command else None,
+            "platform": platform.platform(),
+            "versions": versions,
+        },
     }
+    if tc.multi_label:
+        meta["multi_label"] = {"delimiter": tc.label_delimiter, "thresholds": thresholds}
     return model, meta, history.history
+
+
+def data_sha256(dataset: Dataset) -> str:
+    """SHA-256 of what training saw: the examples (ids, splits, labels, texts, masks) and the
+    decoded image pixels, independent of file formats."""
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    frame = dataset.examples
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    for shard in dataset.shards:
+        for start in range(0, len(shard), 256):
+            digest.update(np.ascontiguousarray(shard[start : start + 256]).tobytes())
+    return digest.hexdigest()
 
 
 def save_bundle(
@@ -225,7 +284,16 @@ def save_bundle(
     with atomic_dir(out, force=force) as folder:
         model.save(folder / layout.MODEL_FILE)
         _write_history(folder / layout.HISTORY_FILE, history)
+        from mmcli.plots import save_curves
+
+        save_curves(history, folder / layout.CURVES_FILE, title=_curves_title(meta))
         write_meta(folder, meta)
+
+
+def _curves_title(meta: dict[str, Any]) -> str:
+    model = meta.get("config", {}).get("model", {})
+    parts = [model.get("fusion"), meta.get("head", {}).get("activation")]
+    return " / ".join(str(p) for p in parts if p)
 
 
 def _write_history(path: Path, history: dict[str, list[float]]) -> None:

@@ -20,12 +20,14 @@ FUSED_FLOOR = 0.9
 
 def test_train_writes_a_bundle_and_reports_on_stdout(trained):
     bundle, summary = trained["bundle"], trained["summary"]
-    assert {p.name for p in bundle.iterdir()} == {"model.keras", "bundle.json", "history.csv"}
+    assert {p.name for p in bundle.iterdir()} == {
+        "model.keras", "bundle.json", "history.csv", "curves.png"
+    }
     meta = json.loads((bundle / "bundle.json").read_text())
     assert meta["labels"] == ["blue_happy", "blue_sad", "red_happy", "red_sad"]
     assert meta["config"]["prep"]["image_size"] == 32
     assert meta["config"]["train"]["seed"] == 0
-    assert set(meta["files"]) == {"model.keras", "history.csv"}
+    assert set(meta["files"]) == {"model.keras", "history.csv", "curves.png"}
     assert meta["data"]["train_rows"] + meta["data"]["val_rows"] == 360  # no test row
     assert summary["validation"]["accuracy"] >= FUSED_FLOOR
     assert {"tensorflow", "keras", "numpy"} <= set(meta["versions"])

@@ -83,6 +83,10 @@ def _write_errors(evaluation, path: Path, fmt: str, force: bool, console) -> Non
 def render(console, result: dict) -> None:
     from rich.table import Table
 
+    if result.get("task") == "multi_label":  # multi-label hook
+        from mmcli.cli.multilabel import render_multilabel
+
+        return render_multilabel(console, result)
     table = Table(title=f"{result['split']} rows: {result['n']}", title_justify="left")
     for column in ("label", "precision", "recall", "f1", "support"):
         table.add_column(column, justify="left" if column == "label" else "right")

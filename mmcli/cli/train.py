@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,12 +14,15 @@ from mmcli.cli.output import emit_json, make_console
 
 TRAIN = "Training"
 MODEL = "Model"
+HEAD = "Head and loss"
+CONFIG = "Configuration"
 
 
 @reports_errors
 def train(
-    data: str,
-    out: opt.OutDir,
+    ctx: typer.Context,
+    data: Annotated[str | None, typer.Argument(help="A prepared folder, or a raw table (csv, tsv, jsonl, parquet; - for stdin).", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(help="Most epochs; early stopping may end sooner [default: 40].", min=1, rich_help_panel=TRAIN)] = None,
     batch_size: Annotated[int | None, typer.Option(help="Rows per batch [default: 32].", min=1, rich_help_panel=TRAIN)] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate (AdamW, warm-up then cosine decay) [default: 0.003].", rich_help_panel=TRAIN)] = None,
@@ -25,6 +30,10 @@ def train(
     val_fraction: Annotated[float | None, typer.Option(help="Share of training rows held out for validation when the table has no 'val' rows [default: 0.15].", rich_help_panel=TRAIN)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for splits, initialization, shuffling and augmentation [default: 0].", rich_help_panel=TRAIN)] = None,
     deterministic: Annotated[bool | None, typer.Option("--deterministic", help="Turn on TensorFlow op determinism (slower).", rich_help_panel=TRAIN)] = None,
+    label_smoothing: Annotated[float | None, typer.Option(help="Label smoothing of the cross-entropy, in [0, 0.5) [default: 0].", rich_help_panel=HEAD)] = None,
+    class_weight: Annotated[str | None, typer.Option(help="none, or balanced: weight each class by n / (classes x its count) on the training split [default: none].", rich_help_panel=HEAD)] = None,
+    multi_label: Annotated[bool | None, typer.Option("--multi-label", help="Each label cell holds several labels (split on --label-delimiter): sigmoid head, binary cross-entropy, a threshold per label tuned on validation.", rich_help_panel=HEAD)] = None,
+    label_delimiter: Annotated[str | None, typer.Option(help="Separator of the labels in a cell with --multi-label [default: '|'].", rich_help_panel=HEAD)] = None,
     fusion: Annotated[str | None, typer.Option(help="How modalities are combined: gated (learned weights) or concat [default: gated].", rich_help_panel=MODEL)] = None,
     embed_dim: Annotated[int | None, typer.Option(help="Size of each modality's embedding [default: 64].", min=1, rich_help_panel=MODEL)] = None,
     id_col: opt.IdCol = None,
@@ -50,6 +59,9 @@ def train(
     max_text_chars: opt.MaxTextChars = None,
     allow_outside_root: opt.AllowOutsideRoot = None,
     workers: opt.Workers = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="A TOML run configuration (tables \\[prep], \\[model], \\[train]); flags and --set override it.", rich_help_panel=CONFIG, show_default=False)] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override one setting, e.g. --set train.epochs=5 (repeatable; wins over --config and flags).", rich_help_panel=CONFIG, show_default=False)] = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved configuration as TOML on stdout and exit (no training).", rich_help_panel=CONFIG)] = False,
     force: opt.Force = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
     quiet: opt.Quiet = False,
@@ -60,39 +72,70 @@ def train(
     Rows whose split is 'test' are never used for training. Prints the bundle's metadata
     (validation accuracy, each modality alone, fusion weights) as JSON on stdout.
 
+    Settings come from the defaults, then --config run.toml, then the flags, then --set; --print-config shows the result.
+
     Example: mmcli train sample_data/data.csv --out model/ --seed 1
     """
-    from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig, replace
-    from mmcli.train import train as run_training
+    from mmcli.config_io import resolve_config, to_toml
+    from mmcli.errors import UsageError
 
-    config = RunConfig(
-        prep=replace(PrepConfig(), **opt.prep_flags(
+    config = resolve_config(file=config_file, sets=set_ or (), flags={
+        "prep": opt.prep_flags(
             id_col=id_col, image_col=image_col, text_col=text_col, label_col=label_col,
             split_col=split_col, image_size=image_size, on_missing=on_missing,
             lowercase=lowercase, max_text_chars=max_text_chars,
             allow_outside_root=allow_outside_root, workers=workers, encoding=encoding,
             text_sep=text_sep, image_root=image_root, image_dir=image_dir, join=join,
             label_case=label_case, label_map=label_map, duplicates=duplicates,
-            min_image_side=min_image_side, max_pixels=max_pixels, cache=cache)),
-        model=replace(ModelConfig(), fusion=fusion, embed_dim=embed_dim),
-        train=replace(TrainConfig(), epochs=epochs, batch_size=batch_size,
-                      learning_rate=learning_rate, patience=patience,
-                      val_fraction=val_fraction, seed=seed, deterministic=deterministic),
-    )
+            min_image_side=min_image_side, max_pixels=max_pixels, cache=cache),
+        "model": {"fusion": fusion, "embed_dim": embed_dim},
+        "train": {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+                  "patience": patience, "val_fraction": val_fraction, "seed": seed,
+                  "deterministic": deterministic, "label_smoothing": label_smoothing,
+                  "class_weight": class_weight, "multi_label": multi_label,
+                  "label_delimiter": label_delimiter},
+    })
+    if print_config:
+        sys.stdout.write(to_toml(config))
+        return
+    if data is None or out is None:
+        raise UsageError("train needs DATA and --out BUNDLE (or --print-config)")
+    from mmcli.train import train as run_training
+
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=input_format, console=console,
-                        resume=resume)
+                        command=command_line(ctx), resume=resume)
     render_summary(console, meta)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
-               ("labels", "modalities", "data", "training", "validation")}})
+               ("labels", "modalities", "data", "training", "validation", "head",
+                "multi_label") if k in meta}})
+
+
+def command_line(ctx: typer.Context) -> list[str]:
+    """The command as the user gave it (the parameters not left at their default), as argv."""
+    words = ["mmcli", ctx.info_name or "train"]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        value = ctx.params.get(param.name)
+        if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT") or value is None:
+            continue
+        if not param.opts[0].startswith("-"):
+            words.append(str(value))
+        elif getattr(param, "is_flag", False):
+            words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
+        else:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                words += [param.opts[0], str(item)]
+    return words
 
 
 def render_summary(console, meta: dict) -> None:
     val, run = meta["validation"], meta["training"]
+    score = val.get("metric", "accuracy")
     console.print(
         f"done: {run['epochs_run']} epochs (best {run['best_epoch']}) in {run['seconds']} s, "
-        f"{run['samples_per_second']} samples/s; {val['on']} accuracy {val['accuracy']:.3f}"
+        f"{run['samples_per_second']} samples/s; {val['on']} {score} {val[score]:.3f}"
     )
     if "modalities" in val:
         alone = ", ".join(f"{k} {v:.3f}" for k, v in val["modalities"].items())

@@ -22,6 +22,7 @@ def build_model(
     image_size: int,
     texts: Sequence[str],
     seed: int,
+    activation: str = "softmax",
 ):
     """Build the (uncompiled) fused classifier.
 
@@ -36,6 +37,8 @@ def build_model(
         image_size: the side of the square input images.
         texts: the training texts, to learn the vocabulary from.
         seed: seed for initialization, dropout and augmentation.
+        activation: the head's activation: ``softmax`` (one label per row) or ``sigmoid``
+            (multi-label: one independent probability per label).
 
     Returns:
         A ``keras.Model`` giving class probabilities.
@@ -65,7 +68,7 @@ def build_model(
         fused = layers.Flatten(name=FUSION_LAYER)(tokens)
         fused = layers.Dense(config.embed_dim, activation="relu", name="fusion_dense")(fused)
     fused = layers.Dropout(config.dropout, seed=seed + 5, name="head_dropout")(fused)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(fused)
+    outputs = layers.Dense(num_classes, activation=activation, name="probabilities")(fused)
     return keras.Model(inputs, outputs, name="mmcli_fused")
 
 

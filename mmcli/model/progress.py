@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import time
+
 from mmcli.model.backend import import_keras
 
 keras = import_keras()
 
-_SHOWN = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+_SHOWN = {
+    "loss": "loss",
+    "accuracy": "acc",
+    "micro_f1": "f1",
+    "val_loss": "val_loss",
+    "val_accuracy": "val_acc",
+    "val_micro_f1": "val_f1",
+}
 
 
 class RichProgress(keras.callbacks.Callback):
-    """One progress bar over epochs, with the latest loss and validation metrics beside it.
+    """A line per epoch (loss, accuracy, validation metrics, seconds, a star when the monitored
+    value improved) under a live bar over the epochs, which disappears when training ends.
+
+    On a console that is not a terminal (a log file) only the per-epoch lines are written.
 
     Args:
         console: a ``rich.console.Console`` writing to stderr, or None to stay silent.
         epochs: the maximum number of epochs.
+        monitor: the logged value early stopping watches (lower is better).
     """
 
-    def __init__(self, console, epochs: int):
+    def __init__(self, console, epochs: int, monitor: str = "val_loss"):
         super().__init__()
         self.console = console
         self.epochs = epochs
+        self.monitor = monitor
         self.progress = None
         self.task = None
+        self.best = float("inf")
+        self.started = 0.0
 
     def on_train_begin(self, logs=None):
         if self.console is None:
@@ -35,18 +51,32 @@ class RichProgress(keras.callbacks.Callback):
             MofNCompleteColumn(),
             TextColumn("{task.fields[status]}"),
             console=self.console,
-            transient=False,
+            transient=True,
         )
         self.progress.start()
         self.task = self.progress.add_task("train", total=self.epochs, status="")
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.progress is None:
+            return
         logs = logs or {}
-        status = " ".join(
+        status = "  ".join(
             f"{short} {logs[key]:.3f}" for key, short in _SHOWN.items() if key in logs
         )
-        if self.progress is not None:
-            self.progress.update(self.task, completed=epoch + 1, status=status)
+        value = logs.get(self.monitor)
+        improved = value is not None and value < self.best
+        if improved:
+            self.best = value
+        width = len(str(self.epochs))
+        self.progress.console.print(
+            f"epoch {epoch + 1:>{width}}/{self.epochs}  {status}  "
+            f"{time.perf_counter() - self.started:.1f}s" + ("  [green]*[/]" if improved else ""),
+            soft_wrap=True,
+        )
+        self.progress.update(self.task, completed=epoch + 1, status=status)
 
     def on_train_end(self, logs=None):
         if self.progress is not None:

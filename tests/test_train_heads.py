@@ -1,0 +1,226 @@
+"""Heads and losses through the CLI: class weights, label smoothing, multi-label end to end,
+the run manifest, curves.png, the progress lines and --deterministic."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, SAMPLE
+
+pytestmark = pytest.mark.tf
+
+LABELS = ["blue_happy", "blue_sad", "red_happy", "red_sad"]
+QUICK = ["--image-size", "16", "--epochs", "3", "--seed", "0"]
+# Measured at 32 px, 25 epochs, seed 0: micro-F1 1.0 on the 120 test rows (each modality
+# alone about 0.75-0.8, since one of the two labels of a row is always out of its reach).
+MULTI_LABEL_FLOOR = 0.85
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def with_images(rows: list[dict]) -> list[dict]:
+    return [{**r, "image": str(SAMPLE.parent / r["image"])} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def imbalanced(tmp_path_factory) -> Path:
+    """sample_data's training rows with red_sad cut to 12, and 8 'val' rows per class."""
+    rows, kept, seen = read_rows(SAMPLE), [], {}
+    for row in rows:
+        if row["split"] != "train":
+            continue
+        n = seen[row["label"]] = seen.get(row["label"], 0) + 1
+        if row["label"] == "red_sad" and n > 20:
+            continue
+        kept.append({**row, "split": "val" if n <= 8 else "train"})
+    return write_rows(tmp_path_factory.mktemp("imbalanced") / "data.csv", with_images(kept))
+
+
+@pytest.fixture(scope="module")
+def weighted_runs(tmp_path_factory, runner, app, imbalanced) -> dict:
+    work, runs = tmp_path_factory.mktemp("weighted"), {}
+    for name, extra in {
+        "plain": ["--quiet"],
+        "weighted": ["--class-weight", "balanced", "--label-smoothing", "0.1"],
+    }.items():
+        out = work / name
+        result = runner.invoke(app, ["train", str(imbalanced), "--out", str(out),
+                                     "--allow-outside-root", *QUICK, *extra])
+        assert result.exit_code == 0, result.stderr
+        runs[name] = {"out": out, "stderr": result.stderr,
+                      "meta": json.loads((out / "bundle.json").read_text())}
+    return runs
+
+
+def test_balanced_class_weights_are_recorded_and_change_training(weighted_runs, imbalanced):
+    counts = {}
+    for row in read_rows(imbalanced):
+        if row["split"] == "train":
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+    assert counts["red_sad"] == 12 and counts["blue_sad"] == 82
+    total = sum(counts.values())
+    head = weighted_runs["weighted"]["meta"]["head"]
+    assert head["class_weight"] == "balanced"
+    assert head["class_weights"] == pytest.approx(
+        {label: total / (4 * counts[label]) for label in LABELS}, rel=1e-5
+    )
+    assert head["class_weights"]["red_sad"] > 5 * head["class_weights"]["blue_sad"]
+    plain = weighted_runs["plain"]["meta"]
+    assert plain["head"]["class_weight"] == "none" and plain["head"]["class_weights"] is None
+    plain_loss = (weighted_runs["plain"]["out"] / "history.csv").read_text()
+    weighted_loss = (weighted_runs["weighted"]["out"] / "history.csv").read_text()
+    assert plain_loss != weighted_loss
+
+
+def test_label_smoothing_is_recorded(weighted_runs):
+    meta = weighted_runs["weighted"]["meta"]
+    assert meta["config"]["train"]["label_smoothing"] == 0.1
+    assert meta["head"] == {**meta["head"], "label_smoothing": 0.1,
+                            "loss": "categorical_crossentropy", "activation": "softmax"}
+    assert weighted_runs["plain"]["meta"]["head"]["label_smoothing"] == 0.0
+
+
+def test_manifest_records_seed_versions_data_hash_and_command(weighted_runs):
+    plain, weighted = (weighted_runs[k]["meta"]["manifest"] for k in ("plain", "weighted"))
+    assert plain["seed"] == 0 and plain["deterministic"] is False
+    assert len(plain["data_sha256"]) == 64 and plain["data_sha256"] == weighted["data_sha256"]
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(plain["versions"])
+    assert plain["command"].startswith("mmcli train ")
+    assert "--class-weight balanced" in weighted["command"]
+    assert "--label-smoothing 0.1" in weighted["command"]
+    assert "--allow-outside-root" in weighted["command"] and "--epochs 3" in weighted["command"]
+
+
+def test_progress_lines_on_stderr_and_quiet(weighted_runs):
+    lines = [ln for ln in weighted_runs["weighted"]["stderr"].splitlines()
+             if ln.startswith("epoch ")]
+    assert [ln.split()[1] for ln in lines] == ["1/3", "2/3", "3/3"]
+    assert all("val_loss" in ln and "val_acc" in ln for ln in lines)
+    assert weighted_runs["plain"]["stderr"] == ""
+
+
+def test_curves_png_is_a_valid_image_recorded_in_the_bundle(weighted_runs):
+    out, meta = weighted_runs["weighted"]["out"], weighted_runs["weighted"]["meta"]
+    path = out / "curves.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > image.height > 100
+    assert "curves.png" in meta["files"]
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory, runner, app) -> dict:
+    """A multi-label table from sample_data ("red_happy" -> "red|happy"), trained once."""
+    work = tmp_path_factory.mktemp("multi")
+    rows = [{**r, "label": r["label"].replace("_", "|")} for r in read_rows(SAMPLE)]
+    table = write_rows(work / "data.csv", with_images(rows))
+    out = work / "bundle"
+    result = runner.invoke(app, ["train", str(table), "--out", str(out), "--multi-label",
+                                 "--allow-outside-root", "--image-size", "32",
+                                 "--epochs", "25", "--seed", "0", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    return {"table": table, "bundle": out, "summary": json.loads(result.stdout), "rows": rows}
+
+
+def test_multi_label_bundle_has_labels_and_thresholds(multi):
+    meta = json.loads((multi["bundle"] / "bundle.json").read_text())
+    assert meta["labels"] == ["blue", "happy", "red", "sad"]
+    assert meta["head"]["activation"] == "sigmoid"
+    assert meta["head"]["loss"] == "binary_crossentropy"
+    spec = meta["multi_label"]
+    assert spec["delimiter"] == "|"
+    assert set(spec["thresholds"]) == set(meta["labels"])
+    assert all(0.0 < t < 1.0 for t in spec["thresholds"].values())
+    assert multi["summary"]["validation"]["micro_f1"] >= MULTI_LABEL_FLOOR
+
+
+def test_multi_label_predict_gives_label_lists(runner, app, multi):
+    result = runner.invoke(app, ["predict", str(multi["bundle"]), str(multi["table"]),
+                                 "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == len(multi["rows"])
+    thresholds = json.loads((multi["bundle"] / "bundle.json").read_text())["multi_label"][
+        "thresholds"]
+    exact = 0
+    for record, row in zip(records, multi["rows"], strict=True):
+        assert record["id"] == row["id"]
+        assert set(record["probabilities"]) == set(thresholds)
+        over = {k for k, p in record["probabilities"].items() if p >= thresholds[k]}
+        assert set(record["labels"]) == over
+        exact += sorted(record["labels"]) == sorted(row["label"].split("|"))
+    assert exact / len(records) >= MULTI_LABEL_FLOOR
+    as_csv = runner.invoke(app, ["predict", str(multi["bundle"]), str(multi["table"]),
+                                 "--format", "csv"])
+    first = next(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert json.loads(first["labels"]) == records[0]["labels"]
+
+
+def test_multi_label_evaluate_reports_f1s_and_subset_accuracy(runner, app, multi):
+    result = runner.invoke(app, ["evaluate", str(multi["bundle"]), str(multi["table"])])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["task"] == "multi_label" and metrics["split"] == "test"
+    assert metrics["n"] == 120
+    assert metrics["micro_f1"] >= MULTI_LABEL_FLOOR
+    assert metrics["macro_f1"] >= MULTI_LABEL_FLOOR - 0.05
+    assert 0.0 <= metrics["subset_accuracy"] <= metrics["micro_f1"] + 1e-9
+    assert set(metrics["per_label"]) == {"blue", "happy", "red", "sad"}
+    assert all(s["support"] == 60 for s in metrics["per_label"].values())
+    assert set(metrics["modalities"]) == {"image_only", "text_only"}
+    assert max(metrics["modalities"].values()) < metrics["micro_f1"]
+    assert "micro F1" in result.stderr
+
+
+def test_multi_label_rejects_an_unknown_label_at_evaluate(runner, app, multi, tmp_path):
+    rows = [dict(r) for r in multi["rows"]]
+    test_rows = [r for r in rows if r["split"] == "test"]
+    test_rows[-1]["label"] = "red|angry"
+    table = write_rows(tmp_path / "data.csv", with_images(rows))
+    result = runner.invoke(app, ["evaluate", str(multi["bundle"]), str(table)])
+    assert result.exit_code == 3 and "unknown label 'angry'" in result.stderr
+
+
+def test_deterministic_runs_repeat(tmp_path):
+    """--deterministic turns on op determinism for the whole process: run it apart."""
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mmcli.cli.app import app\n"
+        "out = []\n"
+        "for name in ('a', 'b'):\n"
+        f"    r = CliRunner().invoke(app, ['train', {str(SAMPLE)!r}, '--out', "
+        f"{str(tmp_path)!r} + '/' + name, '--deterministic', '--quiet', '--image-size', '16', "
+        "'--epochs', '1'])\n"
+        "    assert r.exit_code == 0, r.stderr\n"
+        "    out.append(json.loads(r.stdout))\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["validation"] == second["validation"]
+    meta = json.loads((tmp_path / "a" / "bundle.json").read_text())
+    assert meta["manifest"]["deterministic"] is True
