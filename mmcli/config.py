@@ -13,9 +13,12 @@ from typing import Any
 from mmcli.errors import UsageError
 
 ON_MISSING = ("keep", "drop", "error")
-IMAGE_ENCODERS = ("small_cnn",)
-TEXT_ENCODERS = ("bow",)
-FUSIONS = ("gated", "concat")
+IMAGE_ENCODERS = ("small_cnn", "mobilenet", "mobilenet_v3_small", "efficientnet_b0")
+TEXT_ENCODERS = ("bow", "embedding", "cnn", "transformer")
+FUSIONS = ("gated", "late", "attention", "concat")
+# image_weights: "none", "imagenet" (required: an error naming the fix when unavailable),
+# "auto" (ImageNet when cached or downloadable, else small_cnn with a note on stderr), or a path.
+IMAGE_WEIGHTS = ("auto", "imagenet", "none")
 
 
 def _positive(owner: object, *names: str) -> None:
@@ -68,7 +71,11 @@ class PrepConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The fused network: one encoder per modality, a fusion, a softmax head."""
+    """The fused network: one encoder per modality, a fusion, a softmax head.
+
+    ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
+    it only matters for the Keras applications backbones (``mobilenet``, ...).
+    """
 
     image_encoder: str = "small_cnn"
     text_encoder: str = "bow"
@@ -76,16 +83,30 @@ class ModelConfig:
     embed_dim: int = 64
     max_tokens: int = 20_000
     ngrams: int = 2
+    max_length: int = 48
     dropout: float = 0.2
     modality_dropout: float = 0.2
+    image_weights: str = "auto"
+    image_alpha: float = 0.25
+    freeze_backbone: bool = True
 
     def __post_init__(self) -> None:
         _choice(self, "image_encoder", IMAGE_ENCODERS)
         _choice(self, "text_encoder", TEXT_ENCODERS)
         _choice(self, "fusion", FUSIONS)
-        _positive(self, "embed_dim", "max_tokens", "ngrams")
+        _positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
         _fraction(self, "dropout")
         _fraction(self, "modality_dropout", high=0.5)
+        if not isinstance(self.image_weights, str) or not self.image_weights.strip():
+            raise UsageError(
+                "Expected auto, imagenet, none or a file path for `image_weights`. "
+                f"Received: image_weights={self.image_weights!r}"
+            )
+        if not isinstance(self.image_alpha, (int, float)) or not 0 < self.image_alpha <= 1.5:
+            raise UsageError(
+                "Expected a number in (0, 1.5] for `image_alpha`. "
+                f"Received: image_alpha={self.image_alpha!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,6 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
     from mmcli.model.backend import import_keras
 
     keras = import_keras()
-    from mmcli.model.build import build_model
     from mmcli.model.evaluation import modality_report
     from mmcli.model.feed import training_stream
     from mmcli.model.progress import RichProgress
@@ -118,14 +117,11 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
         tf.config.experimental.enable_op_determinism()
     frame = dataset.examples
     texts = frame["text"].to_numpy()[train_idx][frame["text_present"].to_numpy()[train_idx]]
-    model = build_model(
-        modalities,
-        config.model,
-        num_classes=len(labels),
-        image_size=config.prep.image_size,
-        texts=texts.tolist(),
-        seed=tc.seed,
+    built, config = _build_model(
+        modalities, config, num_classes=len(labels), texts=texts.tolist(), console=console
     )
+    model = built.model
+    trainable = built.head if built.head is not None else model
     steps = max(1, int(np.ceil(len(train_idx) / tc.batch_size))) * tc.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=tc.learning_rate * 0.1,
@@ -134,28 +130,39 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
         warmup_steps=max(1, steps // 20),
         alpha=0.05,
     )
-    model.compile(
+    trainable.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stream = training_stream(
-        dataset, train_idx, targets[train_idx], modalities, tc.batch_size, shuffle_seed=tc.seed
-    )
     has_val = len(val_idx) > 0
-    val_stream = (
-        training_stream(
-            dataset, val_idx, targets[val_idx], modalities, tc.batch_size, shuffle_seed=None
+    started = time.perf_counter()
+    cache = _feature_cache(built, dataset, train_idx, val_idx, modalities)
+    feature_seconds = time.perf_counter() - started
+    if cache is not None:
+        stream = cache.stream(train_idx, targets[train_idx], tc.batch_size, shuffle_seed=tc.seed)
+        val_stream = (
+            cache.stream(val_idx, targets[val_idx], tc.batch_size, shuffle_seed=None)
+            if has_val
+            else None
         )
-        if has_val
-        else None
-    )
+    else:
+        stream = training_stream(
+            dataset, train_idx, targets[train_idx], modalities, tc.batch_size,
+            shuffle_seed=tc.seed,
+        )
+        val_stream = (
+            training_stream(
+                dataset, val_idx, targets[val_idx], modalities, tc.batch_size, shuffle_seed=None
+            )
+            if has_val
+            else None
+        )
     monitor = "val_loss" if has_val else "loss"
     stopper = keras.callbacks.EarlyStopping(
         monitor=monitor, mode="min", patience=tc.patience, restore_best_weights=True
     )
-    started = time.perf_counter()
-    history = model.fit(
+    history = trainable.fit(
         stream,
         validation_data=val_stream,
         epochs=tc.epochs,
@@ -167,13 +174,15 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
     epochs_run = len(history.history["loss"])
     best_epoch = int(np.argmin(history.history[monitor])) + 1
     report = modality_report(
-        model,
+        trainable,
         dataset,
         val_idx if has_val else train_idx,
         targets,
         modalities,
         labels,
         tc.batch_size,
+        batches=cache.batches if cache is not None else None,
+        gates=built.head_weights,
     )
     meta = {
         "mmcli_version": __version__,
@@ -192,12 +201,51 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None):
             "epochs_run": epochs_run,
             "best_epoch": best_epoch,
             "seconds": round(seconds, 2),
+            "feature_seconds": round(feature_seconds, 2),
             "samples_per_second": round(len(train_idx) * epochs_run / seconds, 1),
         },
         "validation": {"on": "val" if has_val else "train", **report},
         "versions": _versions(keras),
     }
     return model, meta, history.history
+
+
+def _build_model(modalities, config: RunConfig, *, num_classes: int, texts: list, console):
+    """Build the model; with ``image_weights=auto`` and no ImageNet weights to be had, say so
+    on stderr and fall back to ``small_cnn`` (the returned config records what was built)."""
+    from mmcli.model.build import build
+    from mmcli.model.image_encoders import WeightsUnavailableError
+
+    def attempt(run: RunConfig):
+        return build(
+            modalities, run.model, num_classes=num_classes, image_size=run.prep.image_size,
+            texts=texts, seed=run.train.seed,
+        )
+
+    try:
+        return attempt(config), config
+    except WeightsUnavailableError as exc:
+        if config.model.image_weights != "auto":
+            raise
+        if console is not None:
+            console.print(f"[yellow]note: {exc}. Falling back to image encoder small_cnn "
+                          "(trained from scratch).[/]")
+        fallback = replace(
+            config,
+            model=replace(config.model, image_encoder="small_cnn", image_weights="none"),
+        )
+        return attempt(fallback), fallback
+
+
+def _feature_cache(built, dataset: Dataset, train_idx, val_idx, modalities):
+    """For a frozen image backbone, its features of the training and validation rows,
+    computed once; else None (the full model trains on the images)."""
+    if built.head is None:
+        return None
+    from mmcli.model.cached import FeatureCache
+
+    rows = np.concatenate([train_idx, val_idx])
+    return FeatureCache(built.features, dataset, rows, modalities)
 
 
 def save_bundle(
