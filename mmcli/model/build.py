@@ -149,6 +149,8 @@ def _fused(inputs: dict, modalities, config: ModelConfig, num_classes: int, text
     tokens, present = ModalityMask(
         rate=config.modality_dropout, seed=seed + 4, name="modality_mask"
     )([stacked, inputs["present"]])
+    if len(embeddings) == 1:  # one modality: nothing to fuse
+        return _softmax_head(layers.Flatten(name=FUSION_LAYER)(tokens), config, num_classes, seed)
     return FUSIONS[config.fusion](tokens, present, config, num_classes, seed)
 
 

@@ -33,20 +33,32 @@ def bow(text, config: ModelConfig, seed: int, texts: Sequence[str]):
 
 
 def _token_vectors(text, config: ModelConfig, texts: Sequence[str]):
+    """Token ids (first ``max_length``, padded with 0) to vectors. Padding is not masked: an
+    empty text (a masked modality) would leave nothing to pool or attend to; padding gets a
+    learned vector instead."""
     vectorize = _vectorizer(
         texts, config, output_mode="int", output_sequence_length=config.max_length
     )
     vocabulary = len(vectorize.get_vocabulary())
     return keras.layers.Embedding(
-        vocabulary, config.embed_dim, mask_zero=True, name="text_embedding"
+        vocabulary, config.embed_dim, name="text_embedding"
     )(vectorize(text))
 
 
+def _mean_max(x):
+    layers = keras.layers
+    return layers.Concatenate(name="text_pool")([
+        layers.GlobalAveragePooling1D(name="text_mean")(x),
+        layers.GlobalMaxPooling1D(name="text_max")(x),
+    ])
+
+
 def embedding(text, config: ModelConfig, seed: int, texts: Sequence[str]):
-    """Word embeddings (first ``max_length`` tokens), mean-pooled over the real tokens."""
+    """Word embeddings (first ``max_length`` tokens), mean- and max-pooled
+    (the max keeps one decisive word from being averaged away in a long text)."""
     layers = keras.layers
     x = _token_vectors(text, config, texts)
-    x = layers.GlobalAveragePooling1D(name="text_pool")(x)
+    x = _mean_max(x)
     x = layers.Dropout(config.dropout, seed=seed + 3, name="text_dropout")(x)
     return layers.Dense(config.embed_dim, activation="relu", name="text_embed")(x)
 
@@ -69,7 +81,7 @@ def cnn(text, config: ModelConfig, seed: int, texts: Sequence[str]):
 
 def transformer(text, config: ModelConfig, seed: int, texts: Sequence[str]):
     """Word embeddings plus learned positions, one transformer block (2-head self-attention
-    and a feed-forward layer, each with a residual and layer norm), mean-pooled."""
+    and a feed-forward layer, each with a residual and layer norm), mean- and max-pooled."""
     layers = keras.layers
     dim = config.embed_dim
     x = _token_vectors(text, config, texts)
@@ -80,7 +92,7 @@ def transformer(text, config: ModelConfig, seed: int, texts: Sequence[str]):
     hidden = layers.Dense(2 * dim, activation="relu", name="text_ffn1")(x)
     hidden = layers.Dense(dim, name="text_ffn2")(hidden)
     x = layers.LayerNormalization(name="text_norm2")(layers.Add(name="text_res2")([x, hidden]))
-    x = layers.GlobalAveragePooling1D(name="text_pool")(x)
+    x = _mean_max(x)
     x = layers.Dropout(config.dropout, seed=seed + 3, name="text_dropout")(x)
     return layers.Dense(dim, activation="relu", name="text_embed")(x)
 
