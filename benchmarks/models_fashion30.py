@@ -33,9 +33,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 LR_BASELINE = 0.974  # TF-IDF + logistic regression, text only (shared/data/README.md)
 
 MOBILENET = {"image_encoder": "mobilenet", "image_weights": str(WEIGHTS), "image_alpha": 0.25}
+SMALL_CNN = {"image_encoder": "small_cnn"}
 # name, prepared image size, modalities, ModelConfig changes, TrainConfig changes
 RUNS = [
-    ("text bow", 128, ["text"], {}, {}),
+    ("text bow", 128, ["text"], {}, {}),  # the image encoder is unused in text-only runs
     ("image mobilenet a0.25 frozen 128px", 128, ["image"], MOBILENET, {}),
     ("gated: bow + frozen mobilenet", 128, None, {**MOBILENET, "fusion": "gated"}, {}),
     ("late: bow + frozen mobilenet", 128, None, {**MOBILENET, "fusion": "late"}, {}),
@@ -44,8 +45,16 @@ RUNS = [
     ("text transformer", 128, ["text"], {"text_encoder": "transformer"}, {}),
     ("text cnn", 128, ["text"], {"text_encoder": "cnn"}, {}),
     ("text embedding", 128, ["text"], {"text_encoder": "embedding"}, {}),
-    ("image small_cnn 64px (8 epochs)", 64, ["image"], {}, {"epochs": 8}),
-    ("gated: bow + small_cnn 64px (8 epochs)", 64, None, {"fusion": "gated"}, {"epochs": 8}),
+    ("image small_cnn 64px (8 epochs)", 64, ["image"], SMALL_CNN, {"epochs": 8}),
+    ("gated: bow + small_cnn 64px (8 epochs)", 64, None, {**SMALL_CNN, "fusion": "gated"},
+     {"epochs": 8}),
+    ("late: embedding + frozen mobilenet", 128, None,
+     {**MOBILENET, "fusion": "late", "text_encoder": "embedding"}, {}),
+    ("gated: embedding + frozen mobilenet", 128, None,
+     {**MOBILENET, "fusion": "gated", "text_encoder": "embedding"}, {}),
+    ("late: bow + frozen mobilenet 64px", 64, None, {**MOBILENET, "fusion": "late"}, {}),
+    ("late: bow + small_cnn 64px (8 epochs)", 64, None, {**SMALL_CNN, "fusion": "late"},
+     {"epochs": 8}),
 ]
 
 
