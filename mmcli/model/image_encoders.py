@@ -130,10 +130,11 @@ def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exc
     if weights == "imagenet" and ("URL fetch failure" in text or "fetch" in text.lower()):
         found = re.search(r"https?://\S+/([^/\s:]+\.h5)", text)
         file = found.group(1) if found else "the weights file"
+        reason = text.split(" -- ")[-1].strip()[:120]
         cache = os.path.join(os.environ.get("KERAS_HOME", "~/.keras"), "models")
         return WeightsUnavailableError(
             f"ImageNet weights for {name} (alpha {config.image_alpha}) are not in the Keras "
-            f"cache and cannot be downloaded ({text[:120]}). Fix: put {file} in {cache}/, "
+            f"cache and cannot be downloaded ({reason}). Fix: put {file} in {cache}/, "
             "or pass --image-weights PATH (a Keras weights file), or --image-weights none"
         )
     return UsageError(f"cannot build {name} with weights {weights or 'none'}: {text[:300]}")

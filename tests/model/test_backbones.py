@@ -135,3 +135,24 @@ def test_auto_weights_fall_back_to_small_cnn_and_say_so(tmp_path):
         pytest.skip("ImageNet weights could be downloaded here")
     assert meta["config"]["model"]["image_encoder"] == "small_cnn"
     json.loads(result.stdout)  # stdout is still only the JSON summary
+
+
+def test_frozen_backbone_bundle_through_the_cli(runner, app, tmp_path):
+    """train -> evaluate -> predict with a frozen backbone: fusion weights are reported by
+    evaluate too (the head is a nested model), and predict takes the raw table."""
+    bundle = tmp_path / "bundle"
+    args = ["train", str(SAMPLE), "--out", str(bundle), "--image-size", "32", "--epochs", "2",
+            "--image-encoder", "mobilenet", "--image-weights", "none", "--fusion", "late",
+            "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert set(json.loads(result.stdout)["validation"]["fusion_weights"]) == {"image", "text"}
+    result = runner.invoke(app, ["evaluate", str(bundle), str(SAMPLE)])
+    assert result.exit_code == 0, result.stderr
+    weights = json.loads(result.stdout)["fusion_weights"]
+    assert set(weights) == {"image", "text"} and abs(sum(weights.values()) - 1) < 1e-3
+    result = runner.invoke(app, ["predict", str(bundle), str(SAMPLE), "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 480 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-3
+                                       for r in records if r["label"] is not None)
