@@ -6,7 +6,8 @@ Each run trains with mmcli's own ``fit`` (validation: a stratified 15% of the tr
 early stopping) and is scored on the table's test rows. Wall time is the whole ``fit``
 (feature caching included). Single-modality runs train on the same prepared folder with
 the other modality left out of the model. Results go to stderr as they come, and to
-``benchmarks/results/models_fashion30.{jsonl,md}``; the Markdown table is printed on stdout.
+``benchmarks/results/models_fashion30.jsonl`` (appended) and ``.md``; the Markdown table is
+printed on stdout (``--report`` prints the table of every result in the .jsonl).
 Skips (exit 0) when ``../shared/data/fashion30`` is absent.
 """
 
@@ -258,14 +259,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only names containing these words")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table of every result in the .jsonl so far")
     args = parser.parse_args()
+    sink = RESULTS / "models_fashion30.jsonl"
+    if args.report:
+        lines = sink.read_text(encoding="utf-8").splitlines() if sink.is_file() else []
+        table = markdown([json.loads(line) for line in lines])
+        (RESULTS / "models_fashion30.md").write_text(table + "\n", encoding="utf-8")
+        print(table)
+        return 0
     if not (DATA / "data.csv").is_file():
         log(f"skipped: {DATA} not found")
         return 0
     if not WEIGHTS.is_file():
         log(f"note: {WEIGHTS} not found; skipping the pretrained runs")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    sink = RESULTS / "models_fashion30.jsonl"
     results = []
     for name, size, modalities, model_changes, train_changes in RUNS:
         if args.only and not any(w in name for w in args.only):

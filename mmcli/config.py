@@ -74,16 +74,17 @@ class ModelConfig:
     """The fused network: one encoder per modality, a fusion, a softmax head.
 
     The defaults are the best for their cost in ``benchmarks/models_fashion30.py``: a frozen
-    ImageNet MobileNet (alpha 0.25) whose features are computed once, TF-IDF text, late
-    fusion. With no ImageNet weights to be had, ``auto`` falls back to ``small_cnn``.
+    ImageNet MobileNet (alpha 0.25) whose features are computed once, word embeddings with
+    mean + max pooling for the text, gated fusion. With no ImageNet weights to be had,
+    ``auto`` falls back to ``small_cnn``.
 
     ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
     it only matters for the Keras applications backbones (``mobilenet``, ...).
     """
 
     image_encoder: str = "mobilenet"
-    text_encoder: str = "bow"
-    fusion: str = "late"
+    text_encoder: str = "embedding"
+    fusion: str = "gated"
     embed_dim: int = 64
     max_tokens: int = 20_000
     ngrams: int = 2
