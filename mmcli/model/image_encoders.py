@@ -22,10 +22,14 @@ keras = import_keras()
 BACKBONE_LAYER = "image_backbone"
 FEATURES_LAYER = "image_features"  # the pooled backbone output, cached for a frozen backbone
 MIN_BACKBONE_SIDE = 32  # the applications refuse smaller inputs; smaller images are upscaled
+# `auto` uses ImageNet features from this side on: below it the pooled map is 1x1 and the
+# features no longer help (sample_data at 32 px: image alone at chance; at 64 px: 0.59)
+AUTO_MIN_SIDE = 64
 
 
 class WeightsUnavailableError(UsageError):
-    """ImageNet weights were asked for but are neither in the Keras cache nor downloadable."""
+    """ImageNet weights were asked for but are neither in the Keras cache nor downloadable
+    (or, for ``auto``, the images are too small for them to help)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ def backbone_features(name: str, image, config: ModelConfig):
     an upscale to 32 px when smaller, then the network as one nested layer,
     ``image_backbone``, frozen when ``config.freeze_backbone``."""
     layers = keras.layers
+    if config.image_weights == "auto" and image.shape[1] < AUTO_MIN_SIDE:
+        raise WeightsUnavailableError(
+            f"images of {image.shape[1]} px are too small for pretrained {name} features "
+            f"(auto uses them from {AUTO_MIN_SIDE} px; choose --image-weights to override)"
+        )
     side = max(int(image.shape[1]), MIN_BACKBONE_SIDE)
     x = layers.Rescaling(1.0, name="image_float")(image)
     if image.shape[1] < MIN_BACKBONE_SIDE:

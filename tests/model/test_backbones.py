@@ -156,3 +156,20 @@ def test_frozen_backbone_bundle_through_the_cli(runner, app, tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 480 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-3
                                        for r in records if r["label"] is not None)
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="shared MobileNet weights not present")
+def test_auto_weights_use_the_keras_cache(tmp_path):
+    """With the file in $KERAS_HOME/models (as after a first download), the default trains the
+    pretrained backbone offline, and stdout stays only the JSON summary."""
+    import shutil
+
+    (tmp_path / "keras-home" / "models").mkdir(parents=True)
+    shutil.copy(WEIGHTS, tmp_path / "keras-home" / "models" / WEIGHTS.name)
+    result = run_cli(tmp_path, "--out", str(tmp_path / "b3"), "--image-size", "64")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    meta = json.loads((tmp_path / "b3" / "bundle.json").read_text())
+    assert meta["config"]["model"]["image_encoder"] == "mobilenet"
+    assert meta["config"]["model"]["image_weights"] == "auto"
+    assert set(summary["validation"]["fusion_weights"]) == {"image", "text"}
