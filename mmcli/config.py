@@ -15,10 +15,13 @@ from mmcli.errors import UsageError
 ON_MISSING = ("keep", "drop", "error")
 DUPLICATES = ("keep-first", "reject", "error")
 LABEL_CASES = ("keep", "fold")
-IMAGE_ENCODERS = ("small_cnn",)
-TEXT_ENCODERS = ("bow",)
-FUSIONS = ("gated", "concat")
 CLASS_WEIGHTS = ("none", "balanced")
+IMAGE_ENCODERS = ("small_cnn", "mobilenet", "mobilenet_v3_small", "efficientnet_b0")
+TEXT_ENCODERS = ("bow", "embedding", "cnn", "transformer")
+FUSIONS = ("gated", "late", "attention", "concat")
+# image_weights: "none", "imagenet" (required: an error naming the fix when unavailable),
+# "auto" (ImageNet when cached or downloadable, else small_cnn with a note on stderr), or a path.
+IMAGE_WEIGHTS = ("auto", "imagenet", "none")
 
 
 def _positive(owner: object, *names: str) -> None:
@@ -103,24 +106,47 @@ class PrepConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The fused network: one encoder per modality, a fusion, a softmax head."""
+    """The fused network: one encoder per modality, a fusion, a softmax head.
 
-    image_encoder: str = "small_cnn"
-    text_encoder: str = "bow"
+    The defaults are the best for their cost in ``benchmarks/models_fashion30.py``: a frozen
+    ImageNet MobileNet (alpha 0.25) whose features are computed once, word embeddings with
+    mean + max pooling for the text, gated fusion. With no ImageNet weights to be had,
+    ``auto`` falls back to ``small_cnn``.
+
+    ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
+    it only matters for the Keras applications backbones (``mobilenet``, ...).
+    """
+
+    image_encoder: str = "mobilenet"
+    text_encoder: str = "embedding"
     fusion: str = "gated"
     embed_dim: int = 64
     max_tokens: int = 20_000
     ngrams: int = 2
+    max_length: int = 48
     dropout: float = 0.2
     modality_dropout: float = 0.2
+    image_weights: str = "auto"
+    image_alpha: float = 0.25
+    freeze_backbone: bool = True
 
     def __post_init__(self) -> None:
         _choice(self, "image_encoder", IMAGE_ENCODERS)
         _choice(self, "text_encoder", TEXT_ENCODERS)
         _choice(self, "fusion", FUSIONS)
-        _positive(self, "embed_dim", "max_tokens", "ngrams")
+        _positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
         _fraction(self, "dropout")
         _fraction(self, "modality_dropout", high=0.5)
+        if not isinstance(self.image_weights, str) or not self.image_weights.strip():
+            raise UsageError(
+                "Expected auto, imagenet, none or a file path for `image_weights`. "
+                f"Received: image_weights={self.image_weights!r}"
+            )
+        if not isinstance(self.image_alpha, (int, float)) or not 0 < self.image_alpha <= 1.5:
+            raise UsageError(
+                "Expected a number in (0, 1.5] for `image_alpha`. "
+                f"Received: image_alpha={self.image_alpha!r}"
+            )
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,6 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     keras = import_keras()
     from mmcli import multilabel
     from mmcli.model import heads
-    from mmcli.model.build import build_model
     from mmcli.model.evaluation import modality_report
     from mmcli.model.feed import training_stream
     from mmcli.model.progress import RichProgress
@@ -141,15 +140,12 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         tf.config.experimental.enable_op_determinism()
     frame = dataset.examples
     texts = frame["text"].to_numpy()[train_idx][frame["text_present"].to_numpy()[train_idx]]
-    model = build_model(
-        modalities,
-        config.model,
-        num_classes=len(labels),
-        image_size=config.prep.image_size,
-        texts=texts.tolist(),
-        seed=tc.seed,
+    built, config = _build_model(
+        modalities, config, num_classes=len(labels), texts=texts.tolist(), console=console,
         activation=heads.activation(tc),
     )
+    model = built.model
+    trainable = built.head if built.head is not None else model
     steps = max(1, int(np.ceil(len(train_idx) / tc.batch_size))) * tc.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=tc.learning_rate * 0.1,
@@ -159,7 +155,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         alpha=0.05,
     )
     loss, metrics = heads.loss_and_metrics(tc)
-    model.compile(
+    trainable.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
         loss=loss,
         metrics=metrics,
@@ -167,35 +163,43 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     # Checkpoints and resume (mmcli/model/checkpoint.py): restores model/optimizer state.
     from mmcli.model.checkpoint import resume_training
 
-    resume = resume_training(checkpoints, model, config, dataset, train_idx, val_idx)
+    resume = resume_training(checkpoints, trainable, config, dataset, train_idx, val_idx)
     # The streams carry row positions; attach_targets looks up each row's target (and weight).
     positions = np.arange(len(column), dtype=np.int32)
-    stream = heads.attach_targets(
-        training_stream(
+    has_val = len(val_idx) > 0
+    started = time.perf_counter()
+    cache = _feature_cache(built, dataset, train_idx, val_idx, modalities)
+    feature_seconds = time.perf_counter() - started
+    if cache is not None:
+        raw_train = cache.stream(
+            train_idx, positions[train_idx], tc.batch_size, shuffle_seed=tc.seed
+        )
+        raw_val = (
+            cache.stream(val_idx, positions[val_idx], tc.batch_size, shuffle_seed=None)
+            if has_val else None
+        )
+    else:
+        raw_train = training_stream(
             dataset, train_idx, positions[train_idx], modalities, tc.batch_size,
             shuffle_seed=tc.seed, first_epoch=resume.initial_epoch,
-        ),
-        matrix,
-        heads.row_weights(targets, class_weights, labels) if class_weights else None,
-    )
-    has_val = len(val_idx) > 0
-    val_stream = (
-        heads.attach_targets(
+        )
+        raw_val = (
             training_stream(
                 dataset, val_idx, positions[val_idx], modalities, tc.batch_size,
                 shuffle_seed=None,
-            ),
-            matrix,
+            )
+            if has_val else None
         )
-        if has_val
-        else None
+    stream = heads.attach_targets(
+        raw_train, matrix,
+        heads.row_weights(targets, class_weights, labels) if class_weights else None,
     )
+    val_stream = heads.attach_targets(raw_val, matrix) if has_val else None
     monitor = "val_loss" if has_val else "loss"
     stopper = keras.callbacks.EarlyStopping(
         monitor=monitor, mode="min", patience=tc.patience, restore_best_weights=True
     )
-    started = time.perf_counter()
-    history = model.fit(
+    history = trainable.fit(
         stream,
         validation_data=val_stream,
         epochs=tc.epochs,
@@ -217,7 +221,9 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         )
     else:
         report = modality_report(
-            model, dataset, scored, targets, modalities, labels, tc.batch_size
+            trainable, dataset, scored, targets, modalities, labels, tc.batch_size,
+            batches=cache.batches if cache is not None else None,
+            gates=built.head_weights,
         )
     versions = _versions(keras)
     meta = {
@@ -237,6 +243,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
             "epochs_run": epochs_run,
             "best_epoch": best_epoch,
             "seconds": round(seconds, 2),
+            "feature_seconds": round(feature_seconds, 2),
             "samples_per_second": round(len(train_idx) * epochs_run / seconds, 1),
         },
         "validation": {"on": "val" if has_val else "train", **report},
@@ -275,6 +282,47 @@ def data_sha256(dataset: Dataset) -> str:
         for start in range(0, len(shard), 256):
             digest.update(np.ascontiguousarray(shard[start : start + 256]).tobytes())
     return digest.hexdigest()
+
+
+def _build_model(
+    modalities, config: RunConfig, *, num_classes: int, texts: list, console,
+    activation: str = "softmax",
+):
+    """Build the model; with ``image_weights=auto`` and no ImageNet weights to be had, say so
+    on stderr and fall back to ``small_cnn`` (the returned config records what was built)."""
+    from mmcli.model.build import build
+    from mmcli.model.image_encoders import WeightsUnavailableError
+
+    def attempt(run: RunConfig):
+        return build(
+            modalities, run.model, num_classes=num_classes, image_size=run.prep.image_size,
+            texts=texts, seed=run.train.seed, activation=activation,
+        )
+
+    try:
+        return attempt(config), config
+    except WeightsUnavailableError as exc:
+        if config.model.image_weights != "auto":
+            raise
+        if console is not None:
+            console.print(f"[yellow]note: {exc}. Falling back to image encoder small_cnn "
+                          "(trained from scratch).[/]")
+        fallback = replace(
+            config,
+            model=replace(config.model, image_encoder="small_cnn", image_weights="none"),
+        )
+        return attempt(fallback), fallback
+
+
+def _feature_cache(built, dataset: Dataset, train_idx, val_idx, modalities):
+    """For a frozen image backbone, its features of the training and validation rows,
+    computed once; else None (the full model trains on the images)."""
+    if built.head is None:
+        return None
+    from mmcli.model.cached import FeatureCache
+
+    rows = np.concatenate([train_idx, val_idx])
+    return FeatureCache(built.features, dataset, rows, modalities)
 
 
 def save_bundle(

@@ -3,18 +3,88 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from mmcli.config import ModelConfig
 from mmcli.model.backend import import_keras
 from mmcli.model.encoders import IMAGE_ENCODERS, TEXT_ENCODERS
-from mmcli.model.layers import GatedFusion, ModalityMask
+from mmcli.model.image_encoders import (
+    BACKBONES,
+    FEATURES_LAYER,
+    backbone_features,
+    project_features,
+)
+from mmcli.model.layers import AttentionFusion, GatedFusion, LateFusion, ModalityMask
 
 keras = import_keras()
 
 FUSION_LAYER = "fusion"
+OUTPUT_LAYER = "probabilities"
+EXTRACTOR_MODEL = "mmcli_features"  # image -> frozen backbone features (nested model)
+HEAD_MODEL = "mmcli_head"  # features + other inputs -> probabilities (nested model)
 
 
-def build_model(
+@dataclass(frozen=True)
+class Built:
+    """The model to save, and for a frozen backbone the two halves training uses.
+
+    ``features`` maps the ``image`` input to the backbone's pooled features; ``head`` takes
+    those features (input ``image_features``) with the other inputs. ``model`` is the two
+    nested one after the other, so training ``head`` trains ``model``, and the saved model
+    still takes raw images.
+    """
+
+    model: Any
+    features: Any = None
+    head: Any = None
+    head_weights: Any = None  # like fusion_weights_model(model), over the head's inputs
+
+
+def gated(
+    tokens, present, config: ModelConfig, num_classes: int, seed: int, activation: str = "softmax"
+):
+    fused, _ = GatedFusion(name=FUSION_LAYER)(tokens)
+    return _softmax_head(fused, config, num_classes, seed, activation)
+
+
+def attention(
+    tokens, present, config: ModelConfig, num_classes: int, seed: int, activation: str = "softmax"
+):
+    fused, _ = AttentionFusion(num_heads=2, name=FUSION_LAYER)(tokens)
+    return _softmax_head(fused, config, num_classes, seed, activation)
+
+
+def concat(
+    tokens, present, config: ModelConfig, num_classes: int, seed: int, activation: str = "softmax"
+):
+    fused = keras.layers.Flatten(name=FUSION_LAYER)(tokens)
+    fused = keras.layers.Dense(config.embed_dim, activation="relu", name="fusion_dense")(fused)
+    return _softmax_head(fused, config, num_classes, seed, activation)
+
+
+def late(
+    tokens, present, config: ModelConfig, num_classes: int, seed: int, activation: str = "softmax"
+):
+    tokens = keras.layers.Dropout(config.dropout, seed=seed + 5, name="head_dropout")(tokens)
+    logits, _ = LateFusion(num_classes, name=FUSION_LAYER)([tokens, present])
+    return keras.layers.Activation(activation, name=OUTPUT_LAYER)(logits)
+
+
+def _softmax_head(fused, config: ModelConfig, num_classes: int, seed: int, activation="softmax"):
+    fused = keras.layers.Dropout(config.dropout, seed=seed + 5, name="head_dropout")(fused)
+    return keras.layers.Dense(num_classes, activation=activation, name=OUTPUT_LAYER)(fused)
+
+
+FUSIONS = {"gated": gated, "late": late, "attention": attention, "concat": concat}
+
+
+def build_model(modalities: Sequence[str], config: ModelConfig, **kwargs):
+    """The (uncompiled) fused classifier; see :func:`build` for the arguments."""
+    return build(modalities, config, **kwargs).model
+
+
+def build(
     modalities: Sequence[str],
     config: ModelConfig,
     *,
@@ -23,7 +93,7 @@ def build_model(
     texts: Sequence[str],
     seed: int,
     activation: str = "softmax",
-):
+) -> Built:
     """Build the (uncompiled) fused classifier.
 
     Inputs (a dict): ``image`` uint8 ``(S, S, 3)`` when the image modality is used,
@@ -37,21 +107,50 @@ def build_model(
         image_size: the side of the square input images.
         texts: the training texts, to learn the vocabulary from.
         seed: seed for initialization, dropout and augmentation.
-        activation: the head's activation: ``softmax`` (one label per row) or ``sigmoid``
-            (multi-label: one independent probability per label).
 
     Returns:
-        A ``keras.Model`` giving class probabilities.
+        A :class:`Built`: the ``keras.Model`` giving class probabilities, plus its frozen
+        feature extractor and head when the image backbone is frozen.
+
+    Raises:
+        WeightsUnavailableError, UsageError: backbone weights that cannot be had.
     """
-    layers = keras.layers
-    inputs, embeddings = {}, []
+    inputs = {}
     if "image" in modalities:
         inputs["image"] = keras.Input((image_size, image_size, 3), dtype="uint8", name="image")
-        embeddings.append(IMAGE_ENCODERS[config.image_encoder](inputs["image"], config, seed))
     if "text" in modalities:
         inputs["text"] = keras.Input((), dtype="string", name="text")
-        embeddings.append(TEXT_ENCODERS[config.text_encoder](inputs["text"], config, seed, texts))
     inputs["present"] = keras.Input((len(modalities),), dtype="float32", name="present")
+    args = (modalities, config, num_classes, texts, seed, activation)
+    if not frozen_backbone(modalities, config):
+        return Built(keras.Model(inputs, _fused(inputs, *args), name="mmcli_fused"))
+    features = backbone_features(config.image_encoder, inputs["image"], config)
+    extractor = keras.Model(inputs["image"], features, name=EXTRACTOR_MODEL)
+    head_inputs = {k: v for k, v in inputs.items() if k != "image"}
+    head_inputs[FEATURES_LAYER] = keras.Input(
+        (features.shape[-1],), dtype="float32", name=FEATURES_LAYER
+    )
+    head = keras.Model(head_inputs, _fused(head_inputs, *args), name=HEAD_MODEL)
+    joined = {k: v for k, v in inputs.items() if k != "image"}
+    joined[FEATURES_LAYER] = extractor(inputs["image"])
+    model = keras.Model(inputs, head(joined), name="mmcli_fused")
+    return Built(model, extractor, head, fusion_weights_model(head))
+
+
+def _fused(
+    inputs: dict, modalities, config: ModelConfig, num_classes: int, texts, seed: int,
+    activation: str = "softmax",
+):
+    """Encoders, modality mask, fusion and head over ``inputs`` (the image as raw pixels, or
+    as frozen backbone features under ``image_features``)."""
+    layers = keras.layers
+    embeddings = []
+    if FEATURES_LAYER in inputs:
+        embeddings.append(project_features(inputs[FEATURES_LAYER], config, seed))
+    elif "image" in inputs:
+        embeddings.append(IMAGE_ENCODERS[config.image_encoder](inputs["image"], config, seed))
+    if "text" in inputs:
+        embeddings.append(TEXT_ENCODERS[config.text_encoder](inputs["text"], config, seed, texts))
     stacked = (
         layers.Concatenate(axis=1, name="stack")(
             [layers.Reshape((1, config.embed_dim))(e) for e in embeddings]
@@ -59,22 +158,40 @@ def build_model(
         if len(embeddings) > 1
         else layers.Reshape((1, config.embed_dim), name="stack")(embeddings[0])
     )
-    tokens, _ = ModalityMask(rate=config.modality_dropout, seed=seed + 4, name="modality_mask")(
-        [stacked, inputs["present"]]
-    )
-    if config.fusion == "gated":
-        fused, _ = GatedFusion(name=FUSION_LAYER)(tokens)
-    else:
-        fused = layers.Flatten(name=FUSION_LAYER)(tokens)
-        fused = layers.Dense(config.embed_dim, activation="relu", name="fusion_dense")(fused)
-    fused = layers.Dropout(config.dropout, seed=seed + 5, name="head_dropout")(fused)
-    outputs = layers.Dense(num_classes, activation=activation, name="probabilities")(fused)
-    return keras.Model(inputs, outputs, name="mmcli_fused")
+    tokens, present = ModalityMask(
+        rate=config.modality_dropout, seed=seed + 4, name="modality_mask"
+    )([stacked, inputs["present"]])
+    if len(embeddings) == 1:  # one modality: nothing to fuse
+        flat = layers.Flatten(name=FUSION_LAYER)(tokens)
+        return _softmax_head(flat, config, num_classes, seed, activation)
+    return FUSIONS[config.fusion](tokens, present, config, num_classes, seed, activation)
+
+
+def frozen_backbone(modalities: Sequence[str], config: ModelConfig) -> bool:
+    """Whether the image branch is a frozen applications backbone (its features are cached)."""
+    return "image" in modalities and config.image_encoder in BACKBONES and config.freeze_backbone
 
 
 def fusion_weights_model(model):
-    """A model giving the gate's per-row modality weights, or None when the fusion has none."""
+    """A model giving the fusion's per-row modality weights, or None when it has none.
+
+    Works on a flat model and on one whose head is nested (frozen backbone)."""
+    names = {layer.name for layer in model.layers}
+    if HEAD_MODEL in names:
+        inner = fusion_weights_model(model.get_layer(HEAD_MODEL))
+        if inner is None:
+            return None
+        inputs = {t.name: t for t in model.inputs}
+        joined = {k: v for k, v in inputs.items() if k != "image"}
+        joined[FEATURES_LAYER] = model.get_layer(EXTRACTOR_MODEL)(inputs["image"])
+        return keras.Model(inputs, inner(joined))
+    if FUSION_LAYER not in names:
+        return None
     layer = model.get_layer(FUSION_LAYER)
-    if not isinstance(layer, GatedFusion):
+    if not _has_weights(layer):
         return None
     return keras.Model(model.inputs, layer.output[1])
+
+
+def _has_weights(layer) -> bool:
+    return isinstance(layer, (GatedFusion, LateFusion, AttentionFusion))

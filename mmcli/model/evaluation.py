@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,15 @@ from mmcli.data.dataset import Dataset
 from mmcli.metrics import accuracy
 from mmcli.model.build import fusion_weights_model
 from mmcli.model.feed import iter_batches, mask
+
+# (indices, batch_size) -> (positions, inputs) batches; default: read from the dataset
+Batches = Callable[[np.ndarray, int], Iterator[tuple[np.ndarray, dict]]]
+
+
+def _batches(data: Dataset, modalities: Sequence[str], batches: Batches | None) -> Batches:
+    if batches is not None:
+        return batches
+    return lambda indices, size: iter_batches(data, indices, modalities, size)
 
 
 def predict_proba(model, inputs: dict) -> np.ndarray:
@@ -26,10 +35,11 @@ def dataset_proba(
     batch_size: int,
     *,
     hidden: Sequence[str] = (),
+    batches: Batches | None = None,
 ) -> np.ndarray:
     """Probabilities for the given positions, with the ``hidden`` modalities masked."""
     parts = []
-    for _, inputs in iter_batches(data, indices, modalities, max(batch_size, 64)):
+    for _, inputs in _batches(data, modalities, batches)(indices, max(batch_size, 64)):
         for name in hidden:
             inputs = mask(inputs, modalities, name)
         parts.append(predict_proba(model, inputs))
@@ -39,15 +49,23 @@ def dataset_proba(
 
 
 def fusion_weights(
-    model, data: Dataset, indices: np.ndarray, modalities: Sequence[str], batch_size: int
+    model,
+    data: Dataset,
+    indices: np.ndarray,
+    modalities: Sequence[str],
+    batch_size: int,
+    *,
+    batches: Batches | None = None,
+    gates=None,
 ) -> dict[str, float] | None:
-    """Mean learned modality weight over the rows, or None when the fusion has none."""
-    gates = fusion_weights_model(model)
+    """Mean learned modality weight over the rows (gated, late and attention fusions), or
+    None when the fusion has none. ``gates`` overrides the weights model (cached features)."""
+    gates = gates if gates is not None else fusion_weights_model(model)
     if gates is None or len(indices) == 0:
         return None
     parts = [
         np.asarray(gates.predict_on_batch(inputs))
-        for _, inputs in iter_batches(data, indices, modalities, max(batch_size, 64))
+        for _, inputs in _batches(data, modalities, batches)(indices, max(batch_size, 64))
     ]
     mean = np.concatenate(parts).mean(axis=0)
     return {m: round(float(w), 4) for m, w in zip(modalities, mean, strict=True)}
@@ -61,11 +79,18 @@ def modality_report(
     modalities: Sequence[str],
     labels: Sequence[str],
     batch_size: int,
+    *,
+    batches: Batches | None = None,
+    gates=None,
 ) -> dict[str, Any]:
     """Accuracy of the fused model, of each modality alone (the others masked), the learned
-    fusion weights, and whether fusion beat the best single modality."""
+    fusion weights, and whether fusion beat the best single modality.
+
+    ``batches`` and ``gates`` let a frozen-backbone run evaluate its head on cached features.
+    """
     y = targets[indices]
-    fused = accuracy(y, dataset_proba(model, data, indices, modalities, batch_size))
+    proba = dataset_proba(model, data, indices, modalities, batch_size, batches=batches)
+    fused = accuracy(y, proba)
     report: dict[str, Any] = {"rows": int(len(indices)), "accuracy": fused}
     if len(modalities) > 1:
         alone = {
@@ -78,6 +103,7 @@ def modality_report(
                     modalities,
                     batch_size,
                     hidden=[m for m in modalities if m != keep],
+                    batches=batches,
                 ),
             )
             for keep in modalities
@@ -85,5 +111,7 @@ def modality_report(
         report["modalities"] = alone
         best = max(alone.values())
         report["fusion_helped"] = bool(fused >= best)
-        report["fusion_weights"] = fusion_weights(model, data, indices, modalities, batch_size)
+        report["fusion_weights"] = fusion_weights(
+            model, data, indices, modalities, batch_size, batches=batches, gates=gates
+        )
     return report

@@ -1,0 +1,152 @@
+"""Image encoders: a compact CNN from scratch, or a Keras applications backbone.
+
+Each takes the raw uint8 image input and returns an ``embed_dim`` vector; the scaling each
+network expects is inside the model, so a bundle takes the images exactly as decoded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+
+from mmcli.config import ModelConfig
+from mmcli.errors import UsageError
+from mmcli.model.backend import import_keras
+
+keras = import_keras()
+
+BACKBONE_LAYER = "image_backbone"
+FEATURES_LAYER = "image_features"  # the pooled backbone output, cached for a frozen backbone
+MIN_BACKBONE_SIDE = 32  # the applications refuse smaller inputs; smaller images are upscaled
+# `auto` uses ImageNet features from this side on: below it the pooled map is 1x1 and the
+# features no longer help (sample_data at 32 px: image alone at chance; at 64 px: 0.59)
+AUTO_MIN_SIDE = 64
+
+
+class WeightsUnavailableError(UsageError):
+    """ImageNet weights were asked for but are neither in the Keras cache nor downloadable
+    (or, for ``auto``, the images are too small for them to help)."""
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """How to build one Keras applications network and feed it."""
+
+    application: str  # the constructor's name in keras.applications
+    rescale: bool  # True: scale to [-1, 1] here; False: the network scales 0-255 itself
+    alpha: bool  # whether the constructor takes `alpha`
+    extra: tuple = ()  # further constructor keyword arguments, as (name, value) pairs
+
+
+BACKBONES = {
+    "mobilenet": Backbone("MobileNet", rescale=True, alpha=True),
+    "mobilenet_v3_small": Backbone(
+        "MobileNetV3Small", rescale=False, alpha=True, extra=(("include_preprocessing", True),)
+    ),
+    "efficientnet_b0": Backbone("EfficientNetB0", rescale=False, alpha=False),
+}
+
+
+def small_cnn(image, config: ModelConfig, seed: int):
+    """A compact conv net trained from scratch: augmentation (training only), 3 conv blocks
+    with batch norm, global average pooling, a dense projection."""
+    layers = keras.layers
+    x = layers.Rescaling(1.0 / 255, name="image_scale")(image)
+    x = layers.RandomFlip("horizontal", seed=seed, name="image_flip")(x)
+    x = layers.RandomTranslation(0.08, 0.08, seed=seed + 1, name="image_shift")(x)
+    for i, filters in enumerate((16, 32, 64)):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"image_conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"image_bn{i}")(x)
+        x = layers.ReLU(name=f"image_relu{i}")(x)
+        x = layers.MaxPooling2D(name=f"image_pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="image_gap")(x)
+    x = layers.Dropout(config.dropout, seed=seed + 2, name="image_dropout")(x)
+    return layers.Dense(config.embed_dim, activation="relu", name="image_embed")(x)
+
+
+def backbone_encoder(name: str):
+    """An image encoder over the named Keras applications backbone: :func:`backbone_features`
+    then :func:`project_features`. With a frozen backbone, training does not augment (its
+    features are computed once, see ``mmcli.model.cached``)."""
+
+    def encode(image, config: ModelConfig, seed: int):
+        return project_features(backbone_features(name, image, config), config, seed)
+
+    encode.__name__ = name
+    return encode
+
+
+def backbone_features(name: str, image, config: ModelConfig):
+    """The backbone's pooled features of a uint8 image tensor: the network's own scaling,
+    an upscale to 32 px when smaller, then the network as one nested layer,
+    ``image_backbone``, frozen when ``config.freeze_backbone``."""
+    layers = keras.layers
+    if config.image_weights == "auto" and image.shape[1] < AUTO_MIN_SIDE:
+        raise WeightsUnavailableError(
+            f"images of {image.shape[1]} px are too small for pretrained {name} features "
+            f"(auto uses them from {AUTO_MIN_SIDE} px; choose --image-weights to override)"
+        )
+    side = max(int(image.shape[1]), MIN_BACKBONE_SIDE)
+    x = layers.Rescaling(1.0, name="image_float")(image)
+    if image.shape[1] < MIN_BACKBONE_SIDE:
+        x = layers.Resizing(side, side, name="image_upscale")(x)
+    if BACKBONES[name].rescale:
+        x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="image_scale")(x)
+    network = make_backbone(name, config, side)
+    network.trainable = not config.freeze_backbone
+    return layers.Identity(name=FEATURES_LAYER)(network(x))
+
+
+def project_features(features, config: ModelConfig, seed: int):
+    """Dropout and a dense projection of backbone features to ``embed_dim``."""
+    x = keras.layers.Dropout(config.dropout, seed=seed + 2, name="image_dropout")(features)
+    return keras.layers.Dense(config.embed_dim, activation="relu", name="image_embed")(x)
+
+
+def make_backbone(name: str, config: ModelConfig, side: int):
+    """The applications network without its top, average-pooled, weights as configured.
+
+    Raises:
+        WeightsUnavailableError: ``imagenet``/``auto`` weights not cached and not downloadable.
+        UsageError: a weights path that does not exist or does not fit the network.
+    """
+    spec = BACKBONES[name]
+    kwargs = {"input_shape": (side, side, 3), "include_top": False, "pooling": "avg"}
+    kwargs.update(spec.extra)
+    if spec.alpha:
+        kwargs["alpha"] = config.image_alpha
+    choice = config.image_weights
+    weights = None if choice == "none" else "imagenet" if choice in ("imagenet", "auto") else choice
+    if weights not in (None, "imagenet") and not os.path.isfile(weights):
+        raise UsageError(f"--image-weights {weights}: no such file")
+    build = getattr(keras.applications, spec.application)
+    try:  # Keras prints download progress on stdout and warns about non-standard sizes
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            network = build(weights=weights, **kwargs)
+    except Exception as exc:  # Keras raises ValueError/Exception/OSError for these cases
+        raise _weights_error(name, config, weights, exc) from exc
+    network.name = BACKBONE_LAYER
+    return network
+
+
+def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exception):
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if weights == "imagenet" and ("URL fetch failure" in text or "fetch" in text.lower()):
+        found = re.search(r"https?://\S+/([^/\s:]+\.h5)", text)
+        file = found.group(1) if found else "the weights file"
+        reason = text.split(" -- ")[-1].strip()[:120]
+        cache = os.path.join(os.environ.get("KERAS_HOME", "~/.keras"), "models")
+        return WeightsUnavailableError(
+            f"ImageNet weights for {name} (alpha {config.image_alpha}) are not in the Keras "
+            f"cache and cannot be downloaded ({reason}). Fix: put {file} in {cache}/, "
+            "or pass --image-weights PATH (a Keras weights file), or --image-weights none"
+        )
+    return UsageError(f"cannot build {name} with weights {weights or 'none'}: {text[:300]}")
+
+
+IMAGE_ENCODERS = {"small_cnn": small_cnn, **{name: backbone_encoder(name) for name in BACKBONES}}

@@ -1,0 +1,175 @@
+"""Keras applications image backbones: frozen features cached, reload equality, weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
+from mmcli.data.dataset import open_dataset
+from mmcli.data.prepare import prepare
+from tests.conftest import ROOT, SAMPLE
+
+pytestmark = pytest.mark.tf
+
+WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("backbones") / "prepared"
+    prepare(SAMPLE, PrepConfig(image_size=32), out)
+    return open_dataset(out)
+
+
+def fit_backbone(prepared, epochs=3, **model):
+    from mmcli.train import fit
+
+    config = RunConfig(
+        prep=PrepConfig(image_size=32),
+        model=ModelConfig(image_encoder="mobilenet", image_alpha=0.25, **model),
+        train=TrainConfig(epochs=epochs, seed=0),
+    )
+    return fit(prepared, config)
+
+
+def assert_reload_equal(prepared, model, meta, history, folder: Path):
+    from mmcli.bundle import load_model, read_bundle
+    from mmcli.model.feed import dataset_inputs
+    from mmcli.train import save_bundle
+
+    inputs = dataset_inputs(prepared, np.arange(48), meta["modalities"])
+    before = np.asarray(model.predict_on_batch(inputs))
+    save_bundle(model, meta, history, folder)
+    after = np.asarray(load_model(read_bundle(folder)).predict_on_batch(inputs))
+    assert np.array_equal(before, after)
+    return before
+
+
+def test_frozen_backbone_trains_on_cached_features_and_reloads_equal(prepared, tmp_path):
+    model, meta, history = fit_backbone(prepared, image_weights="none")
+    assert meta["config"]["model"]["image_encoder"] == "mobilenet"
+    assert meta["training"]["feature_seconds"] > 0
+    backbone = model.get_layer("mmcli_features").get_layer("image_backbone")
+    assert not backbone.trainable
+    frozen = [w.copy() for w in backbone.get_weights()]
+    proba = assert_reload_equal(prepared, model, meta, history, tmp_path / "bundle")
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, backbone.get_weights(), strict=True))
+    assert set(meta["validation"]["fusion_weights"]) == {"image", "text"}
+
+
+def test_trainable_backbone_trains_end_to_end(prepared, tmp_path):
+    model, meta, history = fit_backbone(
+        prepared, epochs=1, image_weights="none", freeze_backbone=False
+    )
+    names = {layer.name for layer in model.layers}
+    assert "image_backbone" in names and "mmcli_head" not in names  # one flat model
+    assert meta["training"]["feature_seconds"] < 0.5
+    assert_reload_equal(prepared, model, meta, history, tmp_path / "bundle")
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="shared MobileNet weights not present")
+def test_pretrained_weights_by_path_are_used_and_saved(prepared, tmp_path):
+    from mmcli.model.backend import import_keras
+
+    keras = import_keras()
+    model, meta, history = fit_backbone(prepared, image_weights=str(WEIGHTS))
+    reference = keras.applications.MobileNet(
+        input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=str(WEIGHTS)
+    )
+    backbone = model.get_layer("mmcli_features").get_layer("image_backbone")
+    assert np.array_equal(backbone.get_weights()[0], reference.get_weights()[0])
+    assert_reload_equal(prepared, model, meta, history, tmp_path / "bundle")
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0"])
+def test_other_backbones_take_raw_uint8_images(name):
+    from mmcli.model.build import build
+
+    config = ModelConfig(image_encoder=name, image_weights="none")
+    built = build(["image", "text"], config, num_classes=3, image_size=16,
+                  texts=["a red cat", "a blue dog"], seed=0)
+    inputs = {
+        "image": np.random.default_rng(0).integers(0, 255, (2, 16, 16, 3)).astype(np.uint8),
+        "text": np.array(["a red cat", "a dog"], dtype=object),
+        "present": np.ones((2, 2), np.float32),
+    }
+    proba = np.asarray(built.model.predict_on_batch(inputs))
+    assert proba.shape == (2, 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI in a fresh process whose Keras cache is empty (KERAS_HOME is read at import)."""
+    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home")}
+    return subprocess.run(
+        [sys.executable, "-m", "mmcli", "train", str(SAMPLE), "--image-size", "16",
+         "--epochs", "1", "--image-encoder", "mobilenet", *args, "--quiet"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+
+
+def test_imagenet_without_cache_or_network_names_the_fix(tmp_path):
+    result = run_cli(tmp_path, "--out", str(tmp_path / "b1"), "--image-weights", "imagenet")
+    if result.returncode == 0:
+        pytest.skip("ImageNet weights could be downloaded here")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("mmcli: error: ImageNet weights for mobilenet")
+    assert "mobilenet_2_5_224_tf_no_top.h5" in message and "--image-weights PATH" in message
+    assert "Traceback" not in result.stderr
+
+
+def test_auto_weights_fall_back_to_small_cnn_and_say_so(tmp_path):
+    result = run_cli(tmp_path, "--out", str(tmp_path / "b2"), "--image-weights", "auto")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((tmp_path / "b2" / "bundle.json").read_text())
+    if meta["config"]["model"]["image_encoder"] == "mobilenet":
+        pytest.skip("ImageNet weights could be downloaded here")
+    assert meta["config"]["model"]["image_encoder"] == "small_cnn"
+    json.loads(result.stdout)  # stdout is still only the JSON summary
+
+
+def test_frozen_backbone_bundle_through_the_cli(runner, app, tmp_path):
+    """train -> evaluate -> predict with a frozen backbone: fusion weights are reported by
+    evaluate too (the head is a nested model), and predict takes the raw table."""
+    bundle = tmp_path / "bundle"
+    args = ["train", str(SAMPLE), "--out", str(bundle), "--image-size", "32", "--epochs", "2",
+            "--image-encoder", "mobilenet", "--image-weights", "none", "--fusion", "late",
+            "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert set(json.loads(result.stdout)["validation"]["fusion_weights"]) == {"image", "text"}
+    result = runner.invoke(app, ["evaluate", str(bundle), str(SAMPLE)])
+    assert result.exit_code == 0, result.stderr
+    weights = json.loads(result.stdout)["fusion_weights"]
+    assert set(weights) == {"image", "text"} and abs(sum(weights.values()) - 1) < 1e-3
+    result = runner.invoke(app, ["predict", str(bundle), str(SAMPLE), "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 480 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-3
+                                       for r in records if r["label"] is not None)
+
+
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="shared MobileNet weights not present")
+def test_auto_weights_use_the_keras_cache(tmp_path):
+    """With the file in $KERAS_HOME/models (as after a first download), the default trains the
+    pretrained backbone offline, and stdout stays only the JSON summary."""
+    import shutil
+
+    (tmp_path / "keras-home" / "models").mkdir(parents=True)
+    shutil.copy(WEIGHTS, tmp_path / "keras-home" / "models" / WEIGHTS.name)
+    result = run_cli(tmp_path, "--out", str(tmp_path / "b3"), "--image-size", "64")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    meta = json.loads((tmp_path / "b3" / "bundle.json").read_text())
+    assert meta["config"]["model"]["image_encoder"] == "mobilenet"
+    assert meta["config"]["model"]["image_weights"] == "auto"
+    assert set(summary["validation"]["fusion_weights"]) == {"image", "text"}

@@ -1,0 +1,86 @@
+"""Each fusion, and each encoder, trains on sample_data; a masked modality still works.
+
+sample_data's label is colour (image) x mood (text): each modality alone reaches about 0.5
+by construction, chance is 0.25, and only a fused model can reach 1.0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
+from mmcli.data.dataset import open_dataset
+from mmcli.data.prepare import prepare
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.tf
+
+# Measured at 32 px, 15 epochs, seed 0 (validation rows): gated 0.98, late 0.96,
+# attention 1.0, concat 0.98; each modality alone 0.43-0.52.
+FUSED_FLOOR = 0.85
+ALONE_FLOOR = 0.4  # chance is 0.25
+# The encoders those floors were measured with (the default text encoder, embedding, needs
+# about 25 epochs on this tiny set; tests/test_end_to_end.py covers the defaults).
+ENCODERS = {"image_encoder": "small_cnn", "text_encoder": "bow"}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fusions") / "prepared"
+    prepare(SAMPLE, PrepConfig(image_size=32), out)
+    return open_dataset(out)
+
+
+def heldout(prepared) -> tuple[np.ndarray, np.ndarray]:
+    frame = prepared.examples
+    rows = np.flatnonzero((frame["split"] == "test").to_numpy())
+    lookup = {label: i for i, label in enumerate(prepared.labels)}
+    return rows, np.array([lookup[v] for v in frame["label"].to_numpy()[rows]])
+
+
+def train(prepared, epochs: int = 15, **model):
+    from mmcli.train import fit
+
+    config = RunConfig(
+        prep=PrepConfig(image_size=32),
+        model=ModelConfig(**model),
+        train=TrainConfig(epochs=epochs, seed=0),
+    )
+    return fit(prepared, config)
+
+
+@pytest.mark.parametrize("fusion", ["gated", "late", "attention", "concat"])
+def test_each_fusion_learns_and_survives_a_masked_modality(prepared, fusion):
+    from mmcli.metrics import accuracy
+    from mmcli.model.evaluation import dataset_proba
+
+    model, meta, _ = train(prepared, fusion=fusion, **ENCODERS)
+    modalities = meta["modalities"]
+    rows, y = heldout(prepared)
+    fused = accuracy(y, dataset_proba(model, prepared, rows, modalities, 64))
+    assert fused >= FUSED_FLOOR, fusion
+    for hidden in modalities:
+        alone = accuracy(y, dataset_proba(model, prepared, rows, modalities, 64, hidden=[hidden]))
+        assert ALONE_FLOOR <= alone < fused, (fusion, hidden, alone)
+    weights = meta["validation"]["fusion_weights"]
+    if fusion == "concat":
+        assert weights is None
+    else:
+        assert set(weights) == {"image", "text"}
+        assert abs(sum(weights.values()) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("encoder", ["embedding", "cnn", "transformer"])
+def test_each_text_encoder_learns_the_mood_from_text_alone(prepared, encoder):
+    """A text-only model reaches about 0.5 (the mood half of the label) with every encoder.
+    Measured at 20 epochs, seed 0, on the test rows: embedding, cnn, transformer 0.41-0.55."""
+    import dataclasses
+
+    from mmcli.metrics import accuracy
+    from mmcli.model.evaluation import dataset_proba
+
+    text_only = dataclasses.replace(prepared, schema={**prepared.schema, "modalities": ["text"]})
+    model, meta, _ = train(text_only, epochs=20, text_encoder=encoder)
+    rows, y = heldout(prepared)
+    assert accuracy(y, dataset_proba(model, text_only, rows, ["text"], 64)) >= 0.38, encoder
