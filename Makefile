@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := .demo
 
-.PHONY: demo test test-fast lint bench clean sample-data
+.PHONY: demo test test-fast lint clean sample-data
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
