@@ -118,7 +118,7 @@ class ModelConfig:
     """
 
     image_encoder: str = "mobilenet"
-    text_encoder: str = "embedding"
+    text_encoder: str = "bow"
     fusion: str = "gated"
     embed_dim: int = 64
     max_tokens: int = 20_000
