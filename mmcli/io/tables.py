@@ -84,11 +84,7 @@ def read_table(
         data = (stdin or sys.stdin.buffer).read()
         root = Path.cwd()
     else:
-        path = Path(name)
-        if not path.exists():
-            raise DataError(f"table not found: {name}")
-        if path.is_dir():
-            raise DataError(f"expected a table file, got a folder: {name}")
+        path = _table_path(name)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -177,11 +173,7 @@ def iter_table_chunks(
         handle: BinaryIO = stdin or sys.stdin.buffer
         root = Path.cwd()
     else:
-        path = Path(name)
-        if not path.exists():
-            raise DataError(f"table not found: {name}")
-        if path.is_dir():
-            raise DataError(f"expected a table file, got a folder: {name}")
+        path = _table_path(name)
         try:
             handle = open(path, "rb")  # noqa: SIM115  (closed below)
         except OSError as exc:
@@ -307,3 +299,13 @@ def _parquet_frames(handle, kind, name, encoding, chunk_rows):
         if isinstance(exc, DataError):
             raise
         raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
+
+
+def _table_path(name: str) -> Path:
+    """The path of a table file, or a DataError naming why it cannot be one."""
+    path = Path(name)
+    if not path.exists():
+        raise DataError(f"table not found: {name}")
+    if path.is_dir():
+        raise DataError(f"expected a table file, got a folder: {name}")
+    return path
