@@ -13,6 +13,7 @@ from typing import Any
 from mmcli.errors import UsageError
 
 ON_MISSING = ("keep", "drop", "error")
+TEXT_INPUTS = ("join", "separate")
 DUPLICATES = ("keep-first", "reject", "error")
 LABEL_CASES = ("keep", "fold")
 CLASS_WEIGHTS = ("none", "balanced")
@@ -54,8 +55,9 @@ class PrepConfig:
     """How a raw table becomes model inputs. Saved in the dataset and the bundle."""
 
     id_col: str | None = None
-    image_col: str | None = None
-    text_col: str | tuple[str, ...] | None = None  # several columns are joined by text_sep
+    image_col: str | tuple[str, ...] | None = None  # several columns: one modality each
+    text_col: str | tuple[str, ...] | None = None  # several: joined by text_sep, or separate
+    text_inputs: str = "join"  # several text columns: "join" into one text, or "separate"
     label_col: str | None = None
     split_col: str | None = None
     image_size: int = 64
@@ -86,22 +88,40 @@ class PrepConfig:
         _choice(self, "on_missing", ON_MISSING)
         _choice(self, "duplicates", DUPLICATES)
         _choice(self, "label_case", LABEL_CASES)
-        if isinstance(self.text_col, (list, tuple)):
-            columns = tuple(str(c) for c in self.text_col)
-            if not columns:
-                columns = None
-            elif len(columns) == 1:
-                columns = columns[0]
-            object.__setattr__(self, "text_col", columns)
+        _choice(self, "text_inputs", TEXT_INPUTS)
+        for name in ("text_col", "image_col"):
+            object.__setattr__(self, name, _columns(getattr(self, name)))
+        for name in ("text_cols", "image_cols"):
+            columns = getattr(self, name)
+            if len(set(columns)) != len(columns):
+                raise UsageError(f"a column is named twice in {name}: {', '.join(columns)}")
         if self.image_dir is not None and self.image_col is not None:
             raise UsageError("--image-dir and --image-col cannot be used together")
 
     @property
     def text_cols(self) -> tuple[str, ...]:
-        """The text columns named by flags (several are joined with ``text_sep``)."""
+        """The text columns named by flags (several are joined with ``text_sep``, or kept as
+        separate text inputs with ``text_inputs="separate"``)."""
         if self.text_col is None:
             return ()
         return (self.text_col,) if isinstance(self.text_col, str) else tuple(self.text_col)
+
+    @property
+    def image_cols(self) -> tuple[str, ...]:
+        """The image columns named by flags; each is its own image modality."""
+        if self.image_col is None:
+            return ()
+        return (self.image_col,) if isinstance(self.image_col, str) else tuple(self.image_col)
+
+
+def _columns(value):
+    """One column as a string, several as a tuple, none as None (a list from TOML/JSON too)."""
+    if isinstance(value, (list, tuple)):
+        columns = tuple(str(c) for c in value)
+        if not columns:
+            return None
+        return columns[0] if len(columns) == 1 else columns
+    return value
 
 
 @dataclass(frozen=True)
@@ -109,8 +129,8 @@ class ModelConfig:
     """The fused network: one encoder per modality, a fusion, a softmax head.
 
     The defaults are the best for their cost in ``benchmarks/models_fashion30.py``: a frozen
-    ImageNet MobileNet (alpha 0.25) whose features are computed once, word embeddings with
-    mean + max pooling for the text, gated fusion. With no ImageNet weights to be had,
+    ImageNet MobileNet (alpha 0.25) whose features are computed once, a bag of words (TF-IDF
+    over words and bigrams) for the text, gated fusion. With no ImageNet weights to be had,
     ``auto`` falls back to ``small_cnn``.
 
     ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmcli import modality
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, replace
 from mmcli.data.dataset import Dataset
@@ -35,7 +36,7 @@ class Evaluation:
 
     metrics: dict[str, Any]
     labels: list[str]
-    rows: pd.DataFrame  # row, id, label, image_present, text_present of the scored rows
+    rows: pd.DataFrame  # row, id, label and the <modality>_present flags of the scored rows
     targets: np.ndarray
     proba: np.ndarray
 
@@ -83,9 +84,7 @@ def run_evaluation(
             batch = int(bundle.meta["config"]["train"]["batch_size"])
             scored = multilabel_evaluate(load_model(bundle), dataset, indices, bundle.meta, batch)
             metrics = {"bundle": str(bundle.folder), "data": str(data), "split": chosen, **scored}
-            rows = dataset.examples.iloc[indices][
-                ["row", "id", "label", "image_present", "text_present"]
-            ].reset_index(drop=True)
+            rows = _scored_rows(dataset, indices)
             return Evaluation(metrics, bundle.labels, rows, np.zeros(0, np.int64),
                               np.zeros((0, len(bundle.labels))))
         targets = _targets(dataset, indices, bundle.labels)
@@ -95,9 +94,7 @@ def run_evaluation(
         proba = dataset_proba(model, dataset, indices, modalities, batch)
         result: dict[str, Any] = {"bundle": str(bundle.folder), "data": str(data), "split": chosen}
         result.update(full_metrics(targets, proba, bundle.labels, top_k=TOP_K))
-        rows = dataset.examples.iloc[indices][
-            ["row", "id", "label", "image_present", "text_present"]
-        ].reset_index(drop=True)
+        rows = _scored_rows(dataset, indices)
         if len(modalities) > 1:
             alone = {
                 keep: dataset_proba(
@@ -139,12 +136,14 @@ def modality_ablation(
 def missingness_metrics(
     targets: np.ndarray, proba: np.ndarray, rows: pd.DataFrame, labels: list[str]
 ) -> dict[str, Any] | None:
-    """Accuracy and macro F1 for rows with both modalities, only the image, only the text;
-    None when preprocessing masked no modality in the scored rows."""
-    image = rows["image_present"].to_numpy(bool)
-    text = rows["text_present"].to_numpy(bool)
-    if (image & text).all():
+    """Accuracy and macro F1 for rows with both kinds of input, only an image, only a text;
+    None when preprocessing masked no modality in the scored rows. With several image (or
+    text) columns a row "has an image" when any of them is present."""
+    flags = [c for c in rows.columns if c.endswith("_present")]
+    if rows[flags].to_numpy(bool).all():
         return None
+    image = _any_present(rows, flags, modality.IMAGE)
+    text = _any_present(rows, flags, modality.TEXT)
     out: dict[str, Any] = {}
     for name, (want_image, want_text) in PATTERNS.items():
         chosen = (image == want_image) & (text == want_text)
@@ -155,6 +154,16 @@ def missingness_metrics(
         scores = classification_metrics(targets[chosen], proba[chosen], labels)
         out[name] = {"n": n, "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
     return out
+
+
+def _any_present(rows: pd.DataFrame, flags: list[str], kind: str) -> np.ndarray:
+    names = [c for c in flags if modality.kind(c[: -len("_present")]) == kind]
+    return rows[names].to_numpy(bool).any(axis=1)
+
+
+def _scored_rows(dataset: Dataset, indices: np.ndarray) -> pd.DataFrame:
+    flags = [c for c in dataset.examples.columns if c.endswith("_present")]
+    return dataset.examples.iloc[indices][["row", "id", "label", *flags]].reset_index(drop=True)
 
 
 def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]]:
@@ -177,8 +186,7 @@ def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]
                 "top_k": [
                     {"label": labels[j], "probability": round(float(p[j]), 6)} for j in order
                 ],
-                "image_present": bool(row["image_present"]),
-                "text_present": bool(row["text_present"]),
+                **{c: bool(row[c]) for c in evaluation.rows.columns if c.endswith("_present")},
             }
         )
     return records
@@ -186,7 +194,7 @@ def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]
 
 def _check_compatible(dataset: Dataset, image_size: int) -> None:
     size = dataset.schema["prep"]["image_size"]
-    if "image" in dataset.schema["modalities"] and size != image_size:
+    if modality.of_kind(dataset.schema["modalities"], modality.IMAGE) and size != image_size:
         raise DataError(
             f"the prepared data has {size}px images but the model expects {image_size}px; "
             "evaluate on the raw table, or preprocess with --image-size "

@@ -20,6 +20,7 @@ from mmcli.data.roles import detect_roles
 from mmcli.data.rows import Row, iter_rows
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import iter_table_chunks
+from mmcli.modality import IMAGE, TEXT, present_column
 
 RECORD_FIELDS = (
     "id",
@@ -84,6 +85,7 @@ def predict_records(
     model = None
     roles = None
     labels = bundle.labels
+    extra_modalities = [m for m in bundle.modalities if m not in (IMAGE, TEXT)]
 
     def run(batch: list[Row]) -> np.ndarray:
         usable = [r for r in batch if not r.rejected]
@@ -132,6 +134,9 @@ def predict_records(
                     )
                     position += 1
                 summary.rows += 1
+                usable = record["error"] is None
+                for name in extra_modalities:  # image_2_present ... after the usual fields
+                    record[present_column(name)] = usable and row.present(name)
                 for out_name, values in kept.items():
                     record[out_name] = values[local]
                 yield record

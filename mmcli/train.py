@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mmcli import __version__, layout
+from mmcli import __version__, layout, modality
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.dataset import Dataset, is_dataset
@@ -138,10 +138,9 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    frame = dataset.examples
-    texts = frame["text"].to_numpy()[train_idx][frame["text_present"].to_numpy()[train_idx]]
     built, config = _build_model(
-        modalities, config, num_classes=len(labels), texts=texts.tolist(), console=console,
+        modalities, config, num_classes=len(labels), texts=training_texts(dataset, train_idx),
+        console=console,
         activation=heads.activation(tc),
     )
     model = built.model
@@ -172,7 +171,8 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     feature_seconds = time.perf_counter() - started
     if cache is not None:
         raw_train = cache.stream(
-            train_idx, positions[train_idx], tc.batch_size, shuffle_seed=tc.seed
+            train_idx, positions[train_idx], tc.batch_size, shuffle_seed=tc.seed,
+            first_epoch=resume.initial_epoch,
         )
         raw_val = (
             cache.stream(val_idx, positions[val_idx], tc.batch_size, shuffle_seed=None)
@@ -284,8 +284,18 @@ def data_sha256(dataset: Dataset) -> str:
     return digest.hexdigest()
 
 
+def training_texts(dataset: Dataset, train_idx: np.ndarray) -> dict[str, list[str]]:
+    """Each text modality's texts of the training rows that have it (for its vocabulary)."""
+    frame = dataset.examples
+    out = {}
+    for name in modality.of_kind(dataset.modalities, modality.TEXT):
+        present = frame[modality.present_column(name)].to_numpy()[train_idx].astype(bool)
+        out[name] = frame[name].to_numpy()[train_idx][present].tolist()
+    return out
+
+
 def _build_model(
-    modalities, config: RunConfig, *, num_classes: int, texts: list, console,
+    modalities, config: RunConfig, *, num_classes: int, texts: dict, console,
     activation: str = "softmax",
 ):
     """Build the model; with ``image_weights=auto`` and no ImageNet weights to be had, say so

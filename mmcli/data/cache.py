@@ -85,9 +85,9 @@ def _image_stats(inputs: Inputs, config: PrepConfig):
                 continue
             yield f"{entry.name}\t{info.st_size}\t{info.st_mtime_ns}"
         return
-    if roles.image is None:
-        return
-    for cell in frame[roles.image]:
+    columns = roles.image_columns or ((roles.image,) if roles.image else ())
+    cells = (cell for column in columns for cell in frame[column])
+    for cell in cells:
         if is_missing(cell):
             yield ""
             continue

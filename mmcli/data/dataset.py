@@ -2,9 +2,11 @@
 
 Layout (names in :mod:`mmcli.layout`): ``schema.json``; ``examples.parquet``
 (one line per kept row: row, id, split, label, text, image_present,
-text_present); ``images/shard-NNNNN.npy`` (uint8 arrays of ``shard_rows`` images
-each, row i of the examples at shard i // shard_rows, offset i % shard_rows,
-zeros where the image is masked), memory-mapped when read; ``rejects.csv``.
+text_present, and for further modalities (:mod:`mmcli.modality`) ``text_2`` ...
+and ``<m>_present``); ``images/shard-NNNNN.npy`` (uint8 arrays of ``shard_rows``
+images each, row i of the examples at shard i // shard_rows, offset i % shard_rows,
+zeros where the image is masked; ``images_2/`` ... for further image columns),
+memory-mapped when read; ``rejects.csv``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmcli import layout
+from mmcli import layout, modality
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
@@ -66,33 +68,49 @@ def write_rows(
     folder: Path,
     image_size: int,
     *,
+    modalities: Sequence[str] = (modality.IMAGE, modality.TEXT),
     extra_rejects: Iterable[Sequence[object]] = (),
 ) -> WriteSummary:
     """Stream rows into ``folder``: image shards, examples, rejects. Memory stays bounded.
 
+    ``modalities`` are the table's (:attr:`mmcli.data.roles.Roles.modalities`): one shard
+    folder per image modality, a text column per text modality, a presence flag for each.
     ``extra_rejects`` are rejects.csv lines about no row of the table (e.g. ids found
     only in a ``--join`` table); they are written first and counted in ``reasons``.
     Examples are written to Parquet in batches, so no list grows with the table.
     """
     import pyarrow.parquet as pq
 
-    (folder / layout.IMAGES_DIR).mkdir()
+    images = modality.of_kind(modalities, modality.IMAGE) or [modality.IMAGE]
+    for name in images:
+        (folder / modality.images_dir(name)).mkdir()
     summary = WriteSummary(shard_rows=shard_rows(image_size))
-    schema = _examples_schema()
+    schema = _examples_schema(modalities)
     examples = pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema)
     try:
-        _write(rows, folder, summary, extra_rejects, image_size, examples, schema)
+        _write(rows, folder, summary, extra_rejects, image_size, examples, schema, images)
     finally:
         examples.close()
     return summary
 
 
-def _write(rows, folder, summary, extra_rejects, image_size, examples, schema) -> None:
+def _write(rows, folder, summary, extra_rejects, image_size, examples, schema, images) -> None:
     import pyarrow as pa
 
     records: list[dict[str, Any]] = []
-    shard = np.zeros((summary.shard_rows, image_size, image_size, 3), np.uint8)
+    shards = {
+        name: np.zeros((summary.shard_rows, image_size, image_size, 3), np.uint8)
+        for name in images
+    }
     filled, shard_index = 0, 0
+
+    def save(count: int) -> None:
+        for name, shard in shards.items():
+            np.save(
+                folder / modality.images_dir(name) / layout.SHARD_PATTERN.format(shard_index),
+                shard[:count],
+            )
+
     with open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
         rejects = csv.writer(handle)
         rejects.writerow(layout.REJECT_COLUMNS)
@@ -104,44 +122,51 @@ def _write(rows, folder, summary, extra_rejects, image_size, examples, schema) -
             tally(summary, row)
             if row.rejected:
                 continue
-            shard[filled] = row.image if row.image is not None else 0
+            for name, shard in shards.items():
+                image = row.images.get(name)
+                shard[filled] = image if image is not None else 0
             filled += 1
-            records.append(
-                {
-                    "row": row.row,
-                    "id": row.id,
-                    "split": row.split,
-                    "label": row.label,
-                    "text": row.text,
-                    "image_present": row.image_present,
-                    "text_present": row.text_present,
-                }
-            )
+            records.append(_record(row, schema.names))
             if len(records) == _EXAMPLES_BATCH:
                 examples.write_table(pa.Table.from_pylist(records, schema))
                 records.clear()
             if filled == summary.shard_rows:
-                np.save(
-                    folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard
-                )
+                save(filled)
                 shard_index, filled = shard_index + 1, 0
     if filled:
-        np.save(
-            folder / layout.IMAGES_DIR / layout.SHARD_PATTERN.format(shard_index), shard[:filled]
-        )
+        save(filled)
     examples.write_table(pa.Table.from_pylist(records, schema))
 
 
 _EXAMPLES_BATCH = 8192
+_BASE_COLUMNS = ("row", "id", "split", "label")
 
 
-def _examples_schema():
+def _record(row: Row, names: Sequence[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {"row": row.row, "id": row.id, "split": row.split,
+                              "label": row.label}
+    for name in names[len(_BASE_COLUMNS):]:
+        if name.endswith("_present"):
+            record[name] = row.present(name[: -len("_present")])
+        else:
+            record[name] = row.texts.get(name, "")
+    return record
+
+
+def _examples_schema(modalities: Sequence[str]):
+    """The examples' columns: row, id, split, label, a text column per text modality and a
+    presence flag per modality; ``text``, ``image_present`` and ``text_present`` always."""
     import pyarrow as pa
 
+    texts = modality.of_kind(modalities, modality.TEXT)
+    texts = texts if modality.TEXT in texts else [modality.TEXT, *texts]
+    present = [modality.present_column(m) for m in (modality.IMAGE, modality.TEXT)]
+    present += [modality.present_column(m) for m in modalities
+                if modality.present_column(m) not in present]
     return pa.schema([
-        ("row", pa.int64()), ("id", pa.string()), ("split", pa.string()),
-        ("label", pa.string()), ("text", pa.string()),
-        ("image_present", pa.bool_()), ("text_present", pa.bool_()),
+        ("row", pa.int64()), ("id", pa.string()), ("split", pa.string()), ("label", pa.string()),
+        *((name, pa.string()) for name in texts),
+        *((name, pa.bool_()) for name in present),
     ])
 
 
@@ -152,19 +177,30 @@ class Dataset:
     folder: Path
     schema: dict[str, Any]
     examples: pd.DataFrame
-    shards: list[np.ndarray]
+    image_shards: dict[str, list[np.ndarray]]  # per image modality
 
     @property
     def labels(self) -> list[str]:
         return list(self.schema["labels"])
 
-    def images(self, indices: np.ndarray) -> np.ndarray:
-        """Return the images of the given example positions as one uint8 array."""
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.schema["modalities"])
+
+    @property
+    def shards(self) -> list[np.ndarray]:
+        """Every image shard, all image modalities (for fingerprints)."""
+        return [shard for shards in self.image_shards.values() for shard in shards]
+
+    def images(self, indices: np.ndarray, name: str = modality.IMAGE) -> np.ndarray:
+        """Return the named image modality's images of the given example positions as one
+        uint8 array."""
         size = self.schema["prep"]["image_size"]
         per_shard = self.schema["shard_rows"]
+        shards = self.image_shards[name]
         out = np.empty((len(indices), size, size, 3), np.uint8)
         for j, i in enumerate(indices):
-            out[j] = self.shards[i // per_shard][i % per_shard]
+            out[j] = shards[i // per_shard][i % per_shard]
         return out
 
 
@@ -197,12 +233,19 @@ def open_dataset(folder: Path) -> Dataset:
                 f"(this mmcli reads format {layout.DATASET_FORMAT}); run mmcli preprocess again"
             )
         examples = pd.read_parquet(folder / layout.EXAMPLES_FILE)
-        shard_files = sorted((folder / layout.IMAGES_DIR).glob("shard-*.npy"))
-        shards = [np.load(p, mmap_mode="r") for p in shard_files]
+        names = modality.of_kind(schema.get("modalities", ()), modality.IMAGE) or [modality.IMAGE]
+        image_shards = {
+            name: [
+                np.load(p, mmap_mode="r")
+                for p in sorted((folder / modality.images_dir(name)).glob("shard-*.npy"))
+            ]
+            for name in names
+        }
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{folder}: damaged prepared dataset: {exc}") from exc
-    if sum(len(s) for s in shards) != len(examples):
-        raise DataError(f"{folder}: image shards do not match {layout.EXAMPLES_FILE}")
-    return Dataset(folder, schema, examples, shards)
+    for shards in image_shards.values():
+        if sum(len(s) for s in shards) != len(examples):
+            raise DataError(f"{folder}: image shards do not match {layout.EXAMPLES_FILE}")
+    return Dataset(folder, schema, examples, image_shards)

@@ -72,7 +72,10 @@ def prepare(
             table, roles, config, need_label=need_label, on_row=on_row,
             row_issues=inputs.row_issues,
         )
-        summary = write_rows(rows, folder, config.image_size, extra_rejects=inputs.extra_rejects)
+        summary = write_rows(
+            rows, folder, config.image_size, modalities=roles.modalities,
+            extra_rejects=inputs.extra_rejects,
+        )
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
         schema = build_schema(

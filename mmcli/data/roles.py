@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from mmcli import modality
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
@@ -32,12 +33,33 @@ class Roles:
     text: str | None
     label: str | None
     split: str | None
-    text_columns: tuple[str, ...] = ()  # when several text columns are joined into ``text``
+    text_columns: tuple[str, ...] = ()  # when several text columns make ``text``
     image_dir: str | None = None  # images found as <id>.<ext> in this folder
+    image_columns: tuple[str, ...] = ()  # when several image columns (``image`` is the first)
+    text_inputs: str = "join"  # several text columns: joined into one text, or "separate"
+
+    @property
+    def sources(self) -> dict[str, tuple[str, ...]]:
+        """Each modality (see :mod:`mmcli.modality`) and the table columns it is made of:
+        images first, then texts."""
+        out: dict[str, tuple[str, ...]] = {}
+        images = self.image_columns or ((self.image,) if self.image else ())
+        for i, column in enumerate(images):
+            out[modality.name(modality.IMAGE, i)] = (column,)
+        if self.text_inputs == "separate" and self.text_columns:
+            for i, column in enumerate(self.text_columns):
+                out[modality.name(modality.TEXT, i)] = (column,)
+        elif self.text:
+            out[modality.TEXT] = self.text_sources
+        return out
 
     @property
     def modalities(self) -> tuple[str, ...]:
-        return tuple(m for m in ("image", "text") if getattr(self, m) is not None)
+        return tuple(self.sources)
+
+    def column(self, name: str) -> str:
+        """How reports name a modality's column (several joined columns as ``a+b``)."""
+        return "+".join(self.sources[name])
 
     @property
     def text_sources(self) -> tuple[str, ...]:
@@ -54,6 +76,12 @@ class Roles:
             data["text_columns"] = list(self.text_columns)
         if self.image_dir is None:
             del data["image_dir"]
+        if not self.image_columns:
+            del data["image_columns"]
+        else:
+            data["image_columns"] = list(self.image_columns)
+        if self.text_inputs == "join":
+            del data["text_inputs"]
         return data
 
 
@@ -66,14 +94,16 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     columns = list(frame.columns)
     lower = {c.lower(): c for c in columns}
     text_columns = config.text_cols
-    for column in text_columns:
+    image_columns = config.image_cols
+    named = [(c, "text") for c in text_columns] + [(c, "image") for c in image_columns]
+    for column, role in named:
         if column not in frame.columns:
             raise DataError(
-                f"{name}: no column {column!r} for the text (columns: {', '.join(columns)})"
+                f"{name}: no column {column!r} for the {role} (columns: {', '.join(columns)})"
             )
     given = {
         "id": config.id_col,
-        "image": config.image_col,
+        "image": image_columns[0] if image_columns else None,
         "text": text_columns[0] if len(text_columns) == 1 else None,
         "label": config.label_col,
         "split": config.split_col,
@@ -90,13 +120,17 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             chosen[role] = next((lower[c] for c in _CANDIDATES[role] if c in lower), None)
     if len(text_columns) > 1:
         chosen["text"] = "+".join(text_columns)
-    extra: dict = {"text_columns": text_columns if len(text_columns) > 1 else ()}
+    extra: dict = {
+        "text_columns": text_columns if len(text_columns) > 1 else (),
+        "image_columns": image_columns if len(image_columns) > 1 else (),
+        "text_inputs": config.text_inputs,
+    }
     if config.image_dir is not None:
         if chosen["id"] is None:
             raise DataError(f"{name}: --image-dir needs an id column (name it with --id-col)")
         chosen["image"] = IMAGE_DIR_ROLE
         extra["image_dir"] = config.image_dir
-    taken = {c for c in chosen.values() if c} | set(text_columns)
+    taken = {c for c in chosen.values() if c} | set(text_columns) | set(image_columns)
     if chosen["image"] is None and config.image_col is None:
         chosen["image"] = _find_image_column(frame, taken)
         taken.discard(None)

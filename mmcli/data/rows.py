@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mmcli import modality
 from mmcli.data.clean import TextOptions, clean_label, clean_text, is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.labelmap import load_label_map
@@ -58,21 +59,43 @@ class Issue:
 
 @dataclass(frozen=True)
 class Row:
-    """A row after cleaning and decoding. ``image`` is None when absent or masked."""
+    """A row after cleaning and decoding, one entry per modality (see :mod:`mmcli.modality`).
+
+    ``texts`` holds each text modality's cleaned text ("" when absent or masked), ``images``
+    each image modality's decoded array (None when absent or masked). A rejected row has
+    no modality present.
+    """
 
     row: int  # 1-based position among the table's data rows
     id: str
     split: str
     label: str | None
-    text: str
-    image: np.ndarray | None
-    text_present: bool
+    texts: dict[str, str]
+    images: dict[str, np.ndarray | None]
     issues: tuple[Issue, ...]
     rejected: bool
+
+    def present(self, name: str) -> bool:
+        """Whether the row has the named modality (decoded image, non-empty text)."""
+        if name in self.images:
+            return self.images[name] is not None
+        return bool(self.texts.get(name))
+
+    @property
+    def text(self) -> str:
+        return self.texts.get(modality.TEXT, "")
+
+    @property
+    def image(self) -> np.ndarray | None:
+        return self.images.get(modality.IMAGE)
 
     @property
     def image_present(self) -> bool:
         return self.image is not None
+
+    @property
+    def text_present(self) -> bool:
+        return bool(self.text)
 
 
 @dataclass(frozen=True)
@@ -81,8 +104,8 @@ class _Plan:
     id: str
     split: str
     label: str | None
-    text: str
-    path: Path | None
+    texts: dict[str, str]
+    paths: dict[str, Path | None]  # each image modality's resolved path (None: none to open)
     issues: tuple[Issue, ...]
 
 
@@ -136,10 +159,10 @@ def iter_rows(
     def paths() -> Iterator[Path]:
         for plan in plans:
             ahead.append(plan)
-            if plan.path is not None:
-                yield plan.path
+            yield from (p for p in plan.paths.values() if p is not None)
 
-    expected = len(table.frame) if roles.image else 0
+    images = modality.of_kind(roles.modalities, modality.IMAGE)
+    expected = len(table.frame) * len(images)
     workers = decode_workers(expected, config.workers)
     decoded = decode_images(paths(), image_options(config), workers=workers)
     early: deque[np.ndarray | ImageError] = deque()  # results pulled to refill `ahead`
@@ -151,14 +174,11 @@ def iter_rows(
             elif not ahead:
                 return
         plan = ahead.popleft()
-        image, error = None, None
-        if plan.path is not None:
-            result = early.popleft() if early else next(decoded)[1]
-            if isinstance(result, ImageError):
-                error = result
-            else:
-                image = result
-        row = _verdict(plan, image, error, roles, config)
+        results: dict[str, np.ndarray | ImageError] = {}
+        for name, path in plan.paths.items():  # results come in the order paths were given
+            if path is not None:
+                results[name] = early.popleft() if early else next(decoded)[1]
+        row = _verdict(plan, results, roles, config)
         if on_row is not None:
             on_row()
         yield row
@@ -202,8 +222,17 @@ def _plan_rows(
         return list(frame[name]) if name else None
 
     raw_ids, raw_splits, raw_labels = column(roles.id), column(roles.split), column(roles.label)
-    texts = [list(frame[c]) for c in roles.text_sources]
-    images = column(roles.image) if roles.image and roles.image_dir is None else None
+    sources = roles.sources
+    texts = {
+        name: [list(frame[c]) for c in columns]
+        for name, columns in sources.items()
+        if modality.kind(name) == modality.TEXT
+    }
+    images = {
+        name: None if roles.image_dir is not None else list(frame[columns[0]])
+        for name, columns in sources.items()
+        if modality.kind(name) == modality.IMAGE
+    }
     root = image_root(table, config)
     if roles.image_dir is not None:
         if not root.is_dir():
@@ -245,37 +274,41 @@ def _plan_rows(
             found = duplicates[i]
             where = roles.id if found.reason == "duplicate_id" else ""
             issues.append(Issue(where or "", found.reason, "rejected", found.message))
-        text = _join_text([t[i] for t in texts], options, config.text_sep)
-        path = None
-        if roles.image_dir is not None:
-            if ident in ambiguous:
-                issues.append(
-                    Issue(roles.image, "ambiguous", "masked",
-                          f"several files named {ident}.* in {config.image_dir}")
-                )
-            elif ident not in by_id:
-                issues.append(
-                    Issue(roles.image, "missing", "masked",
-                          f"no image {ident}.<ext> in {config.image_dir}")
-                )
+        row_texts = {
+            name: _join_text([cells[i] for cells in columns], options, config.text_sep)
+            for name, columns in texts.items()
+        }
+        paths: dict[str, Path | None] = {}
+        for name, cells in images.items():
+            where = roles.column(name)
+            paths[name] = None
+            if cells is None:  # --image-dir
+                if ident in ambiguous:
+                    issues.append(
+                        Issue(where, "ambiguous", "masked",
+                              f"several files named {ident}.* in {config.image_dir}")
+                    )
+                elif ident not in by_id:
+                    issues.append(
+                        Issue(where, "missing", "masked",
+                              f"no image {ident}.<ext> in {config.image_dir}")
+                    )
+                elif not _has_rejection(issues):
+                    paths[name] = _resolve(by_id[ident].name, root, config, where, issues)
+            elif is_missing(cells[i]):
+                issues.append(Issue(where, "missing", "masked", "no image path"))
             elif not _has_rejection(issues):
-                path = _resolve(by_id[ident].name, root, config, roles, issues)
-        elif images is not None:
-            cell = images[i]
-            if is_missing(cell):
-                issues.append(Issue(roles.image, "missing", "masked", "no image path"))
-            elif not _has_rejection(issues):
-                path = _resolve(str(cell).strip(), root, config, roles, issues)
-        yield _Plan(number, ident, split, label, text, path, tuple(issues))
+                paths[name] = _resolve(str(cells[i]).strip(), root, config, where, issues)
+        yield _Plan(number, ident, split, label, row_texts, paths, tuple(issues))
 
 
 def _resolve(
-    value: str, root: Path, config: PrepConfig, roles: Roles, issues: list[Issue]
+    value: str, root: Path, config: PrepConfig, column: str, issues: list[Issue]
 ) -> Path | None:
     try:
         return resolve_image_path(value, root, allow_outside_root=config.allow_outside_root)
     except ImageError as exc:
-        issues.append(Issue(roles.image, exc.reason, "masked", str(exc)))
+        issues.append(Issue(column, exc.reason, "masked", str(exc)))
         return None
 
 
@@ -293,18 +326,21 @@ def _has_rejection(issues: list[Issue]) -> bool:
 
 def _verdict(
     plan: _Plan,
-    image: np.ndarray | None,
-    error: ImageError | None,
+    results: Mapping[str, np.ndarray | ImageError],
     roles: Roles,
     config: PrepConfig,
 ) -> Row:
     issues = list(plan.issues)
-    if error is not None:
-        issues.append(Issue(roles.image, error.reason, "masked", str(error)))
-    text_present = bool(plan.text) if roles.text else False
-    if roles.text and not text_present and not _has_rejection(issues):
-        issues.append(Issue(roles.text, "missing", "masked", "no text after cleaning"))
-    image_present = image is not None
+    images: dict[str, np.ndarray | None] = {}
+    for name in plan.paths:
+        result = results.get(name)
+        if isinstance(result, ImageError):
+            issues.append(Issue(roles.column(name), result.reason, "masked", str(result)))
+            result = None
+        images[name] = result
+    for name, text in plan.texts.items():
+        if not text and not _has_rejection(issues):
+            issues.append(Issue(roles.column(name), "missing", "masked", "no text after cleaning"))
     masked = [i for i in issues if i.action == "masked"]
     if masked and not _has_rejection(issues):
         if config.on_missing == "error":
@@ -315,18 +351,18 @@ def _verdict(
             )
         if config.on_missing == "drop":
             issues = [_as_rejected(i) for i in issues]
-    if not image_present and not text_present and not _has_rejection(issues):
+    anything = any(v is not None for v in images.values()) or any(plan.texts.values())
+    if not anything and not _has_rejection(issues):
         issues = [_as_rejected(i) for i in issues]
-        issues.append(Issue("", "no_modality", "rejected", "neither image nor text is usable"))
+        issues.append(Issue("", "no_modality", "rejected", "no image or text is usable"))
     rejected = _has_rejection(issues)
     return Row(
         row=plan.row,
         id=plan.id,
         split=plan.split,
         label=plan.label,
-        text=plan.text if text_present else "",
-        image=None if rejected else image,
-        text_present=text_present and not rejected,
+        texts={name: "" if rejected else text for name, text in plan.texts.items()},
+        images={name: None if rejected else image for name, image in images.items()},
         issues=tuple(issues),
         rejected=rejected,
     )

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmcli import modality
 from mmcli.config import ModelConfig
 from mmcli.model.backend import import_keras
 from mmcli.model.encoders import IMAGE_ENCODERS, TEXT_ENCODERS
-from mmcli.model.image_encoders import (
-    BACKBONES,
-    FEATURES_LAYER,
-    backbone_features,
-    project_features,
-)
+from mmcli.model.image_encoders import BACKBONES, backbone_features, project_features
 from mmcli.model.layers import AttentionFusion, GatedFusion, LateFusion, ModalityMask
 
 keras = import_keras()
@@ -90,22 +86,25 @@ def build(
     *,
     num_classes: int,
     image_size: int,
-    texts: Sequence[str],
+    texts: Sequence[str] | Mapping[str, Sequence[str]],
     seed: int,
     activation: str = "softmax",
 ) -> Built:
     """Build the (uncompiled) fused classifier.
 
-    Inputs (a dict): ``image`` uint8 ``(S, S, 3)`` when the image modality is used,
-    ``text`` a string scalar when text is used, and ``present`` float ``(M,)``
-    with 1.0 for each modality present, in ``modalities`` order.
+    Inputs (a dict), one per modality (:mod:`mmcli.modality`): each image modality uint8
+    ``(S, S, 3)``, each text modality a string scalar; and ``present`` float ``(M,)`` with
+    1.0 for each modality present, in ``modalities`` order. Each modality gets its own
+    encoder, except that several image modalities share one applications backbone (each
+    with its own projection).
 
     Args:
         modalities: the modalities this model sees, e.g. ``("image", "text")``.
         config: encoder and fusion choices.
         num_classes: the number of labels.
         image_size: the side of the square input images.
-        texts: the training texts, to learn the vocabulary from.
+        texts: the training texts each text modality learns its vocabulary from (a plain
+            sequence: those of ``text``).
         seed: seed for initialization, dropout and augmentation.
 
     Returns:
@@ -115,24 +114,33 @@ def build(
     Raises:
         WeightsUnavailableError, UsageError: backbone weights that cannot be had.
     """
+    if not isinstance(texts, Mapping):
+        texts = {modality.TEXT: texts}
+    images = modality.of_kind(modalities, modality.IMAGE)
     inputs = {}
-    if "image" in modalities:
-        inputs["image"] = keras.Input((image_size, image_size, 3), dtype="uint8", name="image")
-    if "text" in modalities:
-        inputs["text"] = keras.Input((), dtype="string", name="text")
+    for name in modalities:
+        if name in images:
+            inputs[name] = keras.Input((image_size, image_size, 3), dtype="uint8", name=name)
+        else:
+            inputs[name] = keras.Input((), dtype="string", name=name)
     inputs["present"] = keras.Input((len(modalities),), dtype="float32", name="present")
     args = (modalities, config, num_classes, texts, seed, activation)
-    if not frozen_backbone(modalities, config):
+    frozen = frozen_backbone(modalities, config)
+    shared = frozen or (len(images) > 1 and config.image_encoder in BACKBONES)
+    if not shared:
         return Built(keras.Model(inputs, _fused(inputs, *args), name="mmcli_fused"))
-    features = backbone_features(config.image_encoder, inputs["image"], config)
-    extractor = keras.Model(inputs["image"], features, name=EXTRACTOR_MODEL)
-    head_inputs = {k: v for k, v in inputs.items() if k != "image"}
-    head_inputs[FEATURES_LAYER] = keras.Input(
-        (features.shape[-1],), dtype="float32", name=FEATURES_LAYER
-    )
+    features = backbone_features(config.image_encoder, inputs[images[0]], config)
+    extractor = keras.Model(inputs[images[0]], features, name=EXTRACTOR_MODEL)
+    joined = {k: v for k, v in inputs.items() if k not in images}
+    for name in images:
+        joined[modality.features_key(name)] = extractor(inputs[name])
+    if not frozen:  # several image inputs fine-tuning one shared backbone
+        return Built(keras.Model(inputs, _fused(joined, *args), name="mmcli_fused"))
+    head_inputs = {k: v for k, v in inputs.items() if k not in images}
+    for name in images:
+        key = modality.features_key(name)
+        head_inputs[key] = keras.Input((features.shape[-1],), dtype="float32", name=key)
     head = keras.Model(head_inputs, _fused(head_inputs, *args), name=HEAD_MODEL)
-    joined = {k: v for k, v in inputs.items() if k != "image"}
-    joined[FEATURES_LAYER] = extractor(inputs["image"])
     model = keras.Model(inputs, head(joined), name="mmcli_fused")
     return Built(model, extractor, head, fusion_weights_model(head))
 
@@ -141,16 +149,24 @@ def _fused(
     inputs: dict, modalities, config: ModelConfig, num_classes: int, texts, seed: int,
     activation: str = "softmax",
 ):
-    """Encoders, modality mask, fusion and head over ``inputs`` (the image as raw pixels, or
-    as frozen backbone features under ``image_features``)."""
+    """Encoders, modality mask, fusion and head over ``inputs`` (an image as raw pixels, or
+    as backbone features under ``<modality>_features``)."""
     layers = keras.layers
     embeddings = []
-    if FEATURES_LAYER in inputs:
-        embeddings.append(project_features(inputs[FEATURES_LAYER], config, seed))
-    elif "image" in inputs:
-        embeddings.append(IMAGE_ENCODERS[config.image_encoder](inputs["image"], config, seed))
-    if "text" in inputs:
-        embeddings.append(TEXT_ENCODERS[config.text_encoder](inputs["text"], config, seed, texts))
+    counts = {modality.IMAGE: 0, modality.TEXT: 0}
+    for name in modalities:
+        kind = modality.kind(name)
+        at = seed + 100 * counts[kind]  # the first of a kind keeps the seeds it always had
+        counts[kind] += 1
+        key = modality.features_key(name)
+        if key in inputs:
+            embeddings.append(project_features(inputs[key], config, at, name))
+        elif kind == modality.IMAGE:
+            embeddings.append(IMAGE_ENCODERS[config.image_encoder](inputs[name], config, at, name))
+        else:
+            embeddings.append(
+                TEXT_ENCODERS[config.text_encoder](inputs[name], config, at, texts[name], name)
+            )
     stacked = (
         layers.Concatenate(axis=1, name="stack")(
             [layers.Reshape((1, config.embed_dim))(e) for e in embeddings]
@@ -169,7 +185,11 @@ def _fused(
 
 def frozen_backbone(modalities: Sequence[str], config: ModelConfig) -> bool:
     """Whether the image branch is a frozen applications backbone (its features are cached)."""
-    return "image" in modalities and config.image_encoder in BACKBONES and config.freeze_backbone
+    return (
+        bool(modality.of_kind(modalities, modality.IMAGE))
+        and config.image_encoder in BACKBONES
+        and config.freeze_backbone
+    )
 
 
 def fusion_weights_model(model):
@@ -182,8 +202,11 @@ def fusion_weights_model(model):
         if inner is None:
             return None
         inputs = {t.name: t for t in model.inputs}
-        joined = {k: v for k, v in inputs.items() if k != "image"}
-        joined[FEATURES_LAYER] = model.get_layer(EXTRACTOR_MODEL)(inputs["image"])
+        images = modality.of_kind([k for k in inputs if k != "present"], modality.IMAGE)
+        extractor = model.get_layer(EXTRACTOR_MODEL)
+        joined = {k: v for k, v in inputs.items() if k not in images}
+        for name in images:
+            joined[modality.features_key(name)] = extractor(inputs[name])
         return keras.Model(inputs, inner(joined))
     if FUSION_LAYER not in names:
         return None

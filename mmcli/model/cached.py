@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mmcli import modality
+from mmcli.modality import features_key
 from mmcli.model.backend import import_keras
-from mmcli.model.feed import model_inputs
-from mmcli.model.image_encoders import FEATURES_LAYER
+from mmcli.model.feed import dataset_columns, input_spec, model_inputs
 
 if TYPE_CHECKING:
     from mmcli.data.dataset import Dataset
@@ -26,10 +27,14 @@ import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 FEATURE_BATCH = 64
 
 
-def compute_features(extractor, data: Dataset, indices: np.ndarray) -> np.ndarray:
-    """Backbone features ``(len(indices), F)`` for the given rows, in order."""
+def compute_features(
+    extractor, data: Dataset, indices: np.ndarray, name: str = modality.IMAGE
+) -> np.ndarray:
+    """Backbone features ``(len(indices), F)`` of an image modality's rows, in order."""
     parts = [
-        np.asarray(extractor.predict_on_batch(data.images(indices[i : i + FEATURE_BATCH])))
+        np.asarray(
+            extractor.predict_on_batch(data.images(indices[i : i + FEATURE_BATCH], name))
+        )
         for i in range(0, len(indices), FEATURE_BATCH)
     ]
     width = extractor.output_shape[-1]
@@ -48,27 +53,25 @@ class FeatureCache:
 
     def __init__(self, extractor, data: Dataset, indices: np.ndarray, modalities: Sequence[str]):
         self.modalities = list(modalities)
+        indices = np.asarray(indices)
         self.position = {int(row): i for i, row in enumerate(indices)}
-        self.features = compute_features(extractor, data, np.asarray(indices))
-        frame = data.examples
-        self.texts = frame["text"].to_numpy()[indices]
-        self.image_present = frame["image_present"].to_numpy()[indices].astype(np.float32)
-        self.text_present = frame["text_present"].to_numpy()[indices].astype(np.float32)
+        self.features = {
+            features_key(name): compute_features(extractor, data, indices, name)
+            for name in modality.of_kind(self.modalities, modality.IMAGE)
+        }
+        self.values, self.present = dataset_columns(data, indices, self.modalities, images=False)
+        self.values = {k: np.asarray(v, dtype=object) for k, v in self.values.items()}
 
     def inputs(self, rows: np.ndarray) -> dict:
         """The head's input dict for dataset rows (which must have been cached)."""
         at = np.array([self.position[int(r)] for r in rows], dtype=np.int64)
         inputs = model_inputs(
             self.modalities,
-            None,
-            self.texts[at].tolist(),
-            self.image_present[at],
-            self.text_present[at],
+            {k: v[at] for k, v in self.values.items()},
+            {k: v[at] for k, v in self.present.items()},
         )
-        inputs.pop("image", None)
-        inputs[FEATURES_LAYER] = self.features[at]
-        if "text" not in self.modalities:
-            inputs.pop("text", None)
+        for key, features in self.features.items():
+            inputs[key] = features[at]
         return inputs
 
     def batches(
@@ -80,11 +83,13 @@ class FeatureCache:
             yield chunk, self.inputs(chunk)
 
     def stream(
-        self, indices: np.ndarray, targets: np.ndarray, batch_size: int, *, shuffle_seed: int | None
+        self, indices: np.ndarray, targets: np.ndarray, batch_size: int, *,
+        shuffle_seed: int | None, first_epoch: int = 0,
     ):
         """A ``tf.data.Dataset`` of (inputs, targets) batches, reshuffled each epoch from
-        (seed, epoch) as :func:`mmcli.model.feed.training_stream` does."""
-        epoch = {"n": 0}
+        (seed, epoch) as :func:`mmcli.model.feed.training_stream` does; ``first_epoch`` is the
+        epoch the stream starts at (a resumed run)."""
+        epoch = {"n": first_epoch}
 
         def generate():
             order = np.arange(len(indices))
@@ -96,11 +101,12 @@ class FeatureCache:
                 yield self.inputs(indices[chosen]), targets[chosen]
 
         spec = {
-            "present": tf.TensorSpec((None, len(self.modalities)), tf.float32),
-            FEATURES_LAYER: tf.TensorSpec((None, self.features.shape[1]), tf.float32),
+            key: value
+            for key, value in input_spec(self.modalities, 1).items()
+            if key == "present" or modality.kind(key) == modality.TEXT
         }
-        if "text" in self.modalities:
-            spec["text"] = tf.TensorSpec((None,), tf.string)
+        for key, features in self.features.items():
+            spec[key] = tf.TensorSpec((None, features.shape[1]), tf.float32)
         stream = tf.data.Dataset.from_generator(
             generate, output_signature=(spec, tf.TensorSpec((None,), tf.int32))
         )

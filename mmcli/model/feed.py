@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmcli import modality
 from mmcli.model.backend import import_keras
 
 if TYPE_CHECKING:
@@ -19,21 +20,27 @@ import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
 def model_inputs(
     modalities: Sequence[str],
-    images: np.ndarray | None,
-    texts: Sequence[str],
-    image_present: np.ndarray,
-    text_present: np.ndarray,
+    values: Mapping[str, Any],
+    present: Mapping[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """The input dict of :func:`mmcli.model.build.build_model` for one batch."""
+    """The input dict of :func:`mmcli.model.build.build` for one batch.
+
+    ``values`` holds each modality's batch (uint8 images, or texts) under its name; one
+    left out is left out of the inputs too (a frozen backbone's head takes features instead).
+    ``present`` holds each modality's 0/1 flags: they become the ``present`` input, in
+    ``modalities`` order.
+    """
     inputs: dict[str, np.ndarray] = {}
-    present = []
-    if "image" in modalities:
-        inputs["image"] = images
-        present.append(image_present)
-    if "text" in modalities:
-        inputs["text"] = np.asarray(texts, dtype=object)
-        present.append(text_present)
-    inputs["present"] = np.stack(present, axis=1).astype(np.float32)
+    for name in modalities:
+        if name not in values:
+            continue
+        if modality.kind(name) == modality.TEXT:
+            inputs[name] = np.asarray(values[name], dtype=object)
+        else:
+            inputs[name] = values[name]
+    inputs["present"] = np.stack(
+        [np.asarray(present[m], np.float32) for m in modalities], axis=1
+    )
     return inputs
 
 
@@ -46,29 +53,52 @@ def mask(inputs: dict[str, np.ndarray], modalities: Sequence[str], hidden: str) 
 
 def rows_inputs(rows: Sequence[Row], modalities: Sequence[str], image_size: int) -> dict:
     """Input dict for rows prepared on the fly (predict, evaluate on a raw table)."""
-    images = np.zeros((len(rows), image_size, image_size, 3), np.uint8)
-    for i, row in enumerate(rows):
-        if row.image is not None:
-            images[i] = row.image
-    return model_inputs(
-        modalities,
-        images,
-        [r.text for r in rows],
-        np.array([r.image_present for r in rows], np.float32),
-        np.array([r.text_present for r in rows], np.float32),
-    )
+    values: dict[str, Any] = {}
+    for name in modalities:
+        if modality.kind(name) == modality.IMAGE:
+            images = np.zeros((len(rows), image_size, image_size, 3), np.uint8)
+            for i, row in enumerate(rows):
+                image = row.images.get(name)
+                if image is not None:
+                    images[i] = image
+            values[name] = images
+        else:
+            values[name] = [row.texts.get(name, "") for row in rows]
+    present = {m: np.array([row.present(m) for row in rows], np.float32) for m in modalities}
+    return model_inputs(modalities, values, present)
+
+
+def dataset_columns(
+    data: Dataset, indices: np.ndarray, modalities: Sequence[str], *, images: bool = True
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The (values, present) of :func:`model_inputs` for example positions of a dataset;
+    without ``images``, the image modalities' values are left out."""
+    frame = data.examples
+    values: dict[str, Any] = {}
+    present: dict[str, np.ndarray] = {}
+    for name in modalities:
+        if modality.kind(name) == modality.TEXT:
+            values[name] = frame[name].to_numpy()[indices].tolist()
+        elif images:
+            values[name] = data.images(indices, name)
+        present[name] = frame[modality.present_column(name)].to_numpy()[indices].astype(np.float32)
+    return values, present
 
 
 def dataset_inputs(data: Dataset, indices: np.ndarray, modalities: Sequence[str]) -> dict:
     """Input dict for the given example positions of a prepared dataset."""
-    frame = data.examples
-    return model_inputs(
-        modalities,
-        data.images(indices) if "image" in modalities else None,
-        frame["text"].to_numpy()[indices].tolist(),
-        frame["image_present"].to_numpy()[indices].astype(np.float32),
-        frame["text_present"].to_numpy()[indices].astype(np.float32),
-    )
+    return model_inputs(modalities, *dataset_columns(data, indices, modalities))
+
+
+def input_spec(modalities: Sequence[str], image_size: int) -> dict:
+    """The ``tf.TensorSpec`` of each model input, for ``tf.data`` generators."""
+    spec = {"present": tf.TensorSpec((None, len(modalities)), tf.float32)}
+    for name in modalities:
+        if modality.kind(name) == modality.IMAGE:
+            spec[name] = tf.TensorSpec((None, image_size, image_size, 3), tf.uint8)
+        else:
+            spec[name] = tf.TensorSpec((None,), tf.string)
+    return spec
 
 
 def iter_batches(
@@ -108,11 +138,7 @@ def training_stream(
             chosen = order[start : start + batch_size]
             yield dataset_inputs(data, indices[chosen], modalities), targets[chosen]
 
-    spec = {"present": tf.TensorSpec((None, len(modalities)), tf.float32)}
-    if "image" in modalities:
-        spec["image"] = tf.TensorSpec((None, size, size, 3), tf.uint8)
-    if "text" in modalities:
-        spec["text"] = tf.TensorSpec((None,), tf.string)
+    spec = input_spec(modalities, size)
     target_spec = tf.TensorSpec((None,), tf.int32)
     stream = tf.data.Dataset.from_generator(generate, output_signature=(spec, target_spec))
     batches = -(-len(indices) // batch_size)

@@ -51,21 +51,21 @@ BACKBONES = {
 }
 
 
-def small_cnn(image, config: ModelConfig, seed: int):
+def small_cnn(image, config: ModelConfig, seed: int, prefix: str = "image"):
     """A compact conv net trained from scratch: augmentation (training only), 3 conv blocks
     with batch norm, global average pooling, a dense projection."""
     layers = keras.layers
-    x = layers.Rescaling(1.0 / 255, name="image_scale")(image)
-    x = layers.RandomFlip("horizontal", seed=seed, name="image_flip")(x)
-    x = layers.RandomTranslation(0.08, 0.08, seed=seed + 1, name="image_shift")(x)
+    x = layers.Rescaling(1.0 / 255, name=f"{prefix}_scale")(image)
+    x = layers.RandomFlip("horizontal", seed=seed, name=f"{prefix}_flip")(x)
+    x = layers.RandomTranslation(0.08, 0.08, seed=seed + 1, name=f"{prefix}_shift")(x)
     for i, filters in enumerate((16, 32, 64)):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"image_conv{i}")(x)
-        x = layers.BatchNormalization(momentum=0.9, name=f"image_bn{i}")(x)
-        x = layers.ReLU(name=f"image_relu{i}")(x)
-        x = layers.MaxPooling2D(name=f"image_pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="image_gap")(x)
-    x = layers.Dropout(config.dropout, seed=seed + 2, name="image_dropout")(x)
-    return layers.Dense(config.embed_dim, activation="relu", name="image_embed")(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{prefix}_conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{prefix}_bn{i}")(x)
+        x = layers.ReLU(name=f"{prefix}_relu{i}")(x)
+        x = layers.MaxPooling2D(name=f"{prefix}_pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name=f"{prefix}_gap")(x)
+    x = layers.Dropout(config.dropout, seed=seed + 2, name=f"{prefix}_dropout")(x)
+    return layers.Dense(config.embed_dim, activation="relu", name=f"{prefix}_embed")(x)
 
 
 def backbone_encoder(name: str):
@@ -73,8 +73,8 @@ def backbone_encoder(name: str):
     then :func:`project_features`. With a frozen backbone, training does not augment (its
     features are computed once, see ``mmcli.model.cached``)."""
 
-    def encode(image, config: ModelConfig, seed: int):
-        return project_features(backbone_features(name, image, config), config, seed)
+    def encode(image, config: ModelConfig, seed: int, prefix: str = "image"):
+        return project_features(backbone_features(name, image, config), config, seed, prefix)
 
     encode.__name__ = name
     return encode
@@ -101,10 +101,12 @@ def backbone_features(name: str, image, config: ModelConfig):
     return layers.Identity(name=FEATURES_LAYER)(network(x))
 
 
-def project_features(features, config: ModelConfig, seed: int):
-    """Dropout and a dense projection of backbone features to ``embed_dim``."""
-    x = keras.layers.Dropout(config.dropout, seed=seed + 2, name="image_dropout")(features)
-    return keras.layers.Dense(config.embed_dim, activation="relu", name="image_embed")(x)
+def project_features(features, config: ModelConfig, seed: int, prefix: str = "image"):
+    """Dropout and a dense projection of backbone features to ``embed_dim``; ``prefix`` (the
+    modality's name) starts the layer names."""
+    layers = keras.layers
+    x = layers.Dropout(config.dropout, seed=seed + 2, name=f"{prefix}_dropout")(features)
+    return layers.Dense(config.embed_dim, activation="relu", name=f"{prefix}_embed")(x)
 
 
 def make_backbone(name: str, config: ModelConfig, side: int):
