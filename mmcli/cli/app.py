@@ -20,7 +20,8 @@ app = typer.Typer(
     name="mmcli",
     help="Train, evaluate and serve multimodal (image + text) classifiers.\n\n"
     "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 internal error, 2 usage, "
-    "3 bad input data, 4 bad bundle, 5 no usable rows.",
+    "3 bad input data, 4 bad bundle, 5 no usable rows (or check over --max-reject-fraction), "
+    "6 output locked by another mmcli, 7 out of disk or memory, 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -10,8 +10,24 @@ from rich.console import Console
 
 
 def make_console(quiet: bool = False) -> Console:
-    """A stderr console; quiet silences everything but errors."""
-    return Console(stderr=True, quiet=quiet, highlight=False)
+    """A stderr console; quiet silences everything but errors.
+
+    Live displays (progress bars) need a real terminal. Rich also treats stderr as one when
+    ``FORCE_COLOR`` is set, and would then redraw its bars into a log file; so when stderr is
+    not a terminal the console is told so, keeping the colours rich chose but no live display.
+    """
+    console = Console(stderr=True, quiet=quiet, highlight=False)
+    if console.is_terminal and not _isatty(console.file):
+        console = Console(stderr=True, quiet=quiet, highlight=False, force_terminal=False,
+                          color_system=console.color_system)
+    return console
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def emit_json(data: Any) -> None:
@@ -28,11 +44,12 @@ def _default(value: Any) -> Any:
 
 def row_progress(console: Console, description: str):
     """A rich progress bar for rows (use it as a context manager), with ``on_start(total)``
-    and ``on_row()`` hooks for the library to call."""
+    and ``on_row()`` hooks for the library to call. Off unless stderr is a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True)
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
     state: dict[str, Any] = {}
 
     def on_start(total: int) -> None:
@@ -42,3 +59,22 @@ def row_progress(console: Console, description: str):
         progress.advance(state["task"])
 
     return progress, on_start, on_row
+
+
+def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
+    """The preprocess / check summary for people: counts, issues, labels, join, warnings."""
+    console.print(
+        f"[bold]{summary['rows']}[/] rows: [green]{summary['kept']} kept[/] "
+        f"({summary['masked']} with a modality masked), [red]{summary['rejected']} rejected[/]"
+        f" -> {out}"
+    )
+    for reason, count in summary["issues"].items():
+        console.print(f"  {count:>6}  {reason}")
+    console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
+    if summary.get("join"):
+        join = summary["join"]
+        console.print(f"  join on {join['on']} with {join['table']}: {join['matched']} matched, "
+                      f"{join['only_in_table']} ids only in the table, "
+                      f"{join['only_in_join']} only in the joined table")
+    for warning in summary.get("warnings", []):
+        console.print(f"[yellow]warning: {warning}[/]")

@@ -17,7 +17,7 @@ from mmcli.cli.output import make_console, row_progress
 def predict(
     bundle: str,
     input: Annotated[str, typer.Argument(help="A table (csv, tsv, jsonl, parquet) or - for stdin.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv, json, or parquet (with --out only).", rich_help_panel=opt.OUTPUT)] = "jsonl",
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv, json, or parquet (with --out only). The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (atomically).", rich_help_panel=opt.OUTPUT)] = None,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
@@ -26,7 +26,7 @@ def predict(
     id_col: opt.IdCol = None,
     image_col: opt.ImageCol = None,
     text_col: opt.TextCol = None,
-    input_format: opt.InputFormat = None,
+    input_format: opt.PredictInputFormat = None,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:

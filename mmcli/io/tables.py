@@ -51,7 +51,10 @@ def detect_format(name: str, given: str | None = None) -> str:
     """
     if given is not None:
         if given not in FORMATS:
-            raise UsageError(f"Unknown table format {given!r}. Choose one of: {', '.join(FORMATS)}")
+            raise UsageError(
+                f"Unknown table format {given!r} for --input-format. "
+                f"Choose one of: {', '.join(FORMATS)}"
+            )
         return given
     suffix = Path(name).suffix.lower()
     if suffix in _EXTENSIONS:
@@ -59,7 +62,7 @@ def detect_format(name: str, given: str | None = None) -> str:
     if name == "-":
         return "csv"
     raise UsageError(
-        f"Cannot tell the format of {name!r} from its extension; pass --format "
+        f"Cannot tell the format of {name!r} from its extension; pass --input-format "
         f"({', '.join(FORMATS)})"
     )
 
