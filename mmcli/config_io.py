@@ -64,8 +64,8 @@ def _scalar(text: str, item: str) -> Any:
         value = tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
         return text
-    if isinstance(value, (dict, list)):
-        raise UsageError(f"--set takes a single value, not a table or array. Received: {item!r}")
+    if isinstance(value, dict):
+        raise UsageError(f"--set takes a value or an array, not a table. Received: {item!r}")
     return value
 
 
@@ -114,7 +114,11 @@ def _typed(section: str, key: str, value: Any, source: str) -> Any:
         return float(value)
     if str in accepted and isinstance(value, str):
         return value
-    names = " or ".join(sorted(t.__name__ for t in accepted))
+    lists = any(typing.get_origin(t) is tuple for t in accepted)
+    if lists and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)  # several columns: --text-col a --text-col b, or a TOML list
+    names = " or ".join(sorted(
+        "list of str" if typing.get_origin(t) is tuple else t.__name__ for t in accepted))
     raise UsageError(f"{section}.{key} expects {names}. Received: {value!r} (in {source})")
 
 
@@ -145,4 +149,6 @@ def _toml_value(value: Any) -> str:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)

@@ -26,7 +26,6 @@ SPLIT_CHOICES = ("auto", "train", "val", "test", "all")
 
 
 TOP_K = (1, 3, 5)
-PATTERNS = {"both": (True, True), "image_only": (True, False), "text_only": (False, True)}
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def run_evaluation(
             batch = int(bundle.meta["config"]["train"]["batch_size"])
             scored = multilabel_evaluate(load_model(bundle), dataset, indices, bundle.meta, batch)
             metrics = {"bundle": str(bundle.folder), "data": str(data), "split": chosen, **scored}
-            rows = _scored_rows(dataset, indices)
+            rows = _scored_rows(dataset, indices, bundle.modalities)
             return Evaluation(metrics, bundle.labels, rows, np.zeros(0, np.int64),
                               np.zeros((0, len(bundle.labels))))
         targets = _targets(dataset, indices, bundle.labels)
@@ -93,8 +92,11 @@ def run_evaluation(
         batch = int(bundle.meta["config"]["train"]["batch_size"])
         proba = dataset_proba(model, dataset, indices, modalities, batch)
         result: dict[str, Any] = {"bundle": str(bundle.folder), "data": str(data), "split": chosen}
+        absent = [m for m in modalities if m not in dataset.modalities]
+        if absent:  # the model's inputs the data has no column for: masked in every row
+            result["absent_modalities"] = absent
         result.update(full_metrics(targets, proba, bundle.labels, top_k=TOP_K))
-        rows = _scored_rows(dataset, indices)
+        rows = _scored_rows(dataset, indices, modalities)
         if len(modalities) > 1:
             alone = {
                 keep: dataset_proba(
@@ -109,7 +111,9 @@ def run_evaluation(
             }
             result.update(modality_ablation(targets, proba, alone))
             result["fusion_weights"] = fusion_weights(model, dataset, indices, modalities, batch)
-            result["by_missingness"] = missingness_metrics(targets, proba, rows, bundle.labels)
+            flags = [modality.present_column(m) for m in modalities]
+            result["by_missingness"] = missingness_metrics(
+                targets, proba, rows[flags], bundle.labels)
     return Evaluation(result, bundle.labels, rows, targets, proba)
 
 
@@ -134,36 +138,46 @@ def modality_ablation(
 
 
 def missingness_metrics(
-    targets: np.ndarray, proba: np.ndarray, rows: pd.DataFrame, labels: list[str]
+    targets: np.ndarray, proba: np.ndarray, present: pd.DataFrame, labels: list[str]
 ) -> dict[str, Any] | None:
-    """Accuracy and macro F1 for rows with both kinds of input, only an image, only a text;
-    None when preprocessing masked no modality in the scored rows. With several image (or
-    text) columns a row "has an image" when any of them is present."""
-    flags = [c for c in rows.columns if c.endswith("_present")]
-    if rows[flags].to_numpy(bool).all():
+    """``present`` holds one ``<m>_present`` column per model modality, in order.
+
+    Accuracy and macro F1 by which modalities a row had after preprocessing: every
+    non-empty set of the model's modalities, keyed ``both`` (or ``all`` beyond two) for the
+    complete rows and ``<m>_only`` / ``<m>+<n>_only`` for the others (``image_only`` and
+    ``text_only`` for an image + text model). None when no scored row was masked."""
+    from itertools import combinations
+
+    names = [c[: -len("_present")] for c in present.columns]
+    have = present.to_numpy(bool)
+    if have.all():
         return None
-    image = _any_present(rows, flags, modality.IMAGE)
-    text = _any_present(rows, flags, modality.TEXT)
     out: dict[str, Any] = {}
-    for name, (want_image, want_text) in PATTERNS.items():
-        chosen = (image == want_image) & (text == want_text)
-        n = int(chosen.sum())
-        if n == 0:
-            out[name] = {"n": 0, "accuracy": None, "macro_f1": None}
-            continue
-        scores = classification_metrics(targets[chosen], proba[chosen], labels)
-        out[name] = {"n": n, "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+    for size in range(len(names), 0, -1):
+        for subset in combinations(range(len(names)), size):
+            want = np.zeros(len(names), bool)
+            want[list(subset)] = True
+            key = ("both" if len(names) == 2 else "all") if size == len(names) else (
+                "+".join(names[i] for i in subset) + "_only")
+            chosen = (have == want).all(axis=1)
+            n = int(chosen.sum())
+            if n == 0:
+                out[key] = {"n": 0, "accuracy": None, "macro_f1": None}
+                continue
+            scores = classification_metrics(targets[chosen], proba[chosen], labels)
+            out[key] = {"n": n, "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
     return out
 
 
-def _any_present(rows: pd.DataFrame, flags: list[str], kind: str) -> np.ndarray:
-    names = [c for c in flags if modality.kind(c[: -len("_present")]) == kind]
-    return rows[names].to_numpy(bool).any(axis=1)
-
-
-def _scored_rows(dataset: Dataset, indices: np.ndarray) -> pd.DataFrame:
-    flags = [c for c in dataset.examples.columns if c.endswith("_present")]
-    return dataset.examples.iloc[indices][["row", "id", "label", *flags]].reset_index(drop=True)
+def _scored_rows(dataset: Dataset, indices: np.ndarray, modalities) -> pd.DataFrame:
+    """The scored rows' row, id, label, ``image_present``, ``text_present`` and the flag of
+    each further model modality (False for one the data has no column for)."""
+    frame = dataset.examples.iloc[indices].reset_index(drop=True)
+    rows = frame[["row", "id", "label"]].copy()
+    for name in dict.fromkeys([modality.IMAGE, modality.TEXT, *modalities]):
+        flag = modality.present_column(name)
+        rows[flag] = frame[flag].to_numpy(bool) if flag in frame.columns else False
+    return rows
 
 
 def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]]:

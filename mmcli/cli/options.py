@@ -13,8 +13,9 @@ OUTPUT = "Output"
 CHECK = "Check"
 
 IdCol = Annotated[str | None, typer.Option(help="Column with row ids \\[default: detected, e.g. 'id'; else the row number].", rich_help_panel=COLUMNS)]
-ImageCol = Annotated[str | None, typer.Option(help="Column with image paths, relative to the table \\[default: detected].", rich_help_panel=COLUMNS)]
-TextCol = Annotated[list[str] | None, typer.Option(help="Column with text \\[default: detected]. Repeat to join several columns into the text (with --text-sep).", rich_help_panel=COLUMNS)]
+ImageCol = Annotated[list[str] | None, typer.Option(help="Column with image paths, relative to the table \\[default: detected]. Repeat for several image columns: each is its own model input (image, image_2, ...).", rich_help_panel=COLUMNS)]
+TextCol = Annotated[list[str] | None, typer.Option(help="Column with text \\[default: detected]. Repeat for several: joined into one text (with --text-sep), or separate inputs with --text-inputs separate.", rich_help_panel=COLUMNS)]
+TextInputs = Annotated[str | None, typer.Option(help="Several --text-col columns: join them into one text input, or keep each as a separate input (text, text_2, ...) with its own encoder \\[default: join].", rich_help_panel=COLUMNS)]
 LabelCol = Annotated[str | None, typer.Option(help="Column with labels \\[default: detected, e.g. 'label'].", rich_help_panel=COLUMNS)]
 SplitCol = Annotated[str | None, typer.Option(help="Column with train/val/test \\[default: 'split' if present].", rich_help_panel=COLUMNS)]
 Encoding = Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV/JSONL table, e.g. latin-1 \\[default: utf-8].", rich_help_panel=COLUMNS)]
@@ -54,11 +55,17 @@ def prep_flags(
 ) -> dict:
     """The preprocessing flags the user gave (None means not given). ``more`` holds the
     other PrepConfig fields by name (encoding, image_root, duplicates, ...)."""
-    if isinstance(text_col, (list, tuple)):
-        text_col = tuple(text_col) if len(text_col) > 1 else (text_col[0] if text_col else None)
+    text_col, image_col = _one_or_many(text_col), _one_or_many(image_col)
     return {
         "id_col": id_col, "image_col": image_col, "text_col": text_col, "label_col": label_col,
         "split_col": split_col, "image_size": image_size, "on_missing": on_missing,
         "lowercase": lowercase, "max_text_chars": max_text_chars,
         "allow_outside_root": allow_outside_root, "workers": workers, **more,
     }
+
+
+def _one_or_many(columns):
+    """A repeatable column flag: None, one name, or a tuple of several."""
+    if isinstance(columns, (list, tuple)):
+        return tuple(columns) if len(columns) > 1 else (columns[0] if columns else None)
+    return columns

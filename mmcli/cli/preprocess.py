@@ -27,6 +27,7 @@ def preprocess(
     input_format: opt.InputFormat = None,
     encoding: opt.Encoding = None,
     text_sep: opt.TextSep = None,
+    text_inputs: opt.TextInputs = None,
     image_root: opt.ImageRoot = None,
     image_dir: opt.ImageDir = None,
     join: opt.Join = None,
@@ -56,6 +57,8 @@ def preprocess(
 
     if check and out is not None:
         raise UsageError("--out and --check cannot be used together: --check writes nothing")
+    if check and force:
+        raise UsageError("--force only applies with --out: --check writes nothing")
     if not check:
         if out is None:
             raise UsageError("preprocess needs --out DIR, or --check to validate without writing")
@@ -69,7 +72,7 @@ def preprocess(
         id_col=id_col, image_col=image_col, text_col=text_col, label_col=label_col,
         split_col=split_col, image_size=image_size, on_missing=on_missing, lowercase=lowercase,
         max_text_chars=max_text_chars, allow_outside_root=allow_outside_root, workers=workers,
-        encoding=encoding, text_sep=text_sep, image_root=image_root, image_dir=image_dir,
+        encoding=encoding, text_sep=text_sep, text_inputs=text_inputs, image_root=image_root, image_dir=image_dir,
         join=join, label_case=label_case, label_map=label_map, duplicates=duplicates,
         min_image_side=min_image_side, max_pixels=max_pixels)
     if check:

@@ -77,11 +77,20 @@ def dataset_columns(
     values: dict[str, Any] = {}
     present: dict[str, np.ndarray] = {}
     for name in modalities:
+        flag = modality.present_column(name)
+        if flag not in frame.columns:  # the data has no column for it: masked in every row
+            size = data.schema["prep"]["image_size"]
+            present[name] = np.zeros(len(indices), np.float32)
+            if modality.kind(name) == modality.TEXT:
+                values[name] = [""] * len(indices)
+            elif images:
+                values[name] = np.zeros((len(indices), size, size, 3), np.uint8)
+            continue
         if modality.kind(name) == modality.TEXT:
             values[name] = frame[name].to_numpy()[indices].tolist()
         elif images:
             values[name] = data.images(indices, name)
-        present[name] = frame[modality.present_column(name)].to_numpy()[indices].astype(np.float32)
+        present[name] = frame[flag].to_numpy()[indices].astype(np.float32)
     return values, present
 
 

@@ -67,6 +67,7 @@ def test_check_need_label_fails_without_a_label_column(runner, app, sample_copy)
         (["--out", "{tmp}/p", "--max-reject-fraction", "0"],
          "--max-reject-fraction only applies with --check"),
         (["--out", "{tmp}/p", "--need-label"], "--need-label only applies with --check"),
+        (["--check", "--force"], "--force only applies with --out"),
     ],
 )
 def test_contradictory_or_missing_flags_are_usage_errors(runner, app, sample_copy, tmp_path,

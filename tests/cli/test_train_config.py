@@ -78,7 +78,9 @@ def test_printed_config_reads_back_to_the_same_config(runner, app, tmp_path):
         ("model.fusion=sum", "Choose one of"),
         ("train.label_smoothing=0.7", "label_smoothing"),
         ("train.class_weight=inverse", "none, balanced"),
-        ("train.epochs=[1, 2]", "single value"),
+        ("train.epochs=[1, 2]", "train.epochs expects int"),
+        ("train.epochs={a = 1}", "not a table"),
+        ("prep.text_col=[1, 2]", "prep.text_col expects list of str or str"),
     ],
 )
 def test_bad_set_is_a_usage_error(runner, app, setting, message):
