@@ -152,28 +152,51 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     """
     if not value or not value.strip() or "\x00" in value:
         raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
-    # os.path.realpath only lstat-s and reads symlinks; Path.resolve would also stat the target.
     base = _real_root(str(root))
-    path = Path(os.path.realpath(base / value))  # an absolute value replaces base
-    if not allow_outside_root and not path.is_relative_to(base):
+    path, mode = _realpath(os.path.join(base, value))  # an absolute value replaces base
+    inside = path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+    if not allow_outside_root and not inside:
         raise ImageError(
             "outside_root", f"image path {value!r} is outside the data folder '{base}'"
         )
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode if mode is None else mode
     except (FileNotFoundError, NotADirectoryError):
         raise ImageError("missing", f"image {value!r} not found (looked for '{path}')") from None
     except OSError as exc:
         raise ImageError("unreadable", f"cannot read image {value!r}: {_describe(exc)}") from None
     if not stat.S_ISREG(mode):
         raise ImageError("not_a_file", f"image path {value!r} is not a regular file")
-    return path
+    return Path(path)
+
+
+def _realpath(joined: str) -> tuple[str, int | None]:
+    """``os.path.realpath(joined)`` (which only lstat-s and reads symlinks; Path.resolve would
+    also stat the target), with its folder resolved once for all the files in it, and the
+    file's mode when that lstat already tells it (a regular file, not a symlink)."""
+    head, tail = os.path.split(joined)
+    if tail in ("", ".", ".."):
+        return os.path.realpath(joined), None
+    candidate = os.path.join(_real_folder(head), tail)
+    try:
+        mode = os.lstat(candidate).st_mode
+    except OSError:
+        return candidate, None  # does not exist (or cannot be read): stat says which
+    if stat.S_ISLNK(mode):
+        return os.path.realpath(candidate), None
+    return candidate, mode
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    """A folder's resolved path (cached: a table's images share a few folders)."""
+    return os.path.realpath(folder)
 
 
 @functools.lru_cache(maxsize=64)
-def _real_root(root: str) -> Path:
+def _real_root(root: str) -> str:
     """The resolved data root (cached: every row of a table shares it)."""
-    return Path(os.path.realpath(root))
+    return os.path.realpath(root)
 
 
 def load_image(path: Path, options: ImageOptions) -> np.ndarray:

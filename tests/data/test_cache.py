@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,24 @@ def test_training_twice_says_it_reuses_the_prepared_data(runner, app, tmp_path, 
     assert "reusing prepared data from the cache" in second.stderr
     bypass = runner.invoke(app, [*args, "--out", str(tmp_path / "c"), "--no-cache"])
     assert bypass.exit_code == 0 and "cache" not in bypass.stderr
+
+
+def test_every_image_column_is_part_of_the_key(cache, sample_copy):
+    """With two image columns, touching a file only the second column names rebuilds."""
+    images = sample_copy.parent / "images"
+    shutil.copy(images / "ex0400.jpg", images / "back.jpg")
+    lines = sample_copy.read_text(encoding="utf-8").splitlines()
+    rows = ["id,front,back,text,label,split"]
+    for line in lines[1:]:
+        row_id, image, text, label, split = line.split(",")
+        rows.append(f"{row_id},{image},images/back.jpg,{text},{label},{split}")
+    table = sample_copy.with_name("two.csv")
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = PrepConfig(image_size=16, image_col=("front", "back"))
+    first, _ = _open(table, config)
+    assert first.modalities == ["image", "image_2", "text"]
+    back_only = images / "back.jpg"
+    stamp = back_only.stat().st_mtime_ns
+    os.utime(back_only, ns=(stamp + 10**9, stamp + 10**9))
+    second, said = _open(table, config)
+    assert said[0].startswith("prepared data cached") and second.folder != first.folder
