@@ -32,20 +32,22 @@ def tables(tmp_path_factory) -> dict:
     order = list(range(len(rows)))
     random.Random(0).shuffle(order)
     other = {r["id"]: rows[j] for r, j in zip(rows, order, strict=True)}
-    with (folder / "two_images.csv").open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        out.writerow(["id", "front", "back", "label", "split"])
-        for r in rows:
-            o = other[r["id"]]
-            colours = f"{r['label'].split('_')[0]}_{o['label'].split('_')[0]}"
-            out.writerow([r["id"], r["image"], o["image"], colours, r["split"]])
-    with (folder / "two_texts.csv").open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        out.writerow(["id", "title", "body", "label", "split"])
-        for r in rows:
-            o = other[r["id"]]
-            moods = f"{r['label'].split('_')[1]}_{o['label'].split('_')[1]}"
-            out.writerow([r["id"], r["text"], o["text"], moods, r["split"]])
+    def write(name: str, header: list[str], cells) -> None:
+        with (folder / name).open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(["id", *header, "label", "split"])
+            for r in rows:
+                first, second, label = cells(r, other[r["id"]])
+                out.writerow([r["id"], first, second, label, r["split"]])
+
+    def part(r: dict, i: int) -> str:
+        return r["label"].split("_")[i]
+
+    # colours come from the images, moods from the texts
+    write("two_images.csv", ["front", "back"],
+          lambda r, o: (r["image"], o["image"], f"{part(r, 0)}_{part(o, 0)}"))
+    write("two_texts.csv", ["title", "body"],
+          lambda r, o: (r["text"], o["text"], f"{part(r, 1)}_{part(o, 1)}"))
     return {"folder": folder, "rows": rows, "other": other}
 
 

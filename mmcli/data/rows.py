@@ -161,6 +161,7 @@ def iter_rows(
             ahead.append(plan)
             yield from (p for p in plan.paths.values() if p is not None)
 
+    where = {name: roles.column(name) for name in roles.modalities}  # column(s) in reports
     images = modality.of_kind(roles.modalities, modality.IMAGE)
     expected = len(table.frame) * len(images)
     workers = decode_workers(expected, config.workers)
@@ -178,7 +179,7 @@ def iter_rows(
         for name, path in plan.paths.items():  # results come in the order paths were given
             if path is not None:
                 results[name] = early.popleft() if early else next(decoded)[1]
-        row = _verdict(plan, results, roles, config)
+        row = _verdict(plan, results, where, config)
         if on_row is not None:
             on_row()
         yield row
@@ -223,6 +224,7 @@ def _plan_rows(
 
     raw_ids, raw_splits, raw_labels = column(roles.id), column(roles.split), column(roles.label)
     sources = roles.sources
+    reported = {name: roles.column(name) for name in sources}  # column(s) named in issues
     texts = {
         name: [list(frame[c]) for c in columns]
         for name, columns in sources.items()
@@ -280,25 +282,25 @@ def _plan_rows(
         }
         paths: dict[str, Path | None] = {}
         for name, cells in images.items():
-            where = roles.column(name)
+            column = reported[name]
             paths[name] = None
             if cells is None:  # --image-dir
                 if ident in ambiguous:
                     issues.append(
-                        Issue(where, "ambiguous", "masked",
+                        Issue(column, "ambiguous", "masked",
                               f"several files named {ident}.* in {config.image_dir}")
                     )
                 elif ident not in by_id:
                     issues.append(
-                        Issue(where, "missing", "masked",
+                        Issue(column, "missing", "masked",
                               f"no image {ident}.<ext> in {config.image_dir}")
                     )
                 elif not _has_rejection(issues):
-                    paths[name] = _resolve(by_id[ident].name, root, config, where, issues)
+                    paths[name] = _resolve(by_id[ident].name, root, config, column, issues)
             elif is_missing(cells[i]):
-                issues.append(Issue(where, "missing", "masked", "no image path"))
+                issues.append(Issue(column, "missing", "masked", "no image path"))
             elif not _has_rejection(issues):
-                paths[name] = _resolve(str(cells[i]).strip(), root, config, where, issues)
+                paths[name] = _resolve(str(cells[i]).strip(), root, config, column, issues)
         yield _Plan(number, ident, split, label, row_texts, paths, tuple(issues))
 
 
@@ -327,7 +329,7 @@ def _has_rejection(issues: list[Issue]) -> bool:
 def _verdict(
     plan: _Plan,
     results: Mapping[str, np.ndarray | ImageError],
-    roles: Roles,
+    where: Mapping[str, str],
     config: PrepConfig,
 ) -> Row:
     issues = list(plan.issues)
@@ -335,12 +337,12 @@ def _verdict(
     for name in plan.paths:
         result = results.get(name)
         if isinstance(result, ImageError):
-            issues.append(Issue(roles.column(name), result.reason, "masked", str(result)))
+            issues.append(Issue(where[name], result.reason, "masked", str(result)))
             result = None
         images[name] = result
     for name, text in plan.texts.items():
         if not text and not _has_rejection(issues):
-            issues.append(Issue(roles.column(name), "missing", "masked", "no text after cleaning"))
+            issues.append(Issue(where[name], "missing", "masked", "no text after cleaning"))
     masked = [i for i in issues if i.action == "masked"]
     if masked and not _has_rejection(issues):
         if config.on_missing == "error":

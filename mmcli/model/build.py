@@ -131,9 +131,7 @@ def build(
         return Built(keras.Model(inputs, _fused(inputs, *args), name="mmcli_fused"))
     features = backbone_features(config.image_encoder, inputs[images[0]], config)
     extractor = keras.Model(inputs[images[0]], features, name=EXTRACTOR_MODEL)
-    joined = {k: v for k, v in inputs.items() if k not in images}
-    for name in images:
-        joined[modality.features_key(name)] = extractor(inputs[name])
+    joined = through_extractor(inputs, images, extractor)
     if not frozen:  # several image inputs fine-tuning one shared backbone
         return Built(keras.Model(inputs, _fused(joined, *args), name="mmcli_fused"))
     head_inputs = {k: v for k, v in inputs.items() if k not in images}
@@ -183,6 +181,15 @@ def _fused(
     return FUSIONS[config.fusion](tokens, present, config, num_classes, seed, activation)
 
 
+def through_extractor(inputs: dict, images: Sequence[str], extractor) -> dict:
+    """``inputs`` with each image modality replaced by its backbone features
+    (``<modality>_features``), as the head takes them."""
+    joined = {k: v for k, v in inputs.items() if k not in images}
+    for name in images:
+        joined[modality.features_key(name)] = extractor(inputs[name])
+    return joined
+
+
 def frozen_backbone(modalities: Sequence[str], config: ModelConfig) -> bool:
     """Whether the image branch is a frozen applications backbone (its features are cached)."""
     return (
@@ -203,10 +210,7 @@ def fusion_weights_model(model):
             return None
         inputs = {t.name: t for t in model.inputs}
         images = modality.of_kind([k for k in inputs if k != "present"], modality.IMAGE)
-        extractor = model.get_layer(EXTRACTOR_MODEL)
-        joined = {k: v for k, v in inputs.items() if k not in images}
-        for name in images:
-            joined[modality.features_key(name)] = extractor(inputs[name])
+        joined = through_extractor(inputs, images, model.get_layer(EXTRACTOR_MODEL))
         return keras.Model(inputs, inner(joined))
     if FUSION_LAYER not in names:
         return None

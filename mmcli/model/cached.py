@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mmcli import modality
-from mmcli.modality import features_key
 from mmcli.model.backend import import_keras
 from mmcli.model.feed import dataset_columns, input_spec, model_inputs
 
@@ -56,7 +55,7 @@ class FeatureCache:
         indices = np.asarray(indices)
         self.position = {int(row): i for i, row in enumerate(indices)}
         self.features = {
-            features_key(name): compute_features(extractor, data, indices, name)
+            modality.features_key(name): compute_features(extractor, data, indices, name)
             for name in modality.of_kind(self.modalities, modality.IMAGE)
         }
         self.values, self.present = dataset_columns(data, indices, self.modalities, images=False)
