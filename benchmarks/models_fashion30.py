@@ -62,7 +62,7 @@ RUNS = [
 def prepared(size: int):
     from mmcli.config import PrepConfig
     from mmcli.data.dataset import is_dataset, open_dataset
-    from mmcli.data.prepare import prepare
+    from mmcli.api.prepare import prepare
 
     folder = RESULTS / "cache" / f"fashion30-{size}"
     if not is_dataset(folder):
@@ -81,7 +81,7 @@ def with_modalities(dataset, modalities):
 
 def test_scores(model, dataset, modalities) -> dict:
     from mmcli.metrics import classification_metrics
-    from mmcli.model.evaluation import dataset_proba
+    from mmcli.model.inference import dataset_proba
 
     frame = dataset.examples
     test = np.flatnonzero((frame["split"] == "test").to_numpy())
@@ -99,7 +99,7 @@ def test_scores(model, dataset, modalities) -> dict:
 
 def run_mmcli(name, size, modalities, model_changes, train_changes) -> dict:
     from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
-    from mmcli.train import fit
+    from mmcli.api.train import fit
 
     dataset = with_modalities(prepared(size), modalities)
     config = RunConfig(

@@ -140,7 +140,7 @@ def error_record(record: dict) -> dict:
 def evaluate(model, dataset, indices: np.ndarray, meta: dict, batch_size: int) -> dict:
     """``mmcli evaluate`` for a multi-label bundle: scores of the fused model and of each
     modality alone, at the thresholds saved in the bundle. Imports TensorFlow."""
-    from mmcli.model.evaluation import dataset_proba, fusion_weights
+    from mmcli.model.inference import dataset_proba, fusion_weights
 
     labels, spec = list(meta["labels"]), meta["multi_label"]
     thresholds = [spec["thresholds"][label] for label in labels]
@@ -167,7 +167,7 @@ def evaluate(model, dataset, indices: np.ndarray, meta: dict, batch_size: int) -
 def validation_report(model, dataset, indices, y, modalities, labels, batch_size) -> dict:
     """Tune the thresholds on (``indices``, ``y``) and report micro-F1 of the fused model and
     of each modality alone, as ``modality_report`` does for accuracy. Imports TensorFlow."""
-    from mmcli.model.evaluation import dataset_proba, fusion_weights
+    from mmcli.model.inference import dataset_proba, fusion_weights
 
     proba = dataset_proba(model, dataset, indices, modalities, batch_size)
     thresholds = tune_thresholds(y, proba)

@@ -8,8 +8,8 @@ import pytest
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.data.prepare import prepare
-from mmcli.train import fit, save_bundle
+from mmcli.api.prepare import prepare
+from mmcli.api.train import fit, save_bundle
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.tf

@@ -79,7 +79,7 @@ def report_check(
             usable; raised after the report is printed.
     """
     from mmcli.config import PrepConfig, replace
-    from mmcli.data.check import check_table
+    from mmcli.api.check import check_table
     from mmcli.errors import NoUsableRowsError
 
     limit = 0.0 if max_reject_fraction is None else max_reject_fraction

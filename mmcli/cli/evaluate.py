@@ -36,7 +36,7 @@ def evaluate(
 
     Example: mmcli evaluate model/ sample_data/data.csv | jq .accuracy
     """
-    from mmcli.evaluate import run_evaluation
+    from mmcli.api.evaluate import run_evaluation
     from mmcli.io.atomic import check_writable
 
     errors_format = _errors_format(errors) if errors is not None else None
@@ -69,7 +69,7 @@ def _errors_format(path: Path) -> str:
 
 
 def _write_errors(evaluation, path: Path, fmt: str, force: bool, console) -> None:
-    from mmcli.evaluate import misclassified
+    from mmcli.api.evaluate import misclassified
     from mmcli.io.atomic import atomic_file
     from mmcli.io.records import write_records
 

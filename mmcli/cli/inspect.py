@@ -20,6 +20,6 @@ def inspect(
 
     Example: mmcli inspect model/ | jq .labels
     """
-    from mmcli.bundle import describe_bundle, read_bundle
+    from mmcli.api.inspect import inspect as describe
 
-    emit_json(describe_bundle(read_bundle(bundle, verify=verify)))
+    emit_json(describe(bundle, verify=verify))

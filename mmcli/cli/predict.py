@@ -42,7 +42,7 @@ def predict(
     from mmcli.bundle import read_bundle
     from mmcli.io.atomic import atomic_file, check_writable
     from mmcli.io.records import RECORD_FORMATS, write_parquet_records, write_records
-    from mmcli.predict import PredictSummary, predict_records
+    from mmcli.api.predict import PredictSummary, predict_records
 
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")

@@ -80,7 +80,7 @@ def preprocess(
                      max_reject_fraction=max_reject_fraction, quiet=quiet)
         return
     from mmcli.config import PrepConfig, replace
-    from mmcli.data.prepare import prepare
+    from mmcli.api.prepare import prepare
 
     config = replace(PrepConfig(), **flags)
     console = make_console(quiet)

@@ -110,7 +110,7 @@ def train(
         return
     if data is None or out is None:
         raise UsageError("train needs DATA and --out BUNDLE (or --print-config)")
-    from mmcli.train import train as run_training
+    from mmcli.api.train import train as run_training
 
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-import mmcli.data.prepare
+import mmcli.api.prepare
 from tests.conftest import SAMPLE
 
 
@@ -72,7 +72,7 @@ def test_internal_error_is_1_without_traceback(runner, app, tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(mmcli.data.prepare, "write_rows", broken)
+    monkeypatch.setattr(mmcli.api.prepare, "write_rows", broken)
     result = runner.invoke(app, ["preprocess", str(SAMPLE), "--out", str(tmp_path / "p")])
     assert result.exit_code == 1
     assert "internal error: RuntimeError: boom" in one_line_error(result)

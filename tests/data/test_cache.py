@@ -11,7 +11,7 @@ import pytest
 
 from mmcli.config import PrepConfig
 from mmcli.data.cache import cache_root
-from mmcli.data.source import open_source
+from mmcli.api.source import open_source
 
 CONFIG = PrepConfig(image_size=16)
 

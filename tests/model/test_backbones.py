@@ -13,7 +13,7 @@ import pytest
 
 from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.data.prepare import prepare
+from mmcli.api.prepare import prepare
 from tests.conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.tf
@@ -29,7 +29,7 @@ def prepared(tmp_path_factory):
 
 
 def fit_backbone(prepared, epochs=3, **model):
-    from mmcli.train import fit
+    from mmcli.api.train import fit
 
     config = RunConfig(
         prep=PrepConfig(image_size=32),
@@ -42,7 +42,7 @@ def fit_backbone(prepared, epochs=3, **model):
 def assert_reload_equal(prepared, model, meta, history, folder: Path):
     from mmcli.bundle import load_model, read_bundle
     from mmcli.model.feed import dataset_inputs
-    from mmcli.train import save_bundle
+    from mmcli.api.train import save_bundle
 
     inputs = dataset_inputs(prepared, np.arange(48), meta["modalities"])
     before = np.asarray(model.predict_on_batch(inputs))

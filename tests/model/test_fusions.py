@@ -11,7 +11,7 @@ import pytest
 
 from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.data.prepare import prepare
+from mmcli.api.prepare import prepare
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.tf
@@ -40,7 +40,7 @@ def heldout(prepared) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(prepared, epochs: int = 15, **model):
-    from mmcli.train import fit
+    from mmcli.api.train import fit
 
     config = RunConfig(
         prep=PrepConfig(image_size=32),
@@ -53,7 +53,7 @@ def train(prepared, epochs: int = 15, **model):
 @pytest.mark.parametrize("fusion", ["gated", "late", "attention", "concat"])
 def test_each_fusion_learns_and_survives_a_masked_modality(prepared, fusion):
     from mmcli.metrics import accuracy
-    from mmcli.model.evaluation import dataset_proba
+    from mmcli.model.inference import dataset_proba
 
     model, meta, _ = train(prepared, fusion=fusion, **ENCODERS)
     modalities = meta["modalities"]
@@ -78,7 +78,7 @@ def test_each_text_encoder_learns_the_mood_from_text_alone(prepared, encoder):
     import dataclasses
 
     from mmcli.metrics import accuracy
-    from mmcli.model.evaluation import dataset_proba
+    from mmcli.model.inference import dataset_proba
 
     text_only = dataclasses.replace(prepared, schema={**prepared.schema, "modalities": ["text"]})
     model, meta, _ = train(text_only, epochs=20, text_encoder=encoder)

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-import mmcli.train
+import mmcli.api.train
 from mmcli.bundle import read_bundle
 from tests.conftest import SAMPLE
 from tests.reliability.conftest import checkpoint_epoch, kill9, run, siblings, start, tree, wait_for
@@ -93,13 +93,13 @@ def test_disk_full_while_saving_then_resume_finishes_without_retraining(
     uninterrupted, runner, app, tmp_path, monkeypatch
 ):
     out = tmp_path / "bundle"
-    real_write_meta = mmcli.train.write_meta
+    real_write_meta = mmcli.api.train.write_meta
 
     def full_disk(folder, meta):
         (folder / "bundle.json").write_text("{")  # a partial write, then the error
         raise OSError(errno.ENOSPC, "No space left on device", str(folder / "bundle.json"))
 
-    monkeypatch.setattr(mmcli.train, "write_meta", full_disk)
+    monkeypatch.setattr(mmcli.api.train, "write_meta", full_disk)
     result = runner.invoke(app, ["train", str(SAMPLE), "--out", str(out), *TRAIN])
     assert result.exit_code == 7
     lines = result.stderr.strip().splitlines()
@@ -119,7 +119,7 @@ def test_disk_full_while_saving_then_resume_finishes_without_retraining(
     assert result.exit_code == 2
     assert "config.train.seed: 0 then, 1 now" in result.stderr
 
-    monkeypatch.setattr(mmcli.train, "write_meta", real_write_meta)
+    monkeypatch.setattr(mmcli.api.train, "write_meta", real_write_meta)
     result = runner.invoke(app, ["train", str(SAMPLE), "--out", str(out), *TRAIN, "--resume"])
     assert result.exit_code == 0, result.stderr
     assert_same_run(json.loads(result.stdout), out, uninterrupted)
@@ -144,7 +144,7 @@ def test_a_run_early_stopping_ended_resumes_to_its_best_weights(runner, app, tmp
     def full_disk(folder, meta):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(mmcli.train, "write_meta", full_disk)
+    monkeypatch.setattr(mmcli.api.train, "write_meta", full_disk)
     assert runner.invoke(app, ["train", str(SAMPLE), "--out", str(out), *args]).exit_code == 7
     assert checkpoint_epoch(out) == training["epochs_run"]
     monkeypatch.undo()

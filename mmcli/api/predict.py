@@ -70,7 +70,7 @@ def predict_records(
     Raises:
         DataError: unreadable table, a missing ``keep_columns`` column, or (``strict``) a bad row.
     """
-    from mmcli.model.evaluation import predict_proba
+    from mmcli.model.inference import predict_proba
     from mmcli.model.feed import rows_inputs
 
     if top_k < 1:

@@ -18,7 +18,7 @@ from mmcli import __version__, layout, modality
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.dataset import Dataset, is_dataset
-from mmcli.data.source import open_source
+from mmcli.api.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
 from mmcli.io.checkpoint import Checkpoints
@@ -116,7 +116,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     keras = import_keras()
     from mmcli import multilabel
     from mmcli.model import heads
-    from mmcli.model.evaluation import modality_report
+    from mmcli.model.inference import modality_report
     from mmcli.model.feed import training_stream
     from mmcli.model.progress import RichProgress
 
@@ -342,7 +342,7 @@ def save_bundle(
     with atomic_dir(out, force=force) as folder:
         model.save(folder / layout.MODEL_FILE)
         _write_history(folder / layout.HISTORY_FILE, history)
-        from mmcli.plots import save_curves
+        from mmcli.report.curves import save_curves
 
         save_curves(history, folder / layout.CURVES_FILE, title=_curves_title(meta))
         write_meta(folder, meta)

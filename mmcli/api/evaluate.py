@@ -13,7 +13,7 @@ from mmcli import modality
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, replace
 from mmcli.data.dataset import Dataset
-from mmcli.data.source import open_source
+from mmcli.api.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import accuracy, classification_metrics, full_metrics
 from mmcli.multilabel import evaluate as multilabel_evaluate
@@ -69,7 +69,7 @@ def run_evaluation(
     Raises:
         BundleError, DataError, UsageError.
     """
-    from mmcli.model.evaluation import dataset_proba, fusion_weights
+    from mmcli.model.inference import dataset_proba, fusion_weights
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")

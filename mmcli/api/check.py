@@ -11,7 +11,7 @@ from mmcli import layout
 from mmcli.config import PrepConfig
 from mmcli.data.dataset import WriteSummary, reject_lines, shard_rows, tally
 from mmcli.data.inputs import load_inputs
-from mmcli.data.prepare import build_schema
+from mmcli.api.prepare import build_schema
 from mmcli.data.rows import iter_rows
 from mmcli.errors import DataError, UsageError
 
