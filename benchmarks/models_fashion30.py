@@ -60,9 +60,9 @@ RUNS = [
 
 
 def prepared(size: int):
+    from mmcli.api.prepare import prepare
     from mmcli.config import PrepConfig
     from mmcli.data.dataset import is_dataset, open_dataset
-    from mmcli.api.prepare import prepare
 
     folder = RESULTS / "cache" / f"fashion30-{size}"
     if not is_dataset(folder):
@@ -98,8 +98,8 @@ def test_scores(model, dataset, modalities) -> dict:
 
 
 def run_mmcli(name, size, modalities, model_changes, train_changes) -> dict:
-    from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
     from mmcli.api.train import fit
+    from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
 
     dataset = with_modalities(prepared(size), modalities)
     config = RunConfig(

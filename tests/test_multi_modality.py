@@ -182,12 +182,12 @@ def test_bad_column_settings_are_one_line_errors(runner, app, tables, args, mess
 
 
 def test_frozen_backbone_is_shared_by_image_columns_and_reloads_equal(tables, tmp_path):
+    from mmcli.api.prepare import prepare
+    from mmcli.api.train import fit, save_bundle
     from mmcli.bundle import load_model, read_bundle
     from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
     from mmcli.data.dataset import open_dataset
-    from mmcli.api.prepare import prepare
     from mmcli.model.feed import dataset_inputs
-    from mmcli.api.train import fit, save_bundle
 
     prep = PrepConfig(image_size=32, image_col=("front", "back"))
     prepare(tables["folder"] / "two_images.csv", prep, tmp_path / "prepared")

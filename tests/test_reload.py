@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmcli.api.prepare import prepare
+from mmcli.api.train import fit, save_bundle
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.api.prepare import prepare
-from mmcli.api.train import fit, save_bundle
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.tf

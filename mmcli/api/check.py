@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from mmcli import layout
+from mmcli.api.prepare import build_schema
 from mmcli.config import PrepConfig
 from mmcli.data.dataset import WriteSummary, reject_lines, shard_rows, tally
 from mmcli.data.inputs import load_inputs
-from mmcli.api.prepare import build_schema
 from mmcli.data.rows import iter_rows
 from mmcli.errors import DataError, UsageError
 

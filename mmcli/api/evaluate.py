@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmcli import modality
+from mmcli.api.source import open_source
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, replace
 from mmcli.data.dataset import Dataset
-from mmcli.api.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import accuracy, classification_metrics, full_metrics
 from mmcli.multilabel import evaluate as multilabel_evaluate

@@ -70,8 +70,8 @@ def predict_records(
     Raises:
         DataError: unreadable table, a missing ``keep_columns`` column, or (``strict``) a bad row.
     """
-    from mmcli.model.inference import predict_proba
     from mmcli.model.feed import rows_inputs
+    from mmcli.model.inference import predict_proba
 
     if top_k < 1:
         raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")

@@ -6,11 +6,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mmcli.api.prepare import prepare
 from mmcli.config import PrepConfig
 from mmcli.data.cache import cache_key, entry_path
 from mmcli.data.dataset import Dataset, is_dataset, open_dataset
 from mmcli.data.inputs import load_inputs
-from mmcli.api.prepare import prepare
 from mmcli.errors import DataError
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from mmcli import __version__, layout, modality
+from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.dataset import Dataset, is_dataset
-from mmcli.api.source import open_source
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
 from mmcli.io.checkpoint import Checkpoints
@@ -116,8 +116,8 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     keras = import_keras()
     from mmcli import multilabel
     from mmcli.model import heads
-    from mmcli.model.inference import modality_report
     from mmcli.model.feed import training_stream
+    from mmcli.model.inference import modality_report
     from mmcli.model.progress import RichProgress
 
     tc = config.train

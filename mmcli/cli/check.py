@@ -78,8 +78,8 @@ def report_check(
         NoUsableRowsError: more rows rejected than ``max_reject_fraction`` (None: 0), or none
             usable; raised after the report is printed.
     """
-    from mmcli.config import PrepConfig, replace
     from mmcli.api.check import check_table
+    from mmcli.config import PrepConfig, replace
     from mmcli.errors import NoUsableRowsError
 
     limit = 0.0 if max_reject_fraction is None else max_reject_fraction

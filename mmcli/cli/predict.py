@@ -39,10 +39,10 @@ def predict(
 
     Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
     """
+    from mmcli.api.predict import PredictSummary, predict_records
     from mmcli.bundle import read_bundle
     from mmcli.io.atomic import atomic_file, check_writable
     from mmcli.io.records import RECORD_FORMATS, write_parquet_records, write_records
-    from mmcli.api.predict import PredictSummary, predict_records
 
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")

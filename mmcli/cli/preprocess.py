@@ -79,8 +79,8 @@ def preprocess(
         report_check(table, flags, fmt=input_format, need_label=need_label,
                      max_reject_fraction=max_reject_fraction, quiet=quiet)
         return
-    from mmcli.config import PrepConfig, replace
     from mmcli.api.prepare import prepare
+    from mmcli.config import PrepConfig, replace
 
     config = replace(PrepConfig(), **flags)
     console = make_console(quiet)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmcli.api.source import open_source
 from mmcli.config import PrepConfig
 from mmcli.data.cache import cache_root
-from mmcli.api.source import open_source
 
 CONFIG = PrepConfig(image_size=16)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mmcli.api.prepare import prepare
 from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.api.prepare import prepare
 from tests.conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.tf
@@ -40,9 +40,9 @@ def fit_backbone(prepared, epochs=3, **model):
 
 
 def assert_reload_equal(prepared, model, meta, history, folder: Path):
+    from mmcli.api.train import save_bundle
     from mmcli.bundle import load_model, read_bundle
     from mmcli.model.feed import dataset_inputs
-    from mmcli.api.train import save_bundle
 
     inputs = dataset_inputs(prepared, np.arange(48), meta["modalities"])
     before = np.asarray(model.predict_on_batch(inputs))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmcli.api.prepare import prepare
 from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
 from mmcli.data.dataset import open_dataset
-from mmcli.api.prepare import prepare
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.tf
