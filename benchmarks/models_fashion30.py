@@ -76,7 +76,7 @@ def with_modalities(dataset, modalities):
     """The same prepared rows, seen by a model of fewer modalities."""
     if modalities is None:
         return dataset
-    return replace(dataset, schema={**dataset.schema, "modalities": modalities})
+    return replace(dataset, schema=replace(dataset.schema, modalities=tuple(modalities)))
 
 
 def test_scores(model, dataset, modalities) -> dict:
@@ -99,11 +99,11 @@ def test_scores(model, dataset, modalities) -> dict:
 
 def run_mmcli(name, size, modalities, model_changes, train_changes) -> dict:
     from mmcli.api.train import fit
-    from mmcli.config import ModelConfig, PrepConfig, RunConfig, TrainConfig
+    from mmcli.config import ModelConfig, RunConfig, TrainConfig
 
     dataset = with_modalities(prepared(size), modalities)
     config = RunConfig(
-        prep=PrepConfig(**dataset.schema["prep"]),
+        prep=dataset.schema.prep,
         model=ModelConfig(**model_changes),
         train=TrainConfig(**train_changes),
     )
@@ -114,7 +114,7 @@ def run_mmcli(name, size, modalities, model_changes, train_changes) -> dict:
     result = {
         "name": name,
         "image_size": size,
-        **test_scores(model, dataset, dataset.schema["modalities"]),
+        **test_scores(model, dataset, dataset.modalities),
         "wall_s": round(wall, 1),
         "epochs": f"{run['epochs_run']} (best {run['best_epoch']})",
         "samples_per_s": round(run["train_rows"] * run["epochs_run"] / wall, 1)
@@ -158,7 +158,7 @@ def reference(size: int, *, epochs: int | None, steps: int | None) -> dict:
 
     test = np.flatnonzero((frame["split"] == "test").to_numpy())
     proba = np.concatenate([
-        model.predict_on_batch({"image": dataset.images(test[i : i + 64]),
+        model.predict_on_batch({"image": dataset.values("image", test[i : i + 64]),
                                 "text": frame["text"].to_numpy()[test[i : i + 64]].astype(object)})
         for i in range(0, len(test), 64)
     ])

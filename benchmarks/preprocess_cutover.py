@@ -1,7 +1,7 @@
 """Where a decoding process pool starts to pay: seconds to decode N images in-process
 and with a pool of all cores, for growing N. Prints JSON on stdout.
 
-The cut-over found here is ``mmcli.io.images.IN_PROCESS_BELOW``.
+The cut-over found here is ``mmcli.io.decode.IN_PROCESS_BELOW``.
 
     nice -n 10 .venv/bin/python benchmarks/preprocess_cutover.py [IMAGE_FOLDER]
 """

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcli import registry
 from mmcli.errors import UsageError
 
 ON_MISSING = ("keep", "drop", "error")
@@ -17,9 +18,10 @@ TEXT_INPUTS = ("join", "separate")
 DUPLICATES = ("keep-first", "reject", "error")
 LABEL_CASES = ("keep", "fold")
 CLASS_WEIGHTS = ("none", "balanced")
-IMAGE_ENCODERS = ("small_cnn", "mobilenet", "mobilenet_v3_small", "efficientnet_b0")
-TEXT_ENCODERS = ("bow", "embedding", "cnn", "transformer")
-FUSIONS = ("gated", "late", "attention", "concat")
+# The model's choices are the names registered in mmcli.registry (one place for each list).
+IMAGE_ENCODERS = tuple(registry.IMAGE_ENCODERS)
+TEXT_ENCODERS = tuple(registry.TEXT_ENCODERS)
+FUSIONS = tuple(registry.FUSIONS)
 # image_weights: "none", "imagenet" (required: an error naming the fix when unavailable),
 # "auto" (ImageNet when cached or downloadable, else small_cnn with a note on stderr), or a path.
 IMAGE_WEIGHTS = ("auto", "imagenet", "none")
@@ -97,6 +99,15 @@ class PrepConfig:
                 raise UsageError(f"a column is named twice in {name}: {', '.join(columns)}")
         if self.image_dir is not None and self.image_col is not None:
             raise UsageError("--image-dir and --image-col cannot be used together")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrepConfig:
+        """Rebuild from ``dataclasses.asdict`` output (lists for several columns).
+
+        Raises:
+            UsageError: an unknown key or a bad value.
+        """
+        return _build(cls, data)
 
     @property
     def text_cols(self) -> tuple[str, ...]:

@@ -59,16 +59,21 @@ class DataError(MmcliError, ValueError):
     exit_code = EXIT_DATA
 
 
-class ImageError(DataError):
-    """One image that cannot be used. ``reason`` is a short stable code.
-
-    Reasons: ``missing``, ``not_a_file``, ``outside_root``, ``unreadable``,
-    ``truncated``, ``too_large``, ``too_small``.
-    """
+class CellError(DataError):
+    """One cell (an image file, an audio file ...) that cannot be used. ``reason`` is a short
+    stable code written to rejects.csv."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class ImageError(CellError):
+    """One image that cannot be used.
+
+    Reasons: ``missing``, ``not_a_file``, ``outside_root``, ``unreadable``,
+    ``truncated``, ``too_large``, ``too_small``.
+    """
 
 
 class NoUsableRowsError(DataError):

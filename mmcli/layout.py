@@ -5,7 +5,6 @@ DATASET_FORMAT = 1
 SCHEMA_FILE = "schema.json"
 EXAMPLES_FILE = "examples.parquet"
 REJECTS_FILE = "rejects.csv"
-IMAGES_DIR = "images"
 SHARD_PATTERN = "shard-{:05d}.npy"
 SHARD_BYTES = 64 * 1024 * 1024  # target size of one image shard
 
@@ -23,6 +22,3 @@ CHECKPOINT_FILE = "checkpoint.npz"
 
 # The columns of rejects.csv, in order.
 REJECT_COLUMNS = ("row", "id", "column", "reason", "action", "message")
-
-# Modalities known to the pipeline, in model-input order.
-MODALITIES = ("image", "text")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from mmcli.errors import DataError
+from mmcli.modalities import RECORD_MODALITIES, present_column
 
 GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
@@ -119,8 +120,7 @@ def record(row, proba: np.ndarray, labels: Sequence[str], thresholds: dict) -> d
         "probabilities": {
             label: round(float(p), 6) for label, p in zip(labels, proba, strict=True)
         },
-        "image_present": row.image_present,
-        "text_present": row.text_present,
+        **{present_column(m): row.present(m) for m in RECORD_MODALITIES},
         "error": None,
     }
 
@@ -131,8 +131,7 @@ def error_record(record: dict) -> dict:
         "id": record["id"],
         "labels": None,
         "probabilities": None,
-        "image_present": record["image_present"],
-        "text_present": record["text_present"],
+        **{present_column(m): record[present_column(m)] for m in RECORD_MODALITIES},
         "error": record["error"],
     }
 

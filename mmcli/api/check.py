@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from mmcli import layout
 from mmcli.api.prepare import build_schema
 from mmcli.config import PrepConfig
-from mmcli.data.dataset import WriteSummary, reject_lines, shard_rows, tally
+from mmcli.data.dataset import WriteSummary, reject_lines
 from mmcli.data.inputs import load_inputs
 from mmcli.data.rows import iter_rows
 from mmcli.errors import DataError, UsageError
@@ -49,7 +48,7 @@ def check_table(
         raise DataError(f"{table.name}: no label column; name it with --label-col")
     if on_start is not None:
         on_start(len(table.frame))
-    summary = WriteSummary(shard_rows=shard_rows(config.image_size))
+    summary = WriteSummary()
     lines: list[list[object]] = []
     for line in inputs.extra_rejects:
         lines.append(list(line))
@@ -59,16 +58,11 @@ def check_table(
         on_row=on_row, row_issues=inputs.row_issues,
     )
     for row in rows:
-        tally(summary, row)
+        summary.tally(row)
         lines.extend(reject_lines(row))
-    report = build_schema(
-        table.name, table.sha256, roles.to_dict(), roles.modalities, config, summary
-    )
+    report = build_schema(inputs, config, summary).to_dict()
     for key in ("format_version", "shard_rows"):
         report.pop(key)
-    report["prep"] = dataclasses.asdict(config)
-    if inputs.join is not None:
-        report["join"] = inputs.join.to_dict()
     fraction = summary.rejected / summary.rows if summary.rows else 1.0
     report["reject_fraction"] = round(fraction, 6)
     report["max_reject_fraction"] = max_reject_fraction

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmcli import modality
 from mmcli.api.source import open_source
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import PrepConfig, replace
 from mmcli.data.dataset import Dataset
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import accuracy, classification_metrics, full_metrics
+from mmcli.modalities import RECORD_MODALITIES, modality_of, present_column
 from mmcli.multilabel import evaluate as multilabel_evaluate
 from mmcli.multilabel import is_multi_label
 
@@ -74,10 +74,11 @@ def run_evaluation(
     if split not in SPLIT_CHOICES:
         raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")
     bundle = read_bundle(bundle_path)
-    prep = replace(PrepConfig(**bundle.meta["config"]["prep"]), **(prep_overrides or {}))
+    trained = PrepConfig(**bundle.meta["config"]["prep"])
+    prep = replace(trained, **(prep_overrides or {}))
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
         dataset = open_source(data, prep, Path(work), fmt=fmt)
-        _check_compatible(dataset, bundle.image_size)
+        _check_compatible(dataset, bundle.modalities, trained)
         indices, chosen = _select(dataset, split)
         if is_multi_label(bundle.meta):  # multi-label hook: its scores are in mmcli/multilabel.py
             batch = int(bundle.meta["config"]["train"]["batch_size"])
@@ -111,7 +112,7 @@ def run_evaluation(
             }
             result.update(modality_ablation(targets, proba, alone))
             result["fusion_weights"] = fusion_weights(model, dataset, indices, modalities, batch)
-            flags = [modality.present_column(m) for m in modalities]
+            flags = [present_column(m) for m in modalities]
             result["by_missingness"] = missingness_metrics(
                 targets, proba, rows[flags], bundle.labels)
     return Evaluation(result, bundle.labels, rows, targets, proba)
@@ -169,14 +170,14 @@ def missingness_metrics(
     return out
 
 
-def _scored_rows(dataset: Dataset, indices: np.ndarray, modalities) -> pd.DataFrame:
-    """The scored rows' row, id, label, ``image_present``, ``text_present`` and the flag of
-    each further model modality (False for one the data has no column for)."""
+def _scored_rows(dataset: Dataset, indices: np.ndarray, names) -> pd.DataFrame:
+    """The scored rows' row, id, label and the ``<m>_present`` flag of every modality records
+    report (:data:`mmcli.modalities.RECORD_MODALITIES`) and of the model's (False for one
+    the data has no column for)."""
     frame = dataset.examples.iloc[indices].reset_index(drop=True)
     rows = frame[["row", "id", "label"]].copy()
-    for name in dict.fromkeys([modality.IMAGE, modality.TEXT, *modalities]):
-        flag = modality.present_column(name)
-        rows[flag] = frame[flag].to_numpy(bool) if flag in frame.columns else False
+    for name in dict.fromkeys([*RECORD_MODALITIES, *names]):
+        rows[present_column(name)] = dataset.present(name, indices).astype(bool)
     return rows
 
 
@@ -206,14 +207,23 @@ def misclassified(evaluation: Evaluation, top_k: int = 3) -> list[dict[str, Any]
     return records
 
 
-def _check_compatible(dataset: Dataset, image_size: int) -> None:
-    size = dataset.schema["prep"]["image_size"]
-    if modality.of_kind(dataset.schema["modalities"], modality.IMAGE) and size != image_size:
-        raise DataError(
-            f"the prepared data has {size}px images but the model expects {image_size}px; "
-            "evaluate on the raw table, or preprocess with --image-size "
-            f"{image_size}"
-        )
+def _check_compatible(dataset: Dataset, names, trained: PrepConfig) -> None:
+    """The prepared data's inputs must have the shapes the model was trained on.
+
+    Raises:
+        DataError: a modality's input differs (e.g. images prepared at another size).
+    """
+    for name in names:
+        if name not in dataset.modalities:
+            continue
+        kind = modality_of(name)
+        have, want = kind.input_spec(dataset.schema.prep), kind.input_spec(trained)
+        if have != want:
+            raise DataError(
+                f"the prepared data's {name} input has shape {have[0]} but the model expects "
+                f"{want[0]}; evaluate on the raw table, or preprocess it with the settings "
+                "the model was trained with (mmcli inspect shows them)"
+            )
 
 
 def _select(dataset: Dataset, split: str) -> tuple[np.ndarray, str]:

@@ -20,7 +20,7 @@ from mmcli.data.roles import detect_roles
 from mmcli.data.rows import Row, iter_rows
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import iter_table_chunks
-from mmcli.modality import IMAGE, TEXT, present_column
+from mmcli.modalities import RECORD_MODALITIES, present_column
 
 RECORD_FIELDS = (
     "id",
@@ -28,8 +28,7 @@ RECORD_FIELDS = (
     "probability",
     "probabilities",
     "top_k",
-    "image_present",
-    "text_present",
+    *(present_column(m) for m in RECORD_MODALITIES),
     "error",
 )
 KEPT_PREFIX = "input_"
@@ -85,13 +84,13 @@ def predict_records(
     model = None
     roles = None
     labels = bundle.labels
-    extra_modalities = [m for m in bundle.modalities if m not in (IMAGE, TEXT)]
+    extra_modalities = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
 
     def run(batch: list[Row]) -> np.ndarray:
         usable = [r for r in batch if not r.rejected]
         if not usable:
             return np.zeros((0, len(labels)))
-        return predict_proba(model, rows_inputs(usable, bundle.modalities, bundle.image_size))
+        return predict_proba(model, rows_inputs(usable, bundle.modalities, prep))
 
     for chunk in chunks:
         if roles is None:
@@ -197,8 +196,7 @@ def single_label_record(
         "top_k": [
             {"label": labels[i], "probability": round(float(proba[i]), 6)} for i in order[:top_k]
         ],
-        "image_present": row.image_present,
-        "text_present": row.text_present,
+        **{present_column(m): row.present(m) for m in RECORD_MODALITIES},
         "error": None,
     }
 
@@ -212,7 +210,6 @@ def error_record(row: Row, message: str | None = None) -> dict[str, Any]:
         "probability": None,
         "probabilities": None,
         "top_k": [],
-        "image_present": False,
-        "text_present": False,
+        **{present_column(m): False for m in RECORD_MODALITIES},
         "error": reasons or "row not usable",
     }

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mmcli import layout
+from mmcli import layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.dataset import WriteSummary, write_rows
+from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.rows import iter_rows
+from mmcli.data.schema import Schema
 from mmcli.errors import DataError, NoUsableRowsError
 from mmcli.io.atomic import atomic_dir
 
@@ -73,51 +74,44 @@ def prepare(
             row_issues=inputs.row_issues,
         )
         summary = write_rows(
-            rows, folder, config.image_size, modalities=roles.modalities,
-            extra_rejects=inputs.extra_rejects,
+            rows, folder, config, names=roles.modalities, extra_rejects=inputs.extra_rejects,
         )
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
-        schema = build_schema(
-            table.name, table.sha256, roles.to_dict(), roles.modalities, config, summary
-        )
-        if inputs.join is not None:
-            schema["join"] = inputs.join.to_dict()
+        schema = build_schema(inputs, config, summary).to_dict()
         (folder / layout.SCHEMA_FILE).write_text(json.dumps(schema, indent=2), encoding="utf-8")
     return schema
 
 
-def build_schema(
-    name: str,
-    sha256: str,
-    roles: dict[str, str | None],
-    modalities: tuple[str, ...],
-    config: PrepConfig,
-    summary: WriteSummary,
-) -> dict[str, Any]:
-    """The contents of schema.json (and preprocess' JSON summary)."""
+def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> Schema:
+    """The :class:`Schema` of a table prepared with ``config`` (schema.json, and preprocess'
+    JSON summary)."""
+    table, roles = inputs.table, inputs.roles
     labels = sorted(label for label in summary.labels if label is not None)
-    return {
-        "format_version": layout.DATASET_FORMAT,
-        "source": {"table": name, "sha256": sha256},
-        "roles": roles,
-        "modalities": list(modalities),
-        "labels": labels,
-        "prep": dataclasses.asdict(config),
-        "shard_rows": summary.shard_rows,
-        "rows": summary.rows,
-        "kept": summary.kept,
-        "masked": summary.masked,
-        "rejected": summary.rejected,
-        "issues": dict(sorted(summary.reasons.items())),
-        "class_counts": {label: summary.labels[label] for label in labels},
-        "split_counts": dict(sorted(summary.splits.items())),
-        "warnings": data_warnings(labels, roles),
-    }
+    specs = [modalities.modality_of(m).shard_spec(m, config) for m in roles.modalities]
+    specs = [spec for spec in specs if spec is not None]
+    return Schema(
+        table=table.name,
+        sha256=table.sha256,
+        roles=roles.to_dict(),
+        modalities=roles.modalities,
+        labels=tuple(labels),
+        prep=config,
+        shard_rows=rows_per_shard(specs[0]) if specs else 0,
+        rows=summary.rows,
+        kept=summary.kept,
+        masked=summary.masked,
+        rejected=summary.rejected,
+        issues=dict(sorted(summary.reasons.items())),
+        class_counts={label: summary.labels[label] for label in labels},
+        split_counts=dict(sorted(summary.splits.items())),
+        warnings=tuple(data_warnings(labels, roles.label)),
+        join=inputs.join.to_dict() if inputs.join is not None else None,
+    )
 
 
-def data_warnings(labels: list[str], roles: dict[str, str | None]) -> list[str]:
+def data_warnings(labels: list[str], label_column: str | None) -> list[str]:
     """Problems that do not stop preprocessing but will stop training."""
-    if roles.get("label") is not None and len(labels) == 1:
+    if label_column is not None and len(labels) == 1:
         return [f"only one class ({labels[0]!r}) among the kept rows: training needs two or more"]
     return []

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mmcli import __version__, layout, modality
+from mmcli import __version__, layout, modalities
 from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
@@ -87,7 +87,7 @@ def train(
 
 
 def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
-    stored = PrepConfig(**dataset.schema["prep"])
+    stored = dataset.schema.prep
     if given.image_size != PrepConfig().image_size and given.image_size != stored.image_size:
         raise UsageError(
             f"--image-size {given.image_size} differs from the prepared dataset's "
@@ -121,7 +121,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     from mmcli.model.progress import RichProgress
 
     tc = config.train
-    modalities = dataset.schema["modalities"]
+    modalities = dataset.modalities
     train_idx, val_idx = split_indices(dataset, tc.val_fraction, tc.seed)
     if len(train_idx) == 0:
         raise DataError("no labelled training rows (all rows are test or were rejected)")
@@ -139,7 +139,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
 
         tf.config.experimental.enable_op_determinism()
     built, config = _build_model(
-        modalities, config, num_classes=len(labels), texts=training_texts(dataset, train_idx),
+        modalities, config, num_classes=len(labels), fit=fit_values(dataset, train_idx),
         console=console,
         activation=heads.activation(tc),
     )
@@ -167,7 +167,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     positions = np.arange(len(column), dtype=np.int32)
     has_val = len(val_idx) > 0
     started = time.perf_counter()
-    cache = _feature_cache(built, dataset, train_idx, val_idx, modalities)
+    cache = _feature_cache(built, dataset, train_idx, val_idx, modalities, config.prep)
     feature_seconds = time.perf_counter() - started
     if cache is not None:
         raw_train = cache.stream(
@@ -231,11 +231,11 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "labels": labels,
         "modalities": modalities,
-        "roles": dataset.schema["roles"],
+        "roles": dataset.schema.roles,
         "config": config.to_dict(),
         "data": {
-            "table": dataset.schema["source"]["table"],
-            "sha256": dataset.schema["source"]["sha256"],
+            "table": dataset.schema.table,
+            "sha256": dataset.schema.sha256,
             "train_rows": int(len(train_idx)),
             "val_rows": int(len(val_idx)),
         },
@@ -259,7 +259,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
             "seed": tc.seed,
             "deterministic": tc.deterministic,
             "data_sha256": data_sha256(dataset),
-            "table_sha256": dataset.schema["source"]["sha256"],
+            "table_sha256": dataset.schema.sha256,
             "command": shlex.join(command) if command else None,
             "platform": platform.platform(),
             "versions": versions,
@@ -278,24 +278,28 @@ def data_sha256(dataset: Dataset) -> str:
     digest = hashlib.sha256()
     frame = dataset.examples
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    for shard in dataset.shards:
+    for shard in dataset.all_shards():
         for start in range(0, len(shard), 256):
             digest.update(np.ascontiguousarray(shard[start : start + 256]).tobytes())
     return digest.hexdigest()
 
 
-def training_texts(dataset: Dataset, train_idx: np.ndarray) -> dict[str, list[str]]:
-    """Each text modality's texts of the training rows that have it (for its vocabulary)."""
-    frame = dataset.examples
+def fit_values(dataset: Dataset, train_idx: np.ndarray) -> dict[str, object]:
+    """What each modality's encoder learns from before training (e.g. a text vocabulary),
+    from the training rows that have the modality."""
     out = {}
-    for name in modality.of_kind(dataset.modalities, modality.TEXT):
-        present = frame[modality.present_column(name)].to_numpy()[train_idx].astype(bool)
-        out[name] = frame[name].to_numpy()[train_idx][present].tolist()
+    for name in dataset.modalities:
+        kind = modalities.modality_of(name)
+        if not kind.needs_fit:
+            continue
+        present = dataset.present(name, train_idx).astype(bool)
+        values = dataset.values(name, train_idx[present])
+        out[name] = kind.fit_values(list(values))
     return out
 
 
 def _build_model(
-    modalities, config: RunConfig, *, num_classes: int, texts: dict, console,
+    names, config: RunConfig, *, num_classes: int, fit: dict, console,
     activation: str = "softmax",
 ):
     """Build the model; with ``image_weights=auto`` and no ImageNet weights to be had, say so
@@ -305,8 +309,8 @@ def _build_model(
 
     def attempt(run: RunConfig):
         return build(
-            modalities, run.model, num_classes=num_classes, image_size=run.prep.image_size,
-            texts=texts, seed=run.train.seed, activation=activation,
+            names, run.model, run.prep, num_classes=num_classes, fit=fit,
+            seed=run.train.seed, activation=activation,
         )
 
     try:
@@ -324,15 +328,15 @@ def _build_model(
         return attempt(fallback), fallback
 
 
-def _feature_cache(built, dataset: Dataset, train_idx, val_idx, modalities):
-    """For a frozen image backbone, its features of the training and validation rows,
-    computed once; else None (the full model trains on the images)."""
+def _feature_cache(built, dataset: Dataset, train_idx, val_idx, names, prep):
+    """For frozen extractors (an image backbone), their features of the training and
+    validation rows, computed once; else None (the full model trains on the raw inputs)."""
     if built.head is None:
         return None
     from mmcli.model.cached import FeatureCache
 
     rows = np.concatenate([train_idx, val_idx])
-    return FeatureCache(built.features, dataset, rows, modalities)
+    return FeatureCache(built.extractors, dataset, rows, names, prep)
 
 
 def save_bundle(

@@ -2,7 +2,7 @@
 prepares it once.
 
 The key is a SHA-256 of: the table's bytes (and the ``--join`` table's), the label
-map file, every image file's resolved path, size and modification time (or why it
+map file, each file a cell names (its resolved path, size and modification time, or why it
 cannot be used), the preparation settings (``workers`` and ``cache`` excepted: they
 do not change the result), whether labels are required, and the dataset format.
 Entries live in ``$MMCLI_CACHE_DIR`` (default ``~/.cache/mmcli``) under
@@ -17,13 +17,11 @@ import json
 import os
 from pathlib import Path
 
-from mmcli import __version__, layout
+from mmcli import __version__, layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.clean import is_missing
 from mmcli.data.inputs import Inputs
-from mmcli.data.rows import image_root
-from mmcli.errors import ImageError
-from mmcli.io.images import resolve_image_path
+from mmcli.data.rows import data_root
+from mmcli.modalities.base import TableContext
 
 CACHE_ENV = "MMCLI_CACHE_DIR"
 _IGNORED = ("workers", "cache")
@@ -49,7 +47,7 @@ def cache_key(inputs: Inputs, config: PrepConfig, *, need_label: bool | None) ->
         "label_map": _file_digest(config.label_map),
     }
     digest.update(json.dumps(head, sort_keys=True, default=str).encode())
-    for line in _image_stats(inputs, config):
+    for line in _file_stats(inputs, config):
         digest.update(line.encode("utf-8", "surrogatepass") + b"\n")
     return digest.hexdigest()
 
@@ -67,39 +65,11 @@ def _file_digest(path: str | None) -> str | None:
         return f"unreadable: {exc.strerror}"
 
 
-def _image_stats(inputs: Inputs, config: PrepConfig):
-    """One line per image reference: the resolved file's size and mtime, or the fault."""
+def _file_stats(inputs: Inputs, config: PrepConfig):
+    """What each modality's prepared values depend on beyond the table's bytes: e.g. each
+    image file's resolved path, size and mtime (or the fault)."""
     roles, frame = inputs.roles, inputs.table.frame
-    root = image_root(inputs.table, config)
-    if roles.image_dir is not None:
-        try:
-            entries = sorted(os.scandir(root), key=lambda e: e.name)
-        except OSError as exc:
-            yield f"dir {root}: {exc.strerror}"
-            return
-        for entry in entries:
-            try:
-                info = entry.stat()
-            except OSError as exc:
-                yield f"{entry.name}: {exc.strerror}"
-                continue
-            yield f"{entry.name}\t{info.st_size}\t{info.st_mtime_ns}"
-        return
-    columns = roles.image_columns or ((roles.image,) if roles.image else ())
-    cells = (cell for column in columns for cell in frame[column])
-    for cell in cells:
-        if is_missing(cell):
-            yield ""
-            continue
-        try:
-            path = resolve_image_path(
-                str(cell).strip(), root, allow_outside_root=config.allow_outside_root
-            )
-            info = path.stat()
-        except ImageError as exc:
-            yield f"{cell}: {exc.reason}"
-            continue
-        except OSError as exc:
-            yield f"{cell}: {exc.strerror}"
-            continue
-        yield f"{path}\t{info.st_size}\t{info.st_mtime_ns}"
+    context = TableContext(data_root(inputs.table, config), config)
+    for name, columns in roles.sources.items():
+        cells = [list(frame[c]) for c in columns if c in frame.columns]
+        yield from modalities.modality_of(name).file_references(cells, context)

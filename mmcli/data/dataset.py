@@ -1,12 +1,12 @@
 """The prepared dataset folder: written once by preprocess, streamed by train and evaluate.
 
-Layout (names in :mod:`mmcli.layout`): ``schema.json``; ``examples.parquet``
-(one line per kept row: row, id, split, label, text, image_present,
-text_present, and for further modalities (:mod:`mmcli.modality`) ``text_2`` ...
-and ``<m>_present``); ``images/shard-NNNNN.npy`` (uint8 arrays of ``shard_rows``
-images each, row i of the examples at shard i // shard_rows, offset i % shard_rows,
-zeros where the image is masked; ``images_2/`` ... for further image columns),
-memory-mapped when read; ``rejects.csv``.
+Layout (names in :mod:`mmcli.layout`): ``schema.json`` (:class:`~mmcli.data.schema.Schema`);
+``examples.parquet``, one line per kept row: ``row``, ``id``, ``split``, ``label``, the
+columns each modality stores there (a text modality: its cleaned text under its name) and a
+``<m>_present`` flag per modality; one folder of ``.npy`` shards per modality stored as arrays
+(an image modality: ``images/``, ``images_2/`` ...; row i of the examples at shard
+i // rows_per_shard, offset i % rows_per_shard, zeros where absent), memory-mapped when read;
+``rejects.csv``. What each modality stores is its kind's business (:mod:`mmcli.modalities`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmcli import layout, modality
+from mmcli import layout, modalities
+from mmcli.data.schema import Schema
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mmcli.config import PrepConfig
     from mmcli.data.rows import Row
+    from mmcli.modalities.base import ShardSpec
+
+_EXAMPLES_BATCH = 8192
+_BASE_COLUMNS = (("row", "int64"), ("id", "string"), ("split", "string"), ("label", "string"))
 
 
 @dataclass
@@ -38,24 +44,22 @@ class WriteSummary:
     kept: int = 0
     masked: int = 0
     rejected: int = 0
-    shard_rows: int = 0
     reasons: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
 
-
-def tally(summary: WriteSummary, row: Row) -> None:
-    """Count one row in ``summary``: its verdict, its issues by ``action:reason``, its label."""
-    summary.rows += 1
-    for issue in row.issues:
-        summary.reasons[f"{issue.action}:{issue.reason}"] += 1
-    if row.rejected:
-        summary.rejected += 1
-        return
-    summary.kept += 1
-    summary.masked += bool(row.issues)
-    summary.labels[row.label] += 1
-    summary.splits[row.split] += 1
+    def tally(self, row: Row) -> None:
+        """Count one row: its verdict, its issues by ``action:reason``, its label and split."""
+        self.rows += 1
+        for issue in row.issues:
+            self.reasons[f"{issue.action}:{issue.reason}"] += 1
+        if row.rejected:
+            self.rejected += 1
+            return
+        self.kept += 1
+        self.masked += bool(row.issues)
+        self.labels[row.label] += 1
+        self.splits[row.split] += 1
 
 
 def reject_lines(row: Row) -> list[list[object]]:
@@ -63,55 +67,41 @@ def reject_lines(row: Row) -> list[list[object]]:
     return [[row.row, row.id, i.column, i.reason, i.action, i.message] for i in row.issues]
 
 
+def rows_per_shard(spec: ShardSpec) -> int:
+    """Rows per shard: about ``SHARD_BYTES`` each, so memory does not grow with the row size."""
+    row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
+    return max(16, layout.SHARD_BYTES // max(1, row_bytes))
+
+
 def write_rows(
     rows: Iterable[Row],
     folder: Path,
-    image_size: int,
+    config: PrepConfig,
     *,
-    modalities: Sequence[str] = (modality.IMAGE, modality.TEXT),
+    names: Sequence[str],
     extra_rejects: Iterable[Sequence[object]] = (),
 ) -> WriteSummary:
-    """Stream rows into ``folder``: image shards, examples, rejects. Memory stays bounded.
+    """Stream rows into ``folder``: shards, examples, rejects. Memory stays bounded.
 
-    ``modalities`` are the table's (:attr:`mmcli.data.roles.Roles.modalities`): one shard
-    folder per image modality, a text column per text modality, a presence flag for each.
-    ``extra_rejects`` are rejects.csv lines about no row of the table (e.g. ids found
-    only in a ``--join`` table); they are written first and counted in ``reasons``.
-    Examples are written to Parquet in batches, so no list grows with the table.
+    ``names`` are the table's modalities (:attr:`mmcli.data.roles.Roles.modalities`).
+    ``extra_rejects`` are rejects.csv lines about no row of the table (e.g. ids found only in
+    a ``--join`` table); they are written first and counted in ``reasons``. Examples are
+    written to Parquet in batches and shards as they fill, so no list grows with the table.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    images = modality.of_kind(modalities, modality.IMAGE) or [modality.IMAGE]
-    for name in images:
-        (folder / modality.images_dir(name)).mkdir()
-    summary = WriteSummary(shard_rows=shard_rows(image_size))
-    schema = _examples_schema(modalities)
-    examples = pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema)
-    try:
-        _write(rows, folder, summary, extra_rejects, image_size, examples, schema, images)
-    finally:
-        examples.close()
-    return summary
-
-
-def _write(rows, folder, summary, extra_rejects, image_size, examples, schema, images) -> None:
-    import pyarrow as pa
-
+    _ARROW = {"string": pa.string, "int64": pa.int64, "float64": pa.float64, "bool": pa.bool_}
+    shards = {}
+    for name in names:
+        spec = modalities.modality_of(name).shard_spec(name, config)
+        if spec is not None:
+            shards[name] = _ShardWriter(folder / spec.folder, spec)
+    schema = pa.schema([(c, _ARROW[t]()) for c, t in _examples_columns(names, config)])
+    summary = WriteSummary()
     records: list[dict[str, Any]] = []
-    shards = {
-        name: np.zeros((summary.shard_rows, image_size, image_size, 3), np.uint8)
-        for name in images
-    }
-    filled, shard_index = 0, 0
-
-    def save(count: int) -> None:
-        for name, shard in shards.items():
-            np.save(
-                folder / modality.images_dir(name) / layout.SHARD_PATTERN.format(shard_index),
-                shard[:count],
-            )
-
-    with open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
+    with pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema) as examples, \
+            open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
         rejects = csv.writer(handle)
         rejects.writerow(layout.REJECT_COLUMNS)
         for line in extra_rejects:
@@ -119,94 +109,108 @@ def _write(rows, folder, summary, extra_rejects, image_size, examples, schema, i
             summary.reasons[f"{line[4]}:{line[3]}"] += 1
         for row in rows:
             rejects.writerows(reject_lines(row))
-            tally(summary, row)
+            summary.tally(row)
             if row.rejected:
                 continue
-            for name, shard in shards.items():
-                image = row.images.get(name)
-                shard[filled] = image if image is not None else 0
-            filled += 1
-            records.append(_record(row, schema.names))
+            for name, writer in shards.items():
+                writer.add(row.values.get(name))
+            records.append(_record(row, names))
             if len(records) == _EXAMPLES_BATCH:
                 examples.write_table(pa.Table.from_pylist(records, schema))
                 records.clear()
-            if filled == summary.shard_rows:
-                save(filled)
-                shard_index, filled = shard_index + 1, 0
-    if filled:
-        save(filled)
-    examples.write_table(pa.Table.from_pylist(records, schema))
+        for writer in shards.values():
+            writer.close()
+        examples.write_table(pa.Table.from_pylist(records, schema))
+    return summary
 
 
-_EXAMPLES_BATCH = 8192
-_BASE_COLUMNS = ("row", "id", "split", "label")
+class _ShardWriter:
+    """Arrays of one modality written ``rows_per_shard`` rows to a ``.npy`` file."""
+
+    def __init__(self, folder: Path, spec: ShardSpec):
+        folder.mkdir()
+        self.folder = folder
+        self.buffer = np.zeros((rows_per_shard(spec), *spec.shape), spec.dtype)
+        self.filled = self.index = 0
+
+    def add(self, value: Any) -> None:
+        self.buffer[self.filled] = 0 if value is None else value
+        self.filled += 1
+        if self.filled == len(self.buffer):
+            self.close()
+
+    def close(self) -> None:
+        if self.filled:
+            np.save(self.folder / layout.SHARD_PATTERN.format(self.index),
+                    self.buffer[: self.filled])
+            self.index, self.filled = self.index + 1, 0
+
+
+def _examples_columns(names: Sequence[str], config: PrepConfig) -> list[tuple[str, str]]:
+    columns = list(_BASE_COLUMNS)
+    for name in names:
+        columns += modalities.modality_of(name).example_columns(name, config)
+    return columns + [(modalities.present_column(name), "bool") for name in names]
 
 
 def _record(row: Row, names: Sequence[str]) -> dict[str, Any]:
     record: dict[str, Any] = {"row": row.row, "id": row.id, "split": row.split,
                               "label": row.label}
-    for name in names[len(_BASE_COLUMNS):]:
-        if name.endswith("_present"):
-            record[name] = row.present(name[: -len("_present")])
-        else:
-            record[name] = row.texts.get(name, "")
+    for name in names:
+        value = row.values.get(name)
+        record.update(modalities.modality_of(name).to_example(name, value))
+        record[modalities.present_column(name)] = value is not None
     return record
-
-
-def _examples_schema(modalities: Sequence[str]):
-    """The examples' columns: row, id, split, label, a text column per text modality and a
-    presence flag per modality; ``text``, ``image_present`` and ``text_present`` always."""
-    import pyarrow as pa
-
-    texts = modality.of_kind(modalities, modality.TEXT)
-    texts = texts if modality.TEXT in texts else [modality.TEXT, *texts]
-    present = [modality.present_column(m) for m in (modality.IMAGE, modality.TEXT)]
-    present += [modality.present_column(m) for m in modalities
-                if modality.present_column(m) not in present]
-    return pa.schema([
-        ("row", pa.int64()), ("id", pa.string()), ("split", pa.string()), ("label", pa.string()),
-        *((name, pa.string()) for name in texts),
-        *((name, pa.bool_()) for name in present),
-    ])
 
 
 @dataclass
 class Dataset:
-    """A prepared dataset, opened for reading. Images are memory-mapped, not loaded."""
+    """A prepared dataset, opened for reading. Arrays are memory-mapped, not loaded."""
 
     folder: Path
-    schema: dict[str, Any]
+    schema: Schema
     examples: pd.DataFrame
-    image_shards: dict[str, list[np.ndarray]]  # per image modality
+    shards: dict[str, list[np.ndarray]]  # per modality stored as arrays
 
     @property
     def labels(self) -> list[str]:
-        return list(self.schema["labels"])
+        return list(self.schema.labels)
 
     @property
     def modalities(self) -> list[str]:
-        return list(self.schema["modalities"])
+        return list(self.schema.modalities)
 
-    @property
-    def shards(self) -> list[np.ndarray]:
-        """Every image shard, all image modalities (for fingerprints)."""
-        return [shard for shards in self.image_shards.values() for shard in shards]
+    def all_shards(self) -> list[np.ndarray]:
+        """Every shard of every modality (for fingerprints)."""
+        return [shard for shards in self.shards.values() for shard in shards]
 
-    def images(self, indices: np.ndarray, name: str = modality.IMAGE) -> np.ndarray:
-        """Return the named image modality's images of the given example positions as one
-        uint8 array."""
-        size = self.schema["prep"]["image_size"]
-        per_shard = self.schema["shard_rows"]
-        shards = self.image_shards[name]
-        out = np.empty((len(indices), size, size, 3), np.uint8)
+    def values(self, name: str, indices: Sequence[int], prep: PrepConfig | None = None):
+        """One modality's model input for the given example positions, as one batch array.
+
+        A modality the dataset does not have is absent in every row: its kind's absent
+        value, shaped by ``prep`` (default: the dataset's own settings).
+        """
+        kind = modalities.modality_of(name)
+        prep = prep or self.schema.prep
+        indices = np.asarray(indices, dtype=np.int64)
+        if name not in self.schema.modalities:
+            return kind.batch([None] * len(indices), prep)
+        if name not in self.shards:
+            return kind.batch(kind.from_examples(name, self.examples.iloc[indices], prep), prep)
+        spec = kind.shard_spec(name, self.schema.prep)
+        per_shard = rows_per_shard(spec)
+        shards = self.shards[name]
+        out = np.empty((len(indices), *spec.shape), spec.dtype)
         for j, i in enumerate(indices):
             out[j] = shards[i // per_shard][i % per_shard]
         return out
 
-
-def shard_rows(image_size: int) -> int:
-    """Rows per image shard: about SHARD_BYTES each, so memory does not grow with image size."""
-    return max(16, layout.SHARD_BYTES // (image_size * image_size * 3))
+    def present(self, name: str, indices: Sequence[int]) -> np.ndarray:
+        """0/1 (float32) flags: which of the rows have the modality."""
+        flag = modalities.present_column(name)
+        if flag not in self.examples.columns:
+            return np.zeros(len(indices), np.float32)
+        return self.examples[flag].to_numpy()[np.asarray(indices, np.int64)].astype(np.float32)
 
 
 def is_dataset(path: Path) -> bool:
@@ -225,27 +229,20 @@ def open_dataset(folder: Path) -> Dataset:
     if not is_dataset(folder):
         raise DataError(f"{folder} is not a prepared dataset (no {layout.SCHEMA_FILE})")
     try:
-        schema = json.loads((folder / layout.SCHEMA_FILE).read_text(encoding="utf-8"))
-        version = schema.get("format_version")
-        if version != layout.DATASET_FORMAT:
-            raise DataError(
-                f"{folder}: prepared dataset format {version} is not supported "
-                f"(this mmcli reads format {layout.DATASET_FORMAT}); run mmcli preprocess again"
-            )
+        raw = json.loads((folder / layout.SCHEMA_FILE).read_text(encoding="utf-8"))
+        schema = Schema.from_dict(raw, f"{folder / layout.SCHEMA_FILE}")
         examples = pd.read_parquet(folder / layout.EXAMPLES_FILE)
-        names = modality.of_kind(schema.get("modalities", ()), modality.IMAGE) or [modality.IMAGE]
-        image_shards = {
-            name: [
-                np.load(p, mmap_mode="r")
-                for p in sorted((folder / modality.images_dir(name)).glob("shard-*.npy"))
-            ]
-            for name in names
-        }
+        shards = {}
+        for name in schema.modalities:
+            spec = modalities.modality_of(name).shard_spec(name, schema.prep)
+            if spec is not None:
+                files = sorted((folder / spec.folder).glob("shard-*.npy"))
+                shards[name] = [np.load(p, mmap_mode="r") for p in files]
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{folder}: damaged prepared dataset: {exc}") from exc
-    for shards in image_shards.values():
-        if sum(len(s) for s in shards) != len(examples):
-            raise DataError(f"{folder}: image shards do not match {layout.EXAMPLES_FILE}")
-    return Dataset(folder, schema, examples, image_shards)
+    for name, parts in shards.items():
+        if sum(len(s) for s in parts) != len(examples):
+            raise DataError(f"{folder}: {name} shards do not match {layout.EXAMPLES_FILE}")
+    return Dataset(folder, schema, examples, shards)

@@ -1,11 +1,12 @@
-"""Which column plays which role (id, image, text, label, split): from flags, else detected."""
+"""Which column plays which role: id, label, split, and the sources of every modality
+(:mod:`mmcli.modalities`): from flags, else by name, else by content."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from mmcli import modality
+from mmcli import modalities
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
@@ -15,43 +16,24 @@ if TYPE_CHECKING:
 
 _CANDIDATES = {
     "id": ("id", "uid", "key", "example_id", "item_id", "product_id"),
-    "image": ("image", "image_path", "img", "image_file", "filename", "file", "path", "picture"),
-    "text": ("text", "description", "caption", "title", "sentence", "name", "display_name"),
     "label": ("label", "labels", "class", "target", "category", "y"),
     "split": ("split", "fold", "subset"),
 }
-IMAGE_DIR_ROLE = "<image-dir>"  # the image "column" when images come from --image-dir
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
 class Roles:
-    """Column names for each role; ``None`` when the table has no such column."""
+    """Column names for id, label and split (``None`` when the table has none), and the
+    columns each modality is made of, in model order (:func:`mmcli.modalities.ordered`).
+
+    ``notes`` are settings a kind reports beside its columns (``image_dir``, ``text_inputs``).
+    """
 
     id: str | None
-    image: str | None
-    text: str | None
     label: str | None
     split: str | None
-    text_columns: tuple[str, ...] = ()  # when several text columns make ``text``
-    image_dir: str | None = None  # images found as <id>.<ext> in this folder
-    image_columns: tuple[str, ...] = ()  # when several image columns (``image`` is the first)
-    text_inputs: str = "join"  # several text columns: joined into one text, or "separate"
-
-    @property
-    def sources(self) -> dict[str, tuple[str, ...]]:
-        """Each modality (see :mod:`mmcli.modality`) and the table columns it is made of:
-        images first, then texts."""
-        out: dict[str, tuple[str, ...]] = {}
-        images = self.image_columns or ((self.image,) if self.image else ())
-        for i, column in enumerate(images):
-            out[modality.name(modality.IMAGE, i)] = (column,)
-        if self.text_inputs == "separate" and self.text_columns:
-            for i, column in enumerate(self.text_columns):
-                out[modality.name(modality.TEXT, i)] = (column,)
-        elif self.text:
-            out[modality.TEXT] = self.text_sources
-        return out
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -61,27 +43,21 @@ class Roles:
         """How reports name a modality's column (several joined columns as ``a+b``)."""
         return "+".join(self.sources[name])
 
-    @property
-    def text_sources(self) -> tuple[str, ...]:
-        """The table columns the text modality is made of."""
-        if self.text_columns:
-            return self.text_columns
-        return (self.text,) if self.text else ()
-
-    def to_dict(self) -> dict[str, str | None]:
-        data = asdict(self)
-        if not self.text_columns:
-            del data["text_columns"]
-        else:
-            data["text_columns"] = list(self.text_columns)
-        if self.image_dir is None:
-            del data["image_dir"]
-        if not self.image_columns:
-            del data["image_columns"]
-        else:
-            data["image_columns"] = list(self.image_columns)
-        if self.text_inputs == "join":
-            del data["text_inputs"]
+    def to_dict(self) -> dict[str, Any]:
+        """The roles as saved in schema.json and bundle.json: ``id``, ``label``, ``split``, and
+        per kind the column of its first modality (``image``, ``text``: always present,
+        None when absent), ``<kind>_columns`` when a kind has several columns, and notes."""
+        data: dict[str, Any] = {"id": self.id}
+        for kind in modalities.kinds():
+            names = modalities.of_kind(self.sources, kind)
+            if names or kind in modalities.RECORD_MODALITIES:
+                data[kind] = self.column(names[0]) if names else None
+        data["label"], data["split"] = self.label, self.split
+        for kind in modalities.kinds():
+            columns = [c for m in modalities.of_kind(self.sources, kind) for c in self.sources[m]]
+            if len(columns) > 1:
+                data[f"{kind}_columns"] = columns
+        data.update(self.notes)
         return data
 
 
@@ -89,85 +65,71 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     """Assign roles: a flag names its column, else a known column name, else content.
 
     Raises:
-        DataError: a named column is missing, or no image or text column is found.
+        DataError: a named column is missing, a source needs an id column the table lacks,
+            or no modality column is found.
     """
     columns = list(frame.columns)
-    lower = {c.lower(): c for c in columns}
-    text_columns = config.text_cols
-    image_columns = config.image_cols
-    named = [(c, "text") for c in text_columns] + [(c, "image") for c in image_columns]
-    for column, role in named:
-        if column not in frame.columns:
+    lower = {str(c).lower(): c for c in columns}
+    kinds = modalities.REGISTRY
+    named = {kind: impl.named_columns(config) for kind, impl in kinds.items()}
+    given = {"id": config.id_col, "label": config.label_col, "split": config.split_col}
+    chosen: dict[str, str | None] = {}
+    for role, column in given.items():
+        if column is not None and column not in frame.columns:
             raise DataError(
                 f"{name}: no column {column!r} for the {role} (columns: {', '.join(columns)})"
             )
-    given = {
-        "id": config.id_col,
-        "image": image_columns[0] if image_columns else None,
-        "text": text_columns[0] if len(text_columns) == 1 else None,
-        "label": config.label_col,
-        "split": config.split_col,
-    }
-    chosen: dict[str, str | None] = {}
-    for role, column in given.items():
-        if column is not None:
-            if column not in frame.columns:
+        chosen[role] = column or next((lower[c] for c in _CANDIDATES[role] if c in lower), None)
+    for kind, impl in kinds.items():
+        virtual = impl.virtual_source(config)
+        for column in named[kind]:
+            if column != virtual and column not in frame.columns:
                 raise DataError(
-                    f"{name}: no column {column!r} for the {role} (columns: {', '.join(columns)})"
+                    f"{name}: no column {column!r} for the {kind} (columns: {', '.join(columns)})"
                 )
-            chosen[role] = column
-        else:
-            chosen[role] = next((lower[c] for c in _CANDIDATES[role] if c in lower), None)
-    if len(text_columns) > 1:
-        chosen["text"] = "+".join(text_columns)
-    extra: dict = {
-        "text_columns": text_columns if len(text_columns) > 1 else (),
-        "image_columns": image_columns if len(image_columns) > 1 else (),
-        "text_inputs": config.text_inputs,
-    }
-    if config.image_dir is not None:
-        if chosen["id"] is None:
-            raise DataError(f"{name}: --image-dir needs an id column (name it with --id-col)")
-        chosen["image"] = IMAGE_DIR_ROLE
-        extra["image_dir"] = config.image_dir
-    taken = {c for c in chosen.values() if c} | set(text_columns) | set(image_columns)
-    if chosen["image"] is None and config.image_col is None:
-        chosen["image"] = _find_image_column(frame, taken)
-        taken.discard(None)
-        taken |= {chosen["image"]} - {None}
-    if chosen["text"] is None and not text_columns:
-        chosen["text"] = _find_text_column(frame, taken)
-    if chosen["image"] is None and chosen["text"] is None:
+        if virtual is not None and chosen["id"] is None:
+            raise DataError(f"{name}: --{kind}-dir needs an id column (name it with --id-col)")
+    taken = {c for c in chosen.values() if c} | {c for cols in named.values() for c in cols}
+    found: dict[str, tuple[str, ...]] = {}
+    for kind, impl in kinds.items():  # by flag, else by name
+        if named[kind]:
+            found[kind] = named[kind]
+            continue
+        column = next((lower[c] for c in impl.column_names
+                       if c in lower and lower[c] not in taken), None)
+        if column is not None:
+            found[kind] = (column,)
+            taken.add(column)
+    for kind, impl in kinds.items():  # else by content
+        if kind not in found:
+            column = _by_content(frame, impl, taken)
+            found[kind] = (column,) if column is not None else ()
+            taken |= set(found[kind])
+    sources: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, Any] = {}
+    for kind, impl in kinds.items():
+        for i, cols in enumerate(impl.sources(found[kind], config) if found[kind] else []):
+            sources[modalities.name(kind, i)] = cols
+        if found[kind]:
+            notes.update(impl.role_notes(config))
+    if not sources:
         raise DataError(
-            f"{name}: found no image or text column (columns: {', '.join(columns)}); "
-            "name them with --image-col / --text-col"
+            f"{name}: found no {' or '.join(kinds)} column (columns: {', '.join(columns)}); "
+            f"name them with {' / '.join(f'--{k}-col' for k in kinds)}"
         )
-    return Roles(**chosen, **extra)
+    return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes)
 
 
-def _is_textual(series: pd.Series) -> bool:
+def _by_content(frame: pd.DataFrame, impl, taken: set[str]) -> str | None:
+    """The column whose values the kind scores highest (the first on a tie), or None."""
     from pandas.api.types import is_object_dtype, is_string_dtype
 
-    return is_string_dtype(series) or is_object_dtype(series)
-
-
-def _find_image_column(frame: pd.DataFrame, taken: set[str | None]) -> str | None:
+    best, best_score = None, None
     for column in frame.columns:
-        if column in taken or not _is_textual(frame[column]):
+        series = frame[column]
+        if column in taken or not (is_string_dtype(series) or is_object_dtype(series)):
             continue
-        values = frame[column].dropna().astype(str).str.lower().head(50)
-        if len(values) and values.str.endswith(_IMAGE_SUFFIXES).mean() > 0.8:
-            return column
-    return None
-
-
-def _find_text_column(frame: pd.DataFrame, taken: set[str | None]) -> str | None:
-    best, best_len = None, 0.0
-    for column in frame.columns:
-        if column in taken or not _is_textual(frame[column]):
-            continue
-        values = frame[column].dropna().astype(str).head(200)
-        mean_len = values.str.len().mean() if len(values) else 0.0
-        if values.str.contains(" ").mean() > 0.5 and mean_len > best_len:
-            best, best_len = column, mean_len
+        score = impl.match_score(series.dropna().astype(str).head(200))
+        if score is not None and (best_score is None or score > best_score):
+            best, best_score = column, score
     return best

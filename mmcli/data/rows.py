@@ -13,22 +13,15 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from mmcli import modality
-from mmcli.data.clean import TextOptions, clean_label, clean_text, is_missing
+from mmcli import modalities
+from mmcli.data.clean import clean_label, is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.labelmap import load_label_map
-from mmcli.errors import DataError, ImageError, UsageError
-from mmcli.io.images import (
-    ImageOptions,
-    decode_images,
-    decode_workers,
-    index_image_dir,
-    resolve_image_path,
-)
+from mmcli.errors import CellError, DataError
+from mmcli.io.decode import decode_jobs, decode_workers
+from mmcli.modalities.base import Fault, Job, Outcome, Ready, TableContext
 
 if TYPE_CHECKING:
     from mmcli.config import PrepConfig
@@ -59,43 +52,20 @@ class Issue:
 
 @dataclass(frozen=True)
 class Row:
-    """A row after cleaning and decoding, one entry per modality (see :mod:`mmcli.modality`).
-
-    ``texts`` holds each text modality's cleaned text ("" when absent or masked), ``images``
-    each image modality's decoded array (None when absent or masked). A rejected row has
-    no modality present.
-    """
+    """A row after cleaning and decoding: one value per modality (see :mod:`mmcli.modalities`),
+    None where the modality is absent or masked. A rejected row has no modality present."""
 
     row: int  # 1-based position among the table's data rows
     id: str
     split: str
     label: str | None
-    texts: dict[str, str]
-    images: dict[str, np.ndarray | None]
+    values: dict[str, Any]
     issues: tuple[Issue, ...]
     rejected: bool
 
     def present(self, name: str) -> bool:
-        """Whether the row has the named modality (decoded image, non-empty text)."""
-        if name in self.images:
-            return self.images[name] is not None
-        return bool(self.texts.get(name))
-
-    @property
-    def text(self) -> str:
-        return self.texts.get(modality.TEXT, "")
-
-    @property
-    def image(self) -> np.ndarray | None:
-        return self.images.get(modality.IMAGE)
-
-    @property
-    def image_present(self) -> bool:
-        return self.image is not None
-
-    @property
-    def text_present(self) -> bool:
-        return bool(self.text)
+        """Whether the row has the named modality."""
+        return self.values.get(name) is not None
 
 
 @dataclass(frozen=True)
@@ -104,21 +74,8 @@ class _Plan:
     id: str
     split: str
     label: str | None
-    texts: dict[str, str]
-    paths: dict[str, Path | None]  # each image modality's resolved path (None: none to open)
+    outcomes: dict[str, Outcome | None]  # None: a fault, already among the issues
     issues: tuple[Issue, ...]
-
-
-def text_options(config: PrepConfig) -> TextOptions:
-    return TextOptions(lowercase=config.lowercase, max_chars=config.max_text_chars)
-
-
-def image_options(config: PrepConfig) -> ImageOptions:
-    return ImageOptions(
-        size=config.image_size,
-        max_pixels=config.max_pixels,
-        min_side=config.min_image_side,
-    )
 
 
 def iter_rows(
@@ -151,43 +108,45 @@ def iter_rows(
         table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
         row_issues=row_issues or {}, first_row=first_row,
     )
-    # Plans wait in `ahead` while their images decode: the decoder pulls paths (and so
-    # plans) only a few chunks ahead of the results, so planning overlaps decoding and
-    # memory stays bounded.
+    # Plans wait in `ahead` while their cells decode: the decoder pulls jobs (and so plans)
+    # only a few chunks ahead of the results, so planning overlaps decoding and memory stays
+    # bounded.
     ahead: deque[_Plan] = deque()
 
-    def paths() -> Iterator[Path]:
+    def jobs() -> Iterator[tuple[Any, Any]]:
         for plan in plans:
             ahead.append(plan)
-            yield from (p for p in plan.paths.values() if p is not None)
+            for outcome in plan.outcomes.values():
+                if isinstance(outcome, Job):
+                    yield outcome.decoder, outcome.payload
 
     where = {name: roles.column(name) for name in roles.modalities}  # column(s) in reports
-    images = modality.of_kind(roles.modalities, modality.IMAGE)
-    expected = len(table.frame) * len(images)
-    workers = decode_workers(expected, config.workers)
-    decoded = decode_images(paths(), image_options(config), workers=workers)
-    early: deque[np.ndarray | ImageError] = deque()  # results pulled to refill `ahead`
+    decoding = [m for m in roles.modalities if modalities.modality_of(m).decodes]
+    workers = decode_workers(len(table.frame) * len(decoding), config.workers)
+    decoded = decode_jobs(jobs(), workers=workers)
+    early: deque[Any] = deque()  # results pulled to refill `ahead`
+    kinds = " or ".join(dict.fromkeys(modalities.kind_of(m) for m in roles.modalities))
     while True:
         if not ahead:
-            step = next(decoded, None)  # plans rows up to the next one with an image
+            step = next(decoded, None)  # plans rows up to the next one with a job
             if step is not None:
                 early.append(step[1])
             elif not ahead:
                 return
         plan = ahead.popleft()
-        results: dict[str, np.ndarray | ImageError] = {}
-        for name, path in plan.paths.items():  # results come in the order paths were given
-            if path is not None:
+        results: dict[str, Any] = {}
+        for name, outcome in plan.outcomes.items():  # results come in the order of the jobs
+            if isinstance(outcome, Job):
                 results[name] = early.popleft() if early else next(decoded)[1]
-        row = _verdict(plan, results, where, config)
+        row = _verdict(plan, results, where, config, kinds)
         if on_row is not None:
             on_row()
         yield row
 
 
-def image_root(table: Table, config: PrepConfig) -> Path:
-    """The folder image paths are relative to: ``--image-dir``, ``--image-root``, or the
-    table's folder."""
+def data_root(table: Table, config: PrepConfig) -> Path:
+    """The folder file paths in cells are relative to: ``--image-dir``, ``--image-root``, or
+    the table's folder."""
     if config.image_dir is not None:
         return Path(config.image_dir)
     if config.image_root is not None:
@@ -213,7 +172,6 @@ def _plan_rows(
     first_row: int = 1,
 ) -> Iterator[_Plan]:
     frame = table.frame
-    options = text_options(config)
     casefold = config.label_case == "fold"
     mapping = None
     if config.label_map and roles.label:
@@ -223,23 +181,13 @@ def _plan_rows(
         return list(frame[name]) if name else None
 
     raw_ids, raw_splits, raw_labels = column(roles.id), column(roles.split), column(roles.label)
-    sources = roles.sources
-    reported = {name: roles.column(name) for name in sources}  # column(s) named in issues
-    texts = {
-        name: [list(frame[c]) for c in columns]
-        for name, columns in sources.items()
-        if modality.kind(name) == modality.TEXT
+    context = TableContext(data_root(table, config), config)
+    preparers = {name: modalities.modality_of(name).preparer(context) for name in roles.sources}
+    cells = {
+        name: [list(frame[c]) for c in columns if c in frame.columns]
+        for name, columns in roles.sources.items()
     }
-    images = {
-        name: None if roles.image_dir is not None else list(frame[columns[0]])
-        for name, columns in sources.items()
-        if modality.kind(name) == modality.IMAGE
-    }
-    root = image_root(table, config)
-    if roles.image_dir is not None:
-        if not root.is_dir():
-            raise UsageError(f"--image-dir {config.image_dir!r} is not a folder")
-        by_id, ambiguous = index_image_dir(root)
+    reported = {name: roles.column(name) for name in roles.sources}  # column(s) named in issues
     ids = [
         str(i + first_row) if is_missing(raw) else clean_label(raw) or str(i + first_row)
         for i, raw in enumerate(raw_ids or [None] * len(frame))
@@ -276,50 +224,15 @@ def _plan_rows(
             found = duplicates[i]
             where = roles.id if found.reason == "duplicate_id" else ""
             issues.append(Issue(where or "", found.reason, "rejected", found.message))
-        row_texts = {
-            name: _join_text([cells[i] for cells in columns], options, config.text_sep)
-            for name, columns in texts.items()
-        }
-        paths: dict[str, Path | None] = {}
-        for name, cells in images.items():
-            column = reported[name]
-            paths[name] = None
-            if cells is None:  # --image-dir
-                if ident in ambiguous:
-                    issues.append(
-                        Issue(column, "ambiguous", "masked",
-                              f"several files named {ident}.* in {config.image_dir}")
-                    )
-                elif ident not in by_id:
-                    issues.append(
-                        Issue(column, "missing", "masked",
-                              f"no image {ident}.<ext> in {config.image_dir}")
-                    )
-                elif not _has_rejection(issues):
-                    paths[name] = _resolve(by_id[ident].name, root, config, column, issues)
-            elif is_missing(cells[i]):
-                issues.append(Issue(column, "missing", "masked", "no image path"))
-            elif not _has_rejection(issues):
-                paths[name] = _resolve(str(cells[i]).strip(), root, config, column, issues)
-        yield _Plan(number, ident, split, label, row_texts, paths, tuple(issues))
-
-
-def _resolve(
-    value: str, root: Path, config: PrepConfig, column: str, issues: list[Issue]
-) -> Path | None:
-    try:
-        return resolve_image_path(value, root, allow_outside_root=config.allow_outside_root)
-    except ImageError as exc:
-        issues.append(Issue(column, exc.reason, "masked", str(exc)))
-        return None
-
-
-def _join_text(cells: list[object], options: TextOptions, sep: str) -> str:
-    """Clean each text cell; several non-empty ones are joined by ``sep``."""
-    if len(cells) == 1:
-        return clean_text(cells[0], options)
-    parts = [clean_text(cell, options) for cell in cells]
-    return clean_text(sep.join(p for p in parts if p), options)
+        outcomes: dict[str, Outcome | None] = {}
+        for name, prepare in preparers.items():
+            outcome = prepare([values[i] for values in cells[name]], ident,
+                              _has_rejection(issues))
+            if isinstance(outcome, Fault):
+                issues.append(Issue(reported[name], outcome.reason, "masked", outcome.message))
+                outcome = None
+            outcomes[name] = outcome
+        yield _Plan(number, ident, split, label, outcomes, tuple(issues))
 
 
 def _has_rejection(issues: list[Issue]) -> bool:
@@ -328,21 +241,23 @@ def _has_rejection(issues: list[Issue]) -> bool:
 
 def _verdict(
     plan: _Plan,
-    results: Mapping[str, np.ndarray | ImageError],
+    results: Mapping[str, Any],
     where: Mapping[str, str],
     config: PrepConfig,
+    kinds: str,
 ) -> Row:
     issues = list(plan.issues)
-    images: dict[str, np.ndarray | None] = {}
-    for name in plan.paths:
-        result = results.get(name)
-        if isinstance(result, ImageError):
-            issues.append(Issue(where[name], result.reason, "masked", str(result)))
-            result = None
-        images[name] = result
-    for name, text in plan.texts.items():
-        if not text and not _has_rejection(issues):
-            issues.append(Issue(where[name], "missing", "masked", "no text after cleaning"))
+    values: dict[str, Any] = {}
+    for name, outcome in plan.outcomes.items():
+        value = outcome.value if isinstance(outcome, Ready) else results.get(name)
+        if isinstance(value, CellError):
+            issues.append(Issue(where[name], value.reason, "masked", str(value)))
+            value = None
+        values[name] = value
+    for name, outcome in plan.outcomes.items():
+        if isinstance(outcome, Ready) and outcome.value is None and not _has_rejection(issues):
+            message = modalities.modality_of(name).absent_message
+            issues.append(Issue(where[name], "missing", "masked", message))
     masked = [i for i in issues if i.action == "masked"]
     if masked and not _has_rejection(issues):
         if config.on_missing == "error":
@@ -353,18 +268,17 @@ def _verdict(
             )
         if config.on_missing == "drop":
             issues = [_as_rejected(i) for i in issues]
-    anything = any(v is not None for v in images.values()) or any(plan.texts.values())
+    anything = any(v is not None for v in values.values())
     if not anything and not _has_rejection(issues):
         issues = [_as_rejected(i) for i in issues]
-        issues.append(Issue("", "no_modality", "rejected", "no image or text is usable"))
+        issues.append(Issue("", "no_modality", "rejected", f"no {kinds} is usable"))
     rejected = _has_rejection(issues)
     return Row(
         row=plan.row,
         id=plan.id,
         split=plan.split,
         label=plan.label,
-        texts={name: "" if rejected else text for name, text in plan.texts.items()},
-        images={name: None if rejected else image for name, image in images.items()},
+        values={name: None if rejected else value for name, value in values.items()},
         issues=tuple(issues),
         rejected=rejected,
     )

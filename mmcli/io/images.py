@@ -10,12 +10,8 @@ other Pillow plugins (EPS, for one, runs Ghostscript) are never tried.
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
 import dataclasses
 import functools
-import itertools
-import multiprocessing
 import os
 import stat
 import warnings
@@ -26,34 +22,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mmcli.errors import ImageError, UsageError
+from mmcli.io.decode import decode_jobs, describe
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")  # JPEG includes MPO (phone photos)
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-# Below this many images a process pool costs more (start-up, imports) than it saves;
-# measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py).
-IN_PROCESS_BELOW = 2000
-
-
-def decode_workers(n_images: int, requested: int = 0) -> int:
-    """The number of decoding processes for ``n_images``.
-
-    Args:
-        n_images: Images to decode.
-        requested: ``0`` for all cores, else the most processes to use.
-
-    Returns:
-        1 (decode in this process) when there are fewer than ``IN_PROCESS_BELOW``
-        images or one core; else ``requested`` (or the number of cores).
-    """
-    cores = os.cpu_count() or 1
-    wanted = cores if requested <= 0 else requested
-    if n_images < IN_PROCESS_BELOW or wanted <= 1:
-        return 1
-    return wanted
-
-
 def index_image_dir(folder: Path) -> tuple[dict[str, Path], set[str]]:
     """Index a folder of images named ``<id>.<ext>`` (not recursive).
 
@@ -238,85 +212,26 @@ def load_image(path: Path, options: ImageOptions) -> np.ndarray:
         raise _error(reason, path, _describe(exc)) from None
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageDecoder:
+    """A picklable decoder job for :func:`mmcli.io.decode.decode_jobs`: ``decoder(path)`` is
+    :func:`load_image` with these options."""
+
+    options: ImageOptions
+    what = "image"
+
+    def __call__(self, path: Path) -> np.ndarray:
+        return load_image(path, self.options)
+
+
 def decode_images(
     paths: Iterable[Path], options: ImageOptions, *, workers: int = 1, chunk_size: int = 64
 ) -> Iterator[tuple[int, np.ndarray | ImageError]]:
-    """Decode many images, in input order, returning faults in place of arrays.
-
-    With ``workers > 1`` chunks of ``chunk_size`` paths are decoded in a pool of
-    "spawn" processes, with at most ``2 * workers`` chunks in flight, so memory stays
-    bounded however many paths there are. ``paths`` is consumed lazily (at most that
-    far ahead of the results), so it may be a generator that plans rows meanwhile. A
-    worker process that dies (e.g. killed by the OS) raises
-    ``concurrent.futures.process.BrokenProcessPool``.
-
-    Args:
-        paths: Image files.
-        options: Output size, limits and background colour.
-        workers: Number of processes; ``<= 1`` decodes in this process.
-        chunk_size: Paths per task sent to a worker.
-
-    Returns:
-        An iterator of ``(index, array or ImageError)``, one per path, in input order.
-    """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise UsageError(
-            f"Expected a positive integer for `chunk_size`. Received: chunk_size={chunk_size!r}"
-        )
-    chunks = _chunks(paths, chunk_size)
-    if workers <= 1:
-        return _number(_decode_chunk(chunk, options) for chunk in chunks)
-    return _number(_decode_in_pool(chunks, options, workers))
-
-
-def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
-    """Lists of ``size`` paths, pulled lazily from ``paths``."""
-    iterator = iter(paths)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-def _decode_in_pool(
-    chunks: Iterator[list[Path]], options: ImageOptions, workers: int
-) -> Iterator[list]:
-    """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight."""
-    context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        pending: collections.deque = collections.deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_decode_chunk, chunk, options))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _number(results: Iterator[list]) -> Iterator[tuple[int, np.ndarray | ImageError]]:
-    """Number the flattened results, rebuilding ``ImageError`` from ``(reason, message)``."""
-    index = 0
-    for chunk in results:
-        for item in chunk:
-            yield index, ImageError(*item) if isinstance(item, tuple) else item
-            index += 1
-
-
-def _decode_chunk(paths: list[Path], options: ImageOptions) -> list[np.ndarray | tuple[str, str]]:
-    """Decode paths; faults become ``(reason, message)`` (``ImageError`` does not pickle).
-
-    Module-level so that "spawn" worker processes can import it.
-    """
-    results: list[np.ndarray | tuple[str, str]] = []
-    for path in paths:
-        try:
-            results.append(load_image(path, options))
-        except ImageError as exc:
-            results.append((exc.reason, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
-            results.append(("unreadable", f"cannot decode image '{path}': {_describe(exc)}"))
-    return results
+    """Decode many images, in input order, returning faults (``ImageError``) in place of
+    arrays; see :func:`mmcli.io.decode.decode_jobs` for ``workers`` and ``chunk_size``."""
+    decoder = ImageDecoder(options)
+    return decode_jobs(((decoder, path) for path in paths), workers=workers,
+                       chunk_size=chunk_size, error=ImageError)
 
 
 def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray:
@@ -366,9 +281,4 @@ def _error(reason: str, path: Path, cause: str) -> ImageError:
     return ImageError(reason, f"cannot decode image '{path}': {cause}")
 
 
-def _describe(exc: BaseException) -> str:
-    """Returns: a one-line cause for ``exc``, without the file path Pillow may add."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+_describe = describe

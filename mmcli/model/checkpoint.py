@@ -35,7 +35,7 @@ def fingerprint(config, dataset, train_idx: np.ndarray, val_idx: np.ndarray) -> 
     }
     digest = hashlib.sha256()
     digest.update(json.dumps(
-        [dataset.schema["source"]["sha256"], dataset.labels, dataset.schema["modalities"]]
+        [dataset.schema.sha256, dataset.labels, dataset.modalities]
     ).encode())
     digest.update(np.asarray(train_idx, np.int64).tobytes())
     digest.update(np.asarray(val_idx, np.int64).tobytes())

@@ -1,141 +1,121 @@
-"""Feeding the model: rows of a prepared dataset (or freshly prepared rows) to input dicts."""
+"""Feeding the model: rows of a prepared dataset (or freshly prepared rows) to input dicts,
+and seeded ``tf.data`` streams of them.
+
+An input dict holds one batch per modality under its name (the kind decides its shape and
+dtype: :mod:`mmcli.modalities`) and ``present``: one 0/1 flag per modality and row, in model
+order, which the model's :class:`~mmcli.model.layers.ModalityMask` uses to mask.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmcli import modality
+from mmcli import modalities
 from mmcli.model.backend import import_keras
 
 if TYPE_CHECKING:
+    from mmcli.config import PrepConfig
     from mmcli.data.dataset import Dataset
     from mmcli.data.rows import Row
 
 import_keras()
 import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
+PRESENT = "present"  # the model input holding the presence flags
+
 
 def model_inputs(
-    modalities: Sequence[str],
+    names: Sequence[str],
     values: Mapping[str, Any],
     present: Mapping[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """The input dict of :func:`mmcli.model.build.build` for one batch.
 
-    ``values`` holds each modality's batch (uint8 images, or texts) under its name; one
-    left out is left out of the inputs too (a frozen backbone's head takes features instead).
-    ``present`` holds each modality's 0/1 flags: they become the ``present`` input, in
-    ``modalities`` order.
+    ``values`` holds each modality's batch under its name; one left out is left out of the
+    inputs too (a frozen extractor's head takes features instead). ``present`` holds each
+    modality's 0/1 flags: they become the ``present`` input, ``(batch, len(names))``
+    float32, in ``names`` order.
     """
-    inputs: dict[str, np.ndarray] = {}
-    for name in modalities:
-        if name not in values:
-            continue
-        if modality.kind(name) == modality.TEXT:
-            inputs[name] = np.asarray(values[name], dtype=object)
-        else:
-            inputs[name] = values[name]
-    inputs["present"] = np.stack(
-        [np.asarray(present[m], np.float32) for m in modalities], axis=1
-    )
+    inputs: dict[str, np.ndarray] = {k: values[k] for k in names if k in values}
+    inputs[PRESENT] = np.stack([np.asarray(present[m], np.float32) for m in names], axis=1)
     return inputs
 
 
-def mask(inputs: dict[str, np.ndarray], modalities: Sequence[str], hidden: str) -> dict:
+def mask(inputs: dict[str, np.ndarray], names: Sequence[str], hidden: str) -> dict:
     """A copy of ``inputs`` with one modality marked absent (for ablations)."""
-    present = inputs["present"].copy()
-    present[:, list(modalities).index(hidden)] = 0.0
-    return {**inputs, "present": present}
+    present = inputs[PRESENT].copy()
+    present[:, list(names).index(hidden)] = 0.0
+    return {**inputs, PRESENT: present}
 
 
-def rows_inputs(rows: Sequence[Row], modalities: Sequence[str], image_size: int) -> dict:
-    """Input dict for rows prepared on the fly (predict, evaluate on a raw table)."""
-    values: dict[str, Any] = {}
-    for name in modalities:
-        if modality.kind(name) == modality.IMAGE:
-            images = np.zeros((len(rows), image_size, image_size, 3), np.uint8)
-            for i, row in enumerate(rows):
-                image = row.images.get(name)
-                if image is not None:
-                    images[i] = image
-            values[name] = images
-        else:
-            values[name] = [row.texts.get(name, "") for row in rows]
-    present = {m: np.array([row.present(m) for row in rows], np.float32) for m in modalities}
-    return model_inputs(modalities, values, present)
+def rows_inputs(rows: Sequence[Row], names: Sequence[str], prep: PrepConfig) -> dict:
+    """Input dict for rows prepared on the fly (predict, serving)."""
+    values = {
+        m: modalities.modality_of(m).batch([row.values.get(m) for row in rows], prep)
+        for m in names
+    }
+    present = {m: np.array([row.present(m) for row in rows], np.float32) for m in names}
+    return model_inputs(names, values, present)
 
 
 def dataset_columns(
-    data: Dataset, indices: np.ndarray, modalities: Sequence[str], *, images: bool = True
+    data: Dataset, indices: np.ndarray, names: Sequence[str], prep: PrepConfig | None = None,
+    *, skip: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The (values, present) of :func:`model_inputs` for example positions of a dataset;
-    without ``images``, the image modalities' values are left out."""
-    frame = data.examples
-    values: dict[str, Any] = {}
-    present: dict[str, np.ndarray] = {}
-    for name in modalities:
-        flag = modality.present_column(name)
-        if flag not in frame.columns:  # the data has no column for it: masked in every row
-            size = data.schema["prep"]["image_size"]
-            present[name] = np.zeros(len(indices), np.float32)
-            if modality.kind(name) == modality.TEXT:
-                values[name] = [""] * len(indices)
-            elif images:
-                values[name] = np.zeros((len(indices), size, size, 3), np.uint8)
-            continue
-        if modality.kind(name) == modality.TEXT:
-            values[name] = frame[name].to_numpy()[indices].tolist()
-        elif images:
-            values[name] = data.images(indices, name)
-        present[name] = frame[flag].to_numpy()[indices].astype(np.float32)
+    """The (values, present) of :func:`model_inputs` for example positions of a dataset,
+    leaving out the values of ``skip`` (modalities whose features are cached). A modality
+    the data lacks is absent in every row, shaped by ``prep`` (default: the data's)."""
+    values = {m: data.values(m, indices, prep) for m in names if m not in skip}
+    present = {m: data.present(m, indices) for m in names}
     return values, present
 
 
-def dataset_inputs(data: Dataset, indices: np.ndarray, modalities: Sequence[str]) -> dict:
+def dataset_inputs(
+    data: Dataset, indices: np.ndarray, names: Sequence[str], prep: PrepConfig | None = None
+) -> dict:
     """Input dict for the given example positions of a prepared dataset."""
-    return model_inputs(modalities, *dataset_columns(data, indices, modalities))
+    return model_inputs(names, *dataset_columns(data, indices, names, prep))
 
 
-def input_spec(modalities: Sequence[str], image_size: int) -> dict:
-    """The ``tf.TensorSpec`` of each model input, for ``tf.data`` generators."""
-    spec = {"present": tf.TensorSpec((None, len(modalities)), tf.float32)}
-    for name in modalities:
-        if modality.kind(name) == modality.IMAGE:
-            spec[name] = tf.TensorSpec((None, image_size, image_size, 3), tf.uint8)
-        else:
-            spec[name] = tf.TensorSpec((None,), tf.string)
+def input_spec(names: Sequence[str], prep: PrepConfig, *, skip: Sequence[str] = ()) -> dict:
+    """The ``tf.TensorSpec`` of each model input (but ``skip``), for ``tf.data`` generators."""
+    spec = {PRESENT: tf.TensorSpec((None, len(names)), tf.float32)}
+    for name in names:
+        if name not in skip:
+            shape, dtype = modalities.modality_of(name).input_spec(prep)
+            spec[name] = tf.TensorSpec((None, *shape), tf.dtypes.as_dtype(dtype))
     return spec
 
 
 def iter_batches(
-    data: Dataset, indices: np.ndarray, modalities: Sequence[str], batch_size: int
+    data: Dataset, indices: np.ndarray, names: Sequence[str], batch_size: int,
+    prep: PrepConfig | None = None,
 ) -> Iterator[tuple[np.ndarray, dict]]:
     """Yield (positions, inputs) batches in order: bounded memory for any dataset size."""
     for start in range(0, len(indices), batch_size):
         chunk = indices[start : start + batch_size]
-        yield chunk, dataset_inputs(data, chunk, modalities)
+        yield chunk, dataset_inputs(data, chunk, names, prep)
 
 
-def training_stream(
-    data: Dataset,
+def seeded_stream(
+    make_inputs: Callable[[np.ndarray], dict],
+    spec: dict,
     indices: np.ndarray,
     targets: np.ndarray,
-    modalities: Sequence[str],
     batch_size: int,
     *,
     shuffle_seed: int | None,
     first_epoch: int = 0,
 ):
-    """A ``tf.data.Dataset`` of (inputs, targets) batches streamed from the memory-mapped shards.
+    """A ``tf.data.Dataset`` of ``(make_inputs(rows), targets)`` batches over ``indices``.
 
     With ``shuffle_seed`` the order is reshuffled every epoch, from a generator seeded by
     (seed, epoch): the same seed gives the same batches. ``first_epoch`` is the epoch the
-    stream starts at (a resumed run).
+    stream starts at (a resumed run). ``targets`` are int32, aligned with ``indices``.
     """
-    size = data.schema["prep"]["image_size"]
     epoch = {"n": first_epoch}
 
     def generate():
@@ -145,10 +125,28 @@ def training_stream(
             epoch["n"] += 1
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
-            yield dataset_inputs(data, indices[chosen], modalities), targets[chosen]
+            yield make_inputs(indices[chosen]), targets[chosen]
 
-    spec = input_spec(modalities, size)
     target_spec = tf.TensorSpec((None,), tf.int32)
     stream = tf.data.Dataset.from_generator(generate, output_signature=(spec, target_spec))
     batches = -(-len(indices) // batch_size)
     return stream.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(2)
+
+
+def training_stream(
+    data: Dataset,
+    indices: np.ndarray,
+    targets: np.ndarray,
+    names: Sequence[str],
+    batch_size: int,
+    *,
+    shuffle_seed: int | None,
+    first_epoch: int = 0,
+    prep: PrepConfig | None = None,
+):
+    """A seeded stream of (inputs, targets) batches read from the memory-mapped dataset."""
+    prep = prep or data.schema.prep
+    return seeded_stream(
+        lambda rows: dataset_inputs(data, rows, names, prep), input_spec(names, prep),
+        indices, targets, batch_size, shuffle_seed=shuffle_seed, first_epoch=first_epoch,
+    )

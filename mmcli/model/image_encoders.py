@@ -151,4 +151,7 @@ def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exc
     return UsageError(f"cannot build {name} with weights {weights or 'none'}: {text[:300]}")
 
 
-IMAGE_ENCODERS = {"small_cnn": small_cnn, **{name: backbone_encoder(name) for name in BACKBONES}}
+# The backbone encoders by name (see mmcli.registry.IMAGE_ENCODERS).
+mobilenet = backbone_encoder("mobilenet")
+mobilenet_v3_small = backbone_encoder("mobilenet_v3_small")
+efficientnet_b0 = backbone_encoder("efficientnet_b0")

@@ -111,5 +111,3 @@ def transformer(
     x = layers.Dropout(config.dropout, seed=seed + 3, name=f"{prefix}_dropout")(x)
     return layers.Dense(dim, activation="relu", name=f"{prefix}_embed")(x)
 
-
-TEXT_ENCODERS = {"bow": bow, "embedding": embedding, "cnn": cnn, "transformer": transformer}

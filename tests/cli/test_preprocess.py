@@ -46,7 +46,7 @@ def test_prepares_sample_data_and_reports_every_bad_row(runner, app, tmp_path):
     first = data.examples.iloc[:3]
     assert first["image_present"].tolist() == [False, False, True]
     assert first["text_present"].tolist() == [True, True, False]
-    images = data.images(np.arange(5))
+    images = data.values("image", np.arange(5))
     assert images.shape == (5, 32, 32, 3) and images.dtype == np.uint8
     assert images[0].max() == 0 and images[3].max() > 0
 
@@ -67,7 +67,7 @@ def test_every_table_format_gives_the_same_dataset(runner, app, sample_copy, tmp
     first, second = open_dataset(tmp_path / "a"), open_dataset(tmp_path / "b")
     pd.testing.assert_frame_equal(first.examples, second.examples)
     idx = np.arange(len(first.examples))
-    assert np.array_equal(first.images(idx), second.images(idx))
+    assert np.array_equal(first.values("image", idx), second.values("image", idx))
 
 
 def test_reads_stdin_with_dash(runner, app, tmp_path):

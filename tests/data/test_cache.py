@@ -47,7 +47,8 @@ def test_second_open_reuses_the_prepared_data(cache, sample_copy):
     second, said = _open(sample_copy, PrepConfig(image_size=16, workers=2))
     assert said[0].startswith("reusing prepared data from the cache")
     assert second.folder == first.folder
-    assert np.array_equal(second.images(np.arange(10)), first.images(np.arange(10)))
+    rows = np.arange(10)
+    assert np.array_equal(second.values("image", rows), first.values("image", rows))
     assert not list((cache / "prepared").glob(".*"))  # no temporary folder left behind
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.labelmap import load_label_map
 from mmcli.errors import DataError
-from mmcli.io.images import IN_PROCESS_BELOW, decode_workers
+from mmcli.io.decode import IN_PROCESS_BELOW, decode_workers
 
 keys = st.lists(st.integers(0, 5), max_size=40)
 

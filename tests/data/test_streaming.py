@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from PIL import Image
 
-import mmcli.data.rows as rows_module
+import mmcli.io.images as images_module
 from mmcli.config import PrepConfig
 from mmcli.data.roles import detect_roles
 from mmcli.data.rows import iter_rows
@@ -21,16 +21,16 @@ def test_rows_are_planned_a_bounded_window_ahead(tmp_path, monkeypatch):
     config = PrepConfig(image_size=8, workers=1)
     roles = detect_roles(frame, config)
     resolved = []
-    real = rows_module.resolve_image_path
+    real = images_module.resolve_image_path
 
     def counting(*args, **kwargs):
         resolved.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rows_module, "resolve_image_path", counting)
+    monkeypatch.setattr(images_module, "resolve_image_path", counting)
     stream = iter_rows(table, roles, config, need_label=True)
     first = next(stream)
-    assert first.row == 1 and first.image_present
+    assert first.row == 1 and first.present("image")
     assert 1 <= len(resolved) <= 64  # one chunk, not the whole table
     later = [next(stream) for _ in range(199)]
     assert later[-1].row == 200 and len(resolved) <= 200 + 64

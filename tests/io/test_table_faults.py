@@ -198,13 +198,14 @@ def test_a_process_pool_gives_the_same_dataset(runner, app, fault_table, tmp_pat
     outputs = {}
     for workers in ("1", "2"):
         if workers == "2":
-            monkeypatch.setattr("mmcli.io.images.IN_PROCESS_BELOW", 0)  # force the pool
+            monkeypatch.setattr("mmcli.io.decode.IN_PROCESS_BELOW", 0)  # force the pool
         out = tmp_path / f"w{workers}"
         result = runner.invoke(app, ["preprocess", str(table), "--out", str(out),
                                      "--image-size", "16", "--workers", workers])
         assert result.exit_code == 0, result.stderr
         data = open_dataset(out)
-        outputs[workers] = (_rejects(out), data.examples, data.images(range(len(data.examples))))
+        images = data.values("image", range(len(data.examples)))
+        outputs[workers] = (_rejects(out), data.examples, images)
     (r1, e1, i1), (r2, e2, i2) = outputs["1"], outputs["2"]
     assert r1 == r2
     pd.testing.assert_frame_equal(e1, e2)

@@ -94,8 +94,8 @@ def test_other_backbones_take_raw_uint8_images(name):
     from mmcli.model.build import build
 
     config = ModelConfig(image_encoder=name, image_weights="none")
-    built = build(["image", "text"], config, num_classes=3, image_size=16,
-                  texts=["a red cat", "a blue dog"], seed=0)
+    built = build(["image", "text"], config, PrepConfig(image_size=16), num_classes=3,
+                  fit={"text": ["a red cat", "a blue dog"]}, seed=0)
     inputs = {
         "image": np.random.default_rng(0).integers(0, 255, (2, 16, 16, 3)).astype(np.uint8),
         "text": np.array(["a red cat", "a dog"], dtype=object),

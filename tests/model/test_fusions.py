@@ -80,7 +80,8 @@ def test_each_text_encoder_learns_the_mood_from_text_alone(prepared, encoder):
     from mmcli.metrics import accuracy
     from mmcli.model.inference import dataset_proba
 
-    text_only = dataclasses.replace(prepared, schema={**prepared.schema, "modalities": ["text"]})
+    text_only = dataclasses.replace(
+        prepared, schema=dataclasses.replace(prepared.schema, modalities=("text",)))
     model, meta, _ = train(text_only, epochs=20, text_encoder=encoder)
     rows, y = heldout(prepared)
     assert accuracy(y, dataset_proba(model, text_only, rows, ["text"], 64)) >= 0.38, encoder

@@ -11,8 +11,10 @@ class GatedFusion(keras.layers.Layer):
 
     The gate can learn to lean on the stronger modality, so the fused model
     does not fall below its best single modality the way plain concatenation
-    can on small data (FINDINGS.md). The weights are returned too, so training
-    and evaluation can report how much each modality is used.
+    can on small data (measured before the models were written, on a 7-class,
+    837-row product table: concatenation 0.862, text alone 0.905, gated 0.919-0.924).
+    The weights are returned too, so training and evaluation can report how much
+    each modality is used.
 
     Args:
         temperature: divides the gate logits; higher gives softer weights.

@@ -14,7 +14,8 @@ class LateFusion(keras.layers.Layer):
     row with only its text is classified by the text head alone. Because each
     head must classify on its own whenever modality dropout removes the
     others, the fused output can lean on the strongest modality and does not
-    fall below it the way plain concatenation can (FINDINGS.md).
+    fall below it the way plain concatenation can (on a 7-class, 837-row product table:
+    concatenation 0.862, below text alone at 0.905).
 
     Args:
         units: the number of classes.

@@ -10,7 +10,7 @@ class TfidfNormalize(keras.layers.Layer):
     """Dampens term counts and scales each row to unit length.
 
     Without it a dense layer over raw TF-IDF scores learns much worse on short
-    texts (FINDINGS.md: 0.82 instead of 0.905 accuracy on a product set).
+    texts (measured: 0.82 instead of 0.905 accuracy on a 7-class product table).
 
     Args:
         epsilon: added to the norm to avoid dividing by zero for an empty text.

@@ -1,0 +1,130 @@
+"""Decoding many cells (image files, audio files ...) in order, in worker processes when
+there are enough of them, with faults returned in place of values.
+
+A job is ``(decoder, payload)``: ``decoder(payload)`` returns the decoded value or raises
+:class:`~mmcli.errors.CellError`; the decoder must pickle by reference (a module-level
+function, or an instance of a module-level class such as
+:class:`mmcli.io.images.ImageDecoder`), as "spawn" workers import it.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from mmcli.errors import CellError, UsageError
+
+# Below this many jobs a process pool costs more (start-up, imports) than it saves;
+# measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py).
+IN_PROCESS_BELOW = 2000
+
+Decoder = Callable[[Any], Any]
+
+
+def decode_workers(n_jobs: int, requested: int = 0) -> int:
+    """The number of decoding processes for ``n_jobs``.
+
+    Args:
+        n_jobs: Cells to decode.
+        requested: ``0`` for all cores, else the most processes to use.
+
+    Returns:
+        1 (decode in this process) when there are fewer than ``IN_PROCESS_BELOW`` jobs or
+        one core; else ``requested`` (or the number of cores).
+    """
+    cores = os.cpu_count() or 1
+    wanted = cores if requested <= 0 else requested
+    if n_jobs < IN_PROCESS_BELOW or wanted <= 1:
+        return 1
+    return wanted
+
+
+def decode_jobs(
+    jobs: Iterable[tuple[Decoder, Any]],
+    *,
+    workers: int = 1,
+    chunk_size: int = 64,
+    error: type[CellError] = CellError,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``decoder(payload)`` for every job, in input order.
+
+    With ``workers > 1`` chunks of ``chunk_size`` jobs run in a pool of "spawn" processes,
+    with at most ``2 * workers`` chunks in flight, so memory stays bounded however many
+    jobs there are. ``jobs`` is consumed lazily (at most that far ahead of the results),
+    so it may be a generator that plans rows meanwhile. A worker process that dies (e.g.
+    killed by the OS) raises ``concurrent.futures.process.BrokenProcessPool``.
+
+    Returns:
+        An iterator of ``(index, value or error)``, one per job, in input order; a fault is
+        an ``error`` instance (a :class:`CellError`) with its ``reason``.
+
+    Raises:
+        UsageError: ``chunk_size`` is not a positive integer.
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise UsageError(
+            f"Expected a positive integer for `chunk_size`. Received: chunk_size={chunk_size!r}"
+        )
+    chunks = _chunks(jobs, chunk_size)
+    if workers <= 1:
+        return _number((decode_chunk(chunk) for chunk in chunks), error)
+    return _number(_in_pool(chunks, workers), error)
+
+
+def _chunks(jobs: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(jobs)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
+    """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight."""
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        pending: collections.deque = collections.deque()
+        for chunk in chunks:
+            pending.append(pool.submit(decode_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _number(results: Iterator[list], error: type[CellError]) -> Iterator[tuple[int, Any]]:
+    """Number the flattened results, rebuilding errors from ``(reason, message)``."""
+    index = 0
+    for chunk in results:
+        for item in chunk:
+            yield index, error(*item) if isinstance(item, tuple) else item
+            index += 1
+
+
+def decode_chunk(jobs: list[tuple[Decoder, Any]]) -> list:
+    """Run a chunk of jobs; faults become ``(reason, message)`` (exceptions with extra
+    arguments do not pickle). Module-level so that "spawn" worker processes can import it."""
+    results: list = []
+    for decoder, payload in jobs:
+        try:
+            results.append(decoder(payload))
+        except CellError as exc:
+            results.append((exc.reason, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one bad cell must not end the batch
+            what = getattr(decoder, "what", "cell")
+            results.append(("unreadable", f"cannot decode {what} '{payload}': {describe(exc)}"))
+    return results
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line cause for ``exc``, without the file path a library may add."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

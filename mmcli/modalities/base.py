@@ -1,0 +1,214 @@
+"""The modality interface: what a kind of model input (image, text, ...) must provide.
+
+A *kind* (``image``, ``text``) is one implementation of :class:`Modality`, registered once in
+:mod:`mmcli.modalities`. A table gives one *modality* per source of a kind: the first is named
+after the kind (``image``), further ones ``image_2``, ``image_3`` ... Everything downstream
+(rows, the prepared dataset, the model's inputs and encoders, masking, ablations, reports,
+predict records) works on modality names and asks the kind what to do; nothing else names a
+kind. Every method is pure or touches only the files a cell names; heavy libraries are
+imported inside the methods that need them (``import mmcli.modalities`` stays cheap).
+
+The life of one cell:
+
+1. :meth:`Modality.sources` maps the table's columns of the kind to modalities.
+2. :meth:`Modality.preparer` gives a per-table callable turning a row's cells into
+   :class:`Ready` (the cleaned value, ``None`` when absent), :class:`Job` (heavy work, e.g.
+   decoding a file, done in worker processes: a picklable ``decoder`` called with
+   ``payload``, raising :class:`~mmcli.errors.CellError`) or :class:`Fault` (a reason).
+3. The value is stored (:meth:`Modality.example_columns` in ``examples.parquet`` and/or
+   :meth:`Modality.shard_spec` arrays on disk) and read back as a batch
+   (:meth:`Modality.batch`), with :meth:`Modality.absent` filling absent rows.
+4. The model takes it through :meth:`Modality.input_spec` and :meth:`Modality.encode`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mmcli.config import ModelConfig, PrepConfig
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A cell cleaned without heavy work: its value, or None when the modality is absent."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Job:
+    """Heavy work for a cell: ``decoder(payload)`` in a worker process.
+
+    ``decoder`` must pickle by reference (a module-level function or an instance of a
+    module-level class) and raise :class:`~mmcli.errors.CellError` for a fault.
+    """
+
+    decoder: Callable[[Any], Any]
+    payload: Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A cell that cannot be used: a stable ``reason`` code and a one-line message."""
+
+    reason: str
+    message: str
+
+
+Outcome = Ready | Job | Fault
+
+
+@dataclass(frozen=True)
+class TableContext:
+    """What a preparer may need about the table: the folder relative paths start from,
+    and the preparation settings."""
+
+    root: Path
+    config: PrepConfig
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """Fixed-shape arrays stored in ``.npy`` shards under ``folder`` of a prepared dataset,
+    one row per kept example (zeros where absent)."""
+
+    folder: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class Modality(ABC):
+    """One kind of model input. Subclasses set the class attributes and the abstract methods.
+
+    Attributes:
+        kind: the kind's name, also the first modality's name (``image``).
+        column_names: column names recognised as this kind, lower case, best first.
+        config_field: the :class:`~mmcli.config.PrepConfig` field naming its columns by flag
+            (``image_col``), or None when the kind is only detected.
+        absent_message: the rejects.csv message when a cleaned cell is empty.
+    """
+
+    kind: ClassVar[str]
+    column_names: ClassVar[tuple[str, ...]] = ()
+    config_field: ClassVar[str | None] = None
+    absent_message: ClassVar[str] = "empty after cleaning"
+    decodes: ClassVar[bool] = False  # whether its preparer returns Jobs (decoded in workers)
+    needs_fit: ClassVar[bool] = False  # whether its encoder learns from data before training
+
+    # -- columns -----------------------------------------------------------------------
+    def named_columns(self, config: PrepConfig) -> tuple[str, ...]:
+        """The columns the user named for this kind (by flag), in order."""
+        if self.config_field is None:
+            return ()
+        value = getattr(config, self.config_field, None)
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    def virtual_source(self, config: PrepConfig) -> str | None:
+        """A source that is not a table column, or None: files named by row id in the folder
+        given by ``--<kind>-dir`` (``<image-dir>``). Such a source needs an id column."""
+        return None
+
+    def match_score(self, values: pd.Series) -> float | None:
+        """How well a column's first non-missing values (as strings) fit this kind, used to
+        detect an unnamed column: the highest score wins; None: not this kind."""
+        return None
+
+    def role_notes(self, config: PrepConfig) -> dict[str, Any]:
+        """Settings reported in ``roles`` beside the kind's columns (e.g. ``image_dir``)."""
+        return {}
+
+    def sources(self, columns: Sequence[str], config: PrepConfig) -> list[tuple[str, ...]]:
+        """The table columns each modality of this kind is made of (default: one column each)."""
+        return [(column,) for column in columns]
+
+    # -- cells ---------------------------------------------------------------------------
+    @abstractmethod
+    def preparer(
+        self, context: TableContext
+    ) -> Callable[[Sequence[Any], str, bool], Outcome]:
+        """A callable ``(cells, row_id, rejected) -> Outcome`` for this table's rows.
+
+        ``cells`` are the row's raw cells of the modality's source columns; ``rejected``
+        tells that the row is already rejected (a kind may then skip opening files).
+        """
+
+    # -- storage -------------------------------------------------------------------------
+    def example_columns(self, name: str, config: PrepConfig) -> list[tuple[str, str]]:
+        """Columns this modality adds to ``examples.parquet``: ``(column, arrow type)``
+        with types ``string``, ``float64``, ``int64`` or ``bool``."""
+        return []
+
+    def to_example(self, name: str, value: Any) -> dict[str, Any]:
+        """The ``example_columns`` cells of one kept row (``value`` None when absent)."""
+        return {}
+
+    def shard_spec(self, name: str, config: PrepConfig) -> ShardSpec | None:
+        """Arrays stored in shards for this modality, or None."""
+        return None
+
+    # -- batches -------------------------------------------------------------------------
+    @abstractmethod
+    def input_spec(self, config: PrepConfig) -> tuple[tuple[int, ...], str]:
+        """The model input's per-row shape and dtype, e.g. ``((64, 64, 3), "uint8")``."""
+
+    @abstractmethod
+    def absent(self, config: PrepConfig) -> Any:
+        """The value fed for a row without this modality (the model masks it anyway)."""
+
+    def batch(self, values: Sequence[Any], config: PrepConfig) -> np.ndarray:
+        """One batch of the model input from values (None: absent)."""
+        import numpy as np
+
+        shape, dtype = self.input_spec(config)
+        out = np.zeros((len(values), *shape), dtype=object if dtype == "string" else dtype)
+        blank = self.absent(config)
+        for i, value in enumerate(values):
+            out[i] = blank if value is None else value
+        return out
+
+    def from_examples(self, name: str, examples: pd.DataFrame, config: PrepConfig) -> list:
+        """Values of this modality read back from ``examples`` rows (its example columns)."""
+        raise NotImplementedError(f"{self.kind} stores no example columns")
+
+    # -- model ---------------------------------------------------------------------------
+    def encoder_choices(self) -> tuple[str, ...]:
+        """The encoders a user may choose for this kind (empty: one fixed encoder)."""
+        return ()
+
+    def fit_values(self, values: Sequence[Any]) -> Any:
+        """What the encoder learns from before training, given the training rows' present
+        values (e.g. a text vocabulary); None when it needs nothing."""
+        return None
+
+    @abstractmethod
+    def encode(self, x, config: ModelConfig, seed: int, name: str, fit: Any):
+        """Keras layers from this modality's input tensor to an ``embed_dim`` vector."""
+
+    def extractor(self, config: ModelConfig, x, count: int):
+        """A shared feature extractor (a Keras model over one input) and whether it is
+        frozen (its features are then computed once per run); None when the kind has none.
+        ``count`` is how many modalities of the kind the model has."""
+        return None
+
+    def encode_features(self, features, config: ModelConfig, seed: int, name: str):
+        """Layers from an extractor's features to an ``embed_dim`` vector."""
+        raise NotImplementedError(f"{self.kind} has no feature extractor")
+
+    # -- cache ---------------------------------------------------------------------------
+    def file_references(
+        self, columns: Sequence[Sequence[Any]], context: TableContext
+    ) -> Iterable[str]:
+        """Lines naming what the prepared values depend on besides the cells themselves (a
+        file's path, size and modification time), given the cells of each source column:
+        part of the prepared-data cache key."""
+        return ()

@@ -1,0 +1,90 @@
+"""The text kind: a string cell, cleaned (HTML, URLs, control characters, Unicode NFKC,
+whitespace, length), vectorized inside the model.
+
+Several text columns are joined with ``--text-sep`` into one modality (``text_inputs =
+"join"``, the default) or kept as one modality each (``"separate"``: ``text``, ``text_2`` ...).
+The cleaned text is stored in ``examples.parquet`` under the modality's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mmcli.modalities.base import Modality, Outcome, Ready, TableContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mmcli.config import ModelConfig, PrepConfig
+
+
+class TextModality(Modality):
+    """Free text: one string per row (absent: empty after cleaning)."""
+
+    kind: ClassVar[str] = "text"
+    column_names: ClassVar[tuple[str, ...]] = (
+        "text", "description", "caption", "title", "sentence", "name", "display_name",
+    )
+    config_field: ClassVar[str | None] = "text_col"
+    absent_message: ClassVar[str] = "no text after cleaning"
+    needs_fit: ClassVar[bool] = True
+
+    def match_score(self, values: pd.Series) -> float | None:
+        """Mostly several words per cell; the longer the texts the better."""
+        if not len(values) or values.str.contains(" ").mean() <= 0.5:
+            return None
+        return float(values.str.len().mean())
+
+    def role_notes(self, config: PrepConfig) -> dict[str, Any]:
+        return {"text_inputs": "separate"} if config.text_inputs == "separate" else {}
+
+    def sources(self, columns: Sequence[str], config: PrepConfig) -> list[tuple[str, ...]]:
+        if config.text_inputs == "separate":
+            return [(column,) for column in columns]
+        return [tuple(columns)] if columns else []
+
+    def preparer(self, context: TableContext) -> Callable[[Sequence[Any], str, bool], Outcome]:
+        from mmcli.data.clean import TextOptions, clean_text
+
+        config = context.config
+        options = TextOptions(lowercase=config.lowercase, max_chars=config.max_text_chars)
+        sep = config.text_sep
+
+        def prepare(cells: Sequence[Any], row_id: str, rejected: bool) -> Outcome:
+            if len(cells) == 1:
+                text = clean_text(cells[0], options)
+            else:
+                parts = [clean_text(cell, options) for cell in cells]
+                text = clean_text(sep.join(p for p in parts if p), options)
+            return Ready(text or None)
+
+        return prepare
+
+    def example_columns(self, name: str, config: PrepConfig) -> list[tuple[str, str]]:
+        return [(name, "string")]
+
+    def to_example(self, name: str, value: Any) -> dict[str, Any]:
+        return {name: value or ""}
+
+    def from_examples(self, name: str, examples: pd.DataFrame, config: PrepConfig) -> list:
+        return examples[name].tolist()
+
+    def input_spec(self, config: PrepConfig) -> tuple[tuple[int, ...], str]:
+        return (), "string"
+
+    def absent(self, config: PrepConfig) -> Any:
+        return ""
+
+    def encoder_choices(self) -> tuple[str, ...]:
+        from mmcli.registry import TEXT_ENCODERS
+
+        return tuple(TEXT_ENCODERS)
+
+    def fit_values(self, values: Sequence[Any]) -> Any:
+        return [v for v in values if v]
+
+    def encode(self, x, config: ModelConfig, seed: int, name: str, fit: Any):
+        from mmcli.registry import TEXT_ENCODERS, load
+
+        return load(TEXT_ENCODERS, config.text_encoder)(x, config, seed, fit, name)
