@@ -25,6 +25,7 @@ FUSIONS = tuple(registry.FUSIONS)
 # image_weights: "none", "imagenet" (required: an error naming the fix when unavailable),
 # "auto" (ImageNet when cached or downloadable, else small_cnn with a note on stderr), or a path.
 IMAGE_WEIGHTS = ("auto", "imagenet", "none")
+SPLIT_CHOICES = ("auto", "train", "val", "test", "all")  # the rows evaluate scores (--split)
 
 
 def _positive(owner: object, *names: str) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from mmcli.api.source import open_source
 from mmcli.bundle import load_model, read_bundle
-from mmcli.config import PrepConfig, replace
+from mmcli.config import SPLIT_CHOICES, PrepConfig, replace
 from mmcli.data.dataset import Dataset
 from mmcli.errors import DataError, UsageError
 from mmcli.metrics import accuracy, classification_metrics, full_metrics
@@ -21,9 +21,6 @@ from mmcli.multilabel import is_multi_label
 
 if TYPE_CHECKING:
     import pandas as pd
-
-SPLIT_CHOICES = ("auto", "train", "val", "test", "all")
-
 
 TOP_K = (1, 3, 5)
 

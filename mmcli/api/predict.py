@@ -80,7 +80,7 @@ def predict_records(
     multi = bundle.meta.get("multi_label")
     prep = replace(PrepConfig(**bundle.meta["config"]["prep"]), **(prep_overrides or {}))
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-    chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows)
+    chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
     model = None
     roles = None
     labels = bundle.labels

@@ -7,6 +7,7 @@ imports what it needs when it runs.
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from mmcli import __version__
 from mmcli.cli.check import check
@@ -15,13 +16,14 @@ from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
 from mmcli.cli.train import train
+from mmcli.errors import EXIT_CODES
+
+EXIT_TABLE = "\n".join(f"{code:>5}  {escape(meaning)}" for code, meaning in EXIT_CODES.items())
 
 app = typer.Typer(
     name="mmcli",
     help="Train, evaluate and serve multimodal (image + text) classifiers.\n\n"
-    "Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 internal error, 2 usage, "
-    "3 bad input data, 4 bad bundle, 5 no usable rows (or check over --max-reject-fraction), "
-    "6 output locked by another mmcli, 7 out of disk or memory, 130 interrupted.",
+    "Data goes to stdout, messages to stderr. Exit codes:\n\n" + EXIT_TABLE,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -13,33 +13,12 @@ from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_p
 
 
 @reports_errors
+@opt.table_flags(opt.READING + opt.CLEANING)
 def check(
     table: str,
     max_reject_fraction: opt.MaxRejectFraction = None,
     need_label: opt.NeedLabel = False,
-    id_col: opt.IdCol = None,
-    image_col: opt.ImageCol = None,
-    text_col: opt.TextCol = None,
-    label_col: opt.LabelCol = None,
-    split_col: opt.SplitCol = None,
-    input_format: opt.InputFormat = None,
-    encoding: opt.Encoding = None,
-    text_sep: opt.TextSep = None,
-    text_inputs: opt.TextInputs = None,
-    image_root: opt.ImageRoot = None,
-    image_dir: opt.ImageDir = None,
-    join: opt.Join = None,
-    image_size: opt.ImageSize = None,
-    on_missing: opt.OnMissing = None,
-    lowercase: opt.Lowercase = None,
-    max_text_chars: opt.MaxTextChars = None,
-    label_case: opt.LabelCase = None,
-    label_map: opt.LabelMap = None,
-    duplicates: opt.Duplicates = None,
-    min_image_side: opt.MinImageSide = None,
-    max_pixels: opt.MaxPixels = None,
-    allow_outside_root: opt.AllowOutsideRoot = None,
-    workers: opt.Workers = None,
+    flags: opt.TableFlags = opt.FROM_GROUP,
     quiet: opt.Quiet = False,
 ) -> None:
     """Validate TABLE (a path, or - for stdin) exactly as preprocess would, without writing.
@@ -51,43 +30,34 @@ def check(
 
     Example: mmcli check data.csv --max-reject-fraction 0.05 | jq .issues
     """
-    report_check(table, opt.prep_flags(
-        id_col=id_col, image_col=image_col, text_col=text_col, label_col=label_col,
-        split_col=split_col, image_size=image_size, on_missing=on_missing, lowercase=lowercase,
-        max_text_chars=max_text_chars, allow_outside_root=allow_outside_root, workers=workers,
-        encoding=encoding, text_sep=text_sep, text_inputs=text_inputs, image_root=image_root, image_dir=image_dir,
-        join=join, label_case=label_case, label_map=label_map, duplicates=duplicates,
-        min_image_side=min_image_side, max_pixels=max_pixels),
-        fmt=input_format, need_label=need_label, max_reject_fraction=max_reject_fraction,
-        quiet=quiet)
+    report_check(table, flags, need_label=need_label,
+                 max_reject_fraction=max_reject_fraction, quiet=quiet)
 
 
 def report_check(
     table: str | Path,
-    flags: dict,
+    flags: opt.TableFlags,
     *,
-    fmt: str | None,
     need_label: bool,
     max_reject_fraction: float | None,
     quiet: bool,
 ) -> None:
-    """Check ``table`` with the preprocessing ``flags`` (see ``options.prep_flags``): the
-    summary on stderr, the JSON report on stdout, nothing written.
+    """Check ``table`` read and cleaned as ``flags`` say: the summary on stderr, the JSON
+    report on stdout, nothing written.
 
     Raises:
         NoUsableRowsError: more rows rejected than ``max_reject_fraction`` (None: 0), or none
             usable; raised after the report is printed.
     """
     from mmcli.api.check import check_table
-    from mmcli.config import PrepConfig, replace
     from mmcli.errors import NoUsableRowsError
 
     limit = 0.0 if max_reject_fraction is None else max_reject_fraction
-    config = replace(PrepConfig(), **flags)
+    config = flags.config()
     console = make_console(quiet)
     progress, on_start, on_row = row_progress(console, "checking")
     with progress:
-        report = check_table(table, config, fmt=fmt, need_label=need_label,
+        report = check_table(table, config, fmt=flags.input_format, need_label=need_label,
                              max_reject_fraction=limit, on_start=on_start, on_row=on_row)
     render_prep_summary(console, report, "(check: nothing written)")
     emit_json(report)

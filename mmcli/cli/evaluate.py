@@ -9,22 +9,23 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
+from mmcli.cli.helptext import one_of
 from mmcli.cli.output import emit_json, make_console
+from mmcli.config import SPLIT_CHOICES
+
+SPLIT_NOTES = {"auto": "the test rows if any, else all"}
+ERROR_FILES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json"}  # by suffix
 
 
 @reports_errors
+@opt.table_flags(opt.READING.overriding(opt.AS_TRAINED))
 def evaluate(
     bundle: str,
     data: str,
-    split: Annotated[str, typer.Option(help="Rows to score: auto (the test rows if any, else all), train, val, test or all.")] = "auto",
-    id_col: opt.IdCol = None,
-    image_col: opt.ImageCol = None,
-    text_col: opt.TextCol = None,
-    label_col: opt.LabelCol = None,
-    split_col: opt.SplitCol = None,
-    input_format: opt.InputFormat = None,
+    split: Annotated[str, typer.Option(help="Rows to score: " + one_of(SPLIT_CHOICES, SPLIT_NOTES) + ".")] = "auto",
+    flags: opt.TableFlags = opt.FROM_GROUP,
     report: Annotated[Path | None, typer.Option("--report", help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
-    errors: Annotated[Path | None, typer.Option("--errors", help="Write the misclassified rows with their top predictions (.jsonl, .csv or .json by extension).", rich_help_panel=opt.OUTPUT)] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help=f"Write the misclassified rows with their top predictions ({one_of(ERROR_FILES)} by extension).", rich_help_panel=opt.OUTPUT)] = None,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -32,7 +33,9 @@ def evaluate(
 
     Prints metrics as JSON on stdout (accuracy, macro_f1, per_class, confusion_matrix,
     roc_auc, top_k_accuracy, ece, each modality alone and its contribution, fusion weights,
-    metrics by missing modality) and a table on stderr.
+    metrics by missing modality) and a table on stderr. A raw table is read and cleaned with
+    the bundle's training settings; the reading flags (--image-root, --encoding, columns ...)
+    override them.
 
     Example: mmcli evaluate model/ sample_data/data.csv | jq .accuracy
     """
@@ -43,10 +46,8 @@ def evaluate(
     for target in (report, errors):
         if target is not None:
             check_writable(target, force=force)
-    overrides = opt.prep_flags(id_col=id_col, image_col=image_col, text_col=text_col,
-                               label_col=label_col, split_col=split_col)
-    evaluation = run_evaluation(bundle, data, split=split, fmt=input_format,
-                                prep_overrides=overrides)
+    evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
+                                prep_overrides=dict(flags.prep))
     result = evaluation.metrics
     console = make_console(quiet)
     if errors is not None:
@@ -61,10 +62,10 @@ def evaluate(
 
 
 def _errors_format(path: Path) -> str:
-    fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json"}.get(
-        path.suffix.lower())
+    fmt = ERROR_FILES.get(path.suffix.lower())
     if fmt is None:
-        raise typer.BadParameter("the file must end in .jsonl, .csv or .json", param_hint="--errors")
+        raise typer.BadParameter(f"the file must end in {one_of(ERROR_FILES)}",
+                                 param_hint="--errors")
     return fmt
 
 

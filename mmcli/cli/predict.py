@@ -10,23 +10,30 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
+from mmcli.cli.helptext import one_of
 from mmcli.cli.output import make_console, row_progress
+from mmcli.io.records import RECORD_FORMATS
+from mmcli.io.tables import FORMATS
+
+# The bundle's reading settings, overridden by the flags. Labels and splits are not read (the
+# flags are accepted, so evaluate's flags work here too); a second table cannot be joined to
+# rows read in chunks.
+READING = (opt.READING.overriding(opt.AS_TRAINED).without("join").hiding("label_col", "split_col")
+           .replacing(input_format=opt.PredictInputFormat))
 
 
 @reports_errors
+@opt.table_flags(READING)
 def predict(
     bundle: str,
-    input: Annotated[str, typer.Argument(help="A table (csv, tsv, jsonl, parquet) or - for stdin.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Output format: jsonl, csv, json, or parquet (with --out only). The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
+    input: Annotated[str, typer.Argument(help=f"A table ({one_of(FORMATS)}) or - for stdin.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format: " + one_of(RECORD_FORMATS, {"parquet": "with --out only"}) + ". The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (atomically).", rich_help_panel=opt.OUTPUT)] = None,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop with exit code 3 at the first row that cannot be predicted, instead of writing it with an error.", rich_help_panel=opt.OUTPUT)] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, predicted and written at a time (memory stays bounded).", min=1, rich_help_panel=opt.OUTPUT)] = 10_000,
-    id_col: opt.IdCol = None,
-    image_col: opt.ImageCol = None,
-    text_col: opt.TextCol = None,
-    input_format: opt.PredictInputFormat = None,
+    flags: opt.TableFlags = opt.FROM_GROUP,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -35,14 +42,15 @@ def predict(
     Rows are read, predicted and written in chunks, so any length runs in bounded memory.
     Each record has id, label, probability, probabilities (label -> probability), top_k and
     which modalities were present; a row that cannot be used has an error instead (counted in
-    the summary on stderr; --strict makes it fatal).
+    the summary on stderr; --strict makes it fatal). The rows are read with the bundle's
+    training settings; the reading flags (--image-root, --encoding, columns ...) override them.
 
     Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
     """
     from mmcli.api.predict import PredictSummary, predict_records
     from mmcli.bundle import read_bundle
     from mmcli.io.atomic import atomic_file, check_writable
-    from mmcli.io.records import RECORD_FORMATS, write_parquet_records, write_records
+    from mmcli.io.records import write_parquet_records, write_records
 
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")
@@ -55,11 +63,10 @@ def predict(
     loaded = read_bundle(bundle)
     console = make_console(quiet)
     progress, on_start, on_row = row_progress(console, "predicting")
-    overrides = opt.prep_flags(id_col=id_col, image_col=image_col, text_col=text_col)
     summary = PredictSummary()
-    records = predict_records(loaded, input, fmt=input_format, top_k=top_k,
+    records = predict_records(loaded, input, fmt=flags.input_format, top_k=top_k,
                               chunk_rows=chunk_rows, keep_columns=keep, strict=strict,
-                              prep_overrides=overrides, summary=summary,
+                              prep_overrides=dict(flags.prep), summary=summary,
                               on_start=on_start, on_row=on_row)
     with progress:
         if out is None:

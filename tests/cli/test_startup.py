@@ -14,7 +14,7 @@ def test_import_and_help_do_not_import_heavy_libraries():
         "from typer.testing import CliRunner\n"
         "r = CliRunner().invoke(mmcli.cli.app.app, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "for c in ('preprocess', 'train', 'evaluate', 'predict'):\n"
+        "for c in ('preprocess', 'check', 'train', 'evaluate', 'predict', 'inspect'):\n"
         "    assert CliRunner().invoke(mmcli.cli.app.app, [c, '--help']).exit_code == 0\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
