@@ -179,7 +179,8 @@ def parquet_frames(handle, kind, name, encoding, rows):
     try:
         parquet = pq.ParquetFile(handle)
         schema = parquet.schema_arrow
-        index = set((schema.pandas_metadata or {}).get("index_columns", []))  # pandas' index
+        stored = (schema.pandas_metadata or {}).get("index_columns", [])
+        index = {c for c in stored if isinstance(c, str)}  # pandas' index (a range: a dict)
         names = [n for n in schema.names if n not in index]
         columns = column_names(names)
         for batch in parquet.iter_batches(batch_size=rows, columns=names):

@@ -186,6 +186,9 @@ def test_parquet_cells_do_not_depend_on_the_batch(tmp_path):
     assert cells(whole) == [[1, "a"], [2, "b"], [None, "c"], [4, "d"]]
     for size in CHUNK_SIZES:
         assert_same(whole, chunked(path, size))
+    frame.reset_index(drop=True).to_parquet(path)  # a range index is metadata only
+    assert_same(whole, read_table(path).frame)
+    assert_same(whole, chunked(path, 3))
 
 
 @pytest.mark.parametrize(
