@@ -1,24 +1,51 @@
-"""Reading a table (CSV, TSV, JSONL, Parquet; a path or ``-`` for stdin) into a DataFrame.
+"""Reading a table (CSV, TSV, JSONL, Parquet; a path or ``-`` for stdin): one reader, in chunks.
 
-The one place that turns a file into rows. Every failure a user can cause
-becomes a :class:`~mmcli.errors.DataError` naming the file and the cause.
+Each format has ONE parsing routine (:mod:`mmcli.io.table_formats`, which says what cells,
+missing values and column names come out), yielding chunks of rows. :func:`iter_table_chunks`
+(predict) hands them out as they come; :func:`read_table` (preprocess, check, train,
+evaluate) concatenates them. A whole table and its chunks, of any size, therefore hold the
+same rows, columns, cells and missing values by construction: a file is parsed the same way
+at training and at prediction time.
+
+The columns of a JSON Lines table are the union of the keys of all its lines, in the order
+they first appear, whatever the chunk size: a file is read twice (keys first; the first
+chunk's lines are parsed once), and stdin is first spooled to a temporary file (in memory up
+to 64 MiB), so from stdin predict's first JSON Lines chunk comes once the input has ended.
+Parquet is read by record batches (from stdin, whole: its footer is at the end).
+
+A row that does not parse (a CSV/TSV record with more fields than the header, a JSON Lines
+line that is not a JSON object): in chunks it stays in its place with every cell missing and
+its message in :attr:`Chunk.errors` (predict writes an error record for it); a whole-table
+read raises a DataError naming the first such line (exit 3), because a dataset or a metric
+that silently lacked a row of the file would no longer describe the file.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mmcli.errors import DataError, UsageError
+from mmcli.io.table_formats import MISSING_MARKERS, READ_BYTES, ROUTINES
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = [
+    "FORMATS",
+    "MISSING_MARKERS",
+    "Chunk",
+    "Table",
+    "detect_format",
+    "iter_table_chunks",
+    "read_table",
+]
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 _EXTENSIONS = {
@@ -31,16 +58,30 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+_SPOOL_BYTES = 64 << 20  # a JSON Lines stdin stays in memory up to this size, then on disk
+_WHOLE_ROWS = 100_000  # chunk size behind read_table (any size gives the same table)
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table as read: its rows, the folder relative paths resolve against, its hash."""
+    """A table as read: its rows, the folder relative paths resolve against, its hash
+    (sha256 of the bytes read; empty for a chunk)."""
 
     frame: pd.DataFrame
     root: Path
     name: str
     sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of a table read in chunks: its rows as a :class:`Table`, the 1-based number of
+    its first row in the whole table, and the rows that could not be parsed (position in the
+    chunk -> message; such a row is present in the frame with every cell missing)."""
+
+    table: Table
+    first_row: int
+    errors: dict[int, str]
 
 
 def detect_format(name: str, given: str | None = None) -> str:
@@ -74,13 +115,16 @@ def read_table(
     encoding: str = "utf-8",
     stdin: BinaryIO | None = None,
 ) -> Table:
-    """Read a whole table. ``source`` ``-`` reads standard input (CSV unless ``fmt``).
-
-    Text cells stay strings (no type guessing), empty cells become missing values.
+    """Read a whole table: the chunks of :func:`iter_table_chunks` concatenated.
+    ``source`` ``-`` reads standard input (CSV unless ``fmt``).
 
     Raises:
-        DataError: missing or unreadable file, invalid encoding, malformed or empty table.
+        UsageError: unknown format or encoding.
+        DataError: missing or unreadable file, invalid byte, malformed or empty table, a row
+            that does not parse (naming its line).
     """
+    import pandas as pd
+
     name = str(source)
     kind = detect_format(name, fmt)
     if name == "-":
@@ -93,62 +137,14 @@ def read_table(
         except OSError as exc:
             raise DataError(f"cannot read table {name}: {exc.strerror or exc}") from exc
         root = path.resolve().parent
-    if not data.strip():
-        raise DataError(f"table {name} is empty")
-    frame = _parse(data, kind, name, encoding)
-    if frame.empty:
-        raise DataError(f"table {name} has no data rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frames = []
+    for chunk in _chunks(io.BytesIO(data), kind, name, encoding, _WHOLE_ROWS, root):
+        if chunk.errors:
+            message = chunk.errors[min(chunk.errors)]
+            raise DataError(f"cannot parse {name} as {kind.upper()}: {message}")
+        frames.append(chunk.table.frame)
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return Table(frame, root, name, hashlib.sha256(data).hexdigest())
-
-
-def _parse(data: bytes, kind: str, name: str, encoding: str) -> pd.DataFrame:
-    import pandas as pd
-
-    if kind == "parquet":
-        try:
-            return pd.read_parquet(io.BytesIO(data))
-        except Exception as exc:  # pyarrow raises many types for a bad file
-            raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
-    text = _decode(data, name, encoding)
-    try:
-        if kind == "jsonl":
-            return pd.read_json(io.StringIO(text), lines=True, dtype=False)
-        sep = "\t" if kind == "tsv" else ","
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=True)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"table {name} has no columns") from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot parse {name} as {kind.upper()}: {_first_line(exc)}") from exc
-
-
-def _decode(data: bytes, name: str, encoding: str) -> str:
-    try:
-        return data.decode(encoding).removeprefix("\ufeff")
-    except LookupError as exc:
-        raise UsageError(f"unknown encoding {encoding!r}") from exc
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; "
-            "pass --encoding (e.g. latin-1) if the file is not UTF-8"
-        ) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A slice of a table read in chunks: its rows as a :class:`Table`, the 1-based number of
-    its first row in the whole table, and the rows that could not be parsed (position in the
-    chunk -> message; such a row is present in the frame with every cell missing)."""
-
-    table: Table
-    first_row: int
-    errors: dict[int, str]
 
 
 def iter_table_chunks(
@@ -159,21 +155,22 @@ def iter_table_chunks(
     encoding: str = "utf-8",
     stdin: BinaryIO | None = None,
 ) -> Iterator[Chunk]:
-    """Read a table (or ``-`` for stdin) ``chunk_rows`` rows at a time, in order, so memory stays
-    bounded: CSV/TSV through pandas' ``chunksize``, JSON Lines line by line (a line that is not
-    a JSON object becomes an error row, not a failure), Parquet by record batches (from stdin,
-    Parquet is read whole first, as its footer is at the end). Every chunk has the first
-    chunk's columns. ``Table.sha256`` is empty: the whole file is never held.
+    """Read a table (or ``-`` for stdin) ``chunk_rows`` rows at a time, in order, so memory
+    stays bounded (Parquet batches may be shorter, at row-group ends). Every chunk has the
+    table's columns. ``Table.sha256`` is empty: the whole file is never held.
 
     Raises:
-        DataError: missing or unreadable file, invalid encoding, malformed CSV, no data rows.
+        UsageError: ``chunk_rows`` < 1, unknown format or encoding.
+        DataError: missing or unreadable file, invalid byte, malformed CSV quoting, no rows.
     """
     if chunk_rows < 1:
         raise UsageError(f"Expected a positive integer for `chunk_rows`. Received: {chunk_rows}")
     name = str(source)
     kind = detect_format(name, fmt)
+    stream: BinaryIO | None = None
     if name == "-":
-        handle: BinaryIO = stdin or sys.stdin.buffer
+        stream = stdin or sys.stdin.buffer
+        handle = _from_stdin(stream, kind)
         root = Path.cwd()
     else:
         path = _table_path(name)
@@ -183,125 +180,36 @@ def iter_table_chunks(
             raise DataError(f"cannot read table {name}: {exc.strerror or exc}") from exc
         root = path.resolve().parent
     try:
-        readers = {"parquet": _parquet_frames, "jsonl": _jsonl_frames}
-        frames = readers.get(kind, _delimited_frames)(handle, kind, name, encoding, chunk_rows)
-        columns: list[str] | None = None
-        first_row = 1
-        for frame, errors in frames:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            if columns is None:
-                columns = list(frame.columns)
-            elif list(frame.columns) != columns:
-                frame = frame.reindex(columns=columns)
-            if len(frame) == 0:
-                continue
-            yield Chunk(Table(frame.reset_index(drop=True), root, name, ""), first_row, errors)
-            first_row += len(frame)
-        if first_row == 1:
-            raise DataError(f"table {name} has no data rows")
+        yield from _chunks(handle, kind, name, encoding, chunk_rows, root)
     finally:
-        if name != "-":
-            handle.close()
+        if handle is not stream:
+            handle.close()  # the file or stdin's copy is ours; stdin itself is its owner's
 
 
-def _delimited_frames(handle, kind, name, encoding, chunk_rows):
-    """CSV/TSV chunks, split into records by the csv module (strict quoting). A record with
-    more fields than the header does not stop the run: it becomes an error row in place.
-    Cells are strings; empty cells and pandas' default missing-value markers (``NA``, ``null``,
-    ...) become missing, as in :func:`read_table`."""
-    import numpy as np
-    import pandas as pd
-    from pandas._libs.parsers import STR_NA_VALUES
-
-    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter="\t" if kind == "tsv" else ",", strict=True)
-    label = kind.upper()
-    try:
-        header = next((r for r in reader if r), None)
-        if header is None:
-            raise DataError(f"table {name} is empty or has no columns")
-        header[0] = header[0].removeprefix("\ufeff")
-        width = len(header)
-        records: list[list[str | None]] = []
-        errors: dict[int, str] = {}
-        for fields in reader:
-            if not fields:
-                continue
-            if len(fields) > width:
-                errors[len(records)] = (
-                    f"malformed {label} row (line {reader.line_num}): {len(fields)} fields, "
-                    f"the header has {width}"
-                )
-                fields = [None] * width
-            elif len(fields) < width:
-                fields = fields + [None] * (width - len(fields))
-            records.append(fields)
-            if len(records) == chunk_rows:
-                yield _string_frame(records, header, pd, np, STR_NA_VALUES), errors
-                records, errors = [], {}
-        if records:
-            yield _string_frame(records, header, pd, np, STR_NA_VALUES), errors
-    except csv.Error as exc:
-        raise DataError(
-            f"cannot parse {name} as {label} near line {reader.line_num}: {exc}"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{name}: invalid {encoding} data ({exc.reason}); pass --encoding if the file is "
-            "not UTF-8"
-        ) from exc
-    finally:
-        if not text.closed:
-            text.detach()  # leave the underlying file (e.g. stdin) to its owner
+def _from_stdin(stream: BinaryIO, kind: str) -> BinaryIO:
+    """The stream to parse for stdin: a Parquet file whole in memory, a JSON Lines one
+    spooled (its keys are read first), CSV/TSV the stream itself."""
+    if kind == "parquet":
+        return io.BytesIO(stream.read())
+    if kind == "jsonl":
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+        while block := stream.read(READ_BYTES):
+            spool.write(block)
+        spool.seek(0)
+        return spool  # type: ignore[return-value]
+    return stream
 
 
-def _string_frame(records, header, pd, np, na_values):
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    missing = frame.isin(na_values) | frame.isna()
-    return frame.mask(missing, np.nan)
-
-
-def _jsonl_frames(handle, kind, name, encoding, chunk_rows):
-    import json
-
-    import pandas as pd
-
-    records: list[dict] = []
-    errors: dict[int, str] = {}
-    number = 0
-    for raw in handle:
-        if not raw.strip():
-            continue
-        number += 1
-        try:
-            value = json.loads(raw.decode(encoding).removeprefix("\ufeff"))
-            if not isinstance(value, dict):
-                raise ValueError(f"expected a JSON object, got {type(value).__name__}")
-            records.append(value)
-        except (ValueError, UnicodeDecodeError) as exc:
-            errors[len(records)] = f"line {number}: not a JSON object ({_first_line(exc)})"
-            records.append({})
-        if len(records) == chunk_rows:
-            yield pd.DataFrame.from_records(records), errors
-            records, errors = [], {}
-    if records:
-        yield pd.DataFrame.from_records(records), errors
-
-
-def _parquet_frames(handle, kind, name, encoding, chunk_rows):
-    import pyarrow.parquet as pq
-
-    try:
-        source = io.BytesIO(handle.read()) if name == "-" else handle
-        parquet = pq.ParquetFile(source)
-        for batch in parquet.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas(), {}
-    except OSError as exc:
-        raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
-    except Exception as exc:  # pyarrow raises many types for a bad file
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
+def _chunks(
+    handle: BinaryIO, kind: str, name: str, encoding: str, rows: int, root: Path
+) -> Iterator[Chunk]:
+    """The one parsing path: the format's routine, its frames numbered as chunks."""
+    first_row = 1
+    for frame, errors in ROUTINES[kind](handle, kind, name, encoding, rows):
+        yield Chunk(Table(frame, root, name, ""), first_row, errors)
+        first_row += len(frame)
+    if first_row == 1:
+        raise DataError(f"table {name} has no data rows")
 
 
 def _table_path(name: str) -> Path:

@@ -21,13 +21,15 @@ def test_csv_chunks_keep_order_and_number_rows(tmp_path):
     assert chunks[0].table.root == tmp_path
 
 
-def test_jsonl_from_stdin_marks_bad_lines_and_keeps_first_columns():
+def test_jsonl_from_stdin_marks_bad_lines_and_has_every_lines_columns():
     data = b'{"id": "a", "text": "x"}\n[1, 2]\n\n{"id": "c", "text": "z", "extra": 1}\n'
     chunks = list(iter_table_chunks("-", fmt="jsonl", chunk_rows=2, stdin=io.BytesIO(data)))
     assert [c.first_row for c in chunks] == [1, 3]
     assert chunks[0].errors == {1: "line 2: not a JSON object (expected a JSON object, got list)"}
-    assert list(chunks[1].table.frame.columns) == ["id", "text"]
+    for chunk in chunks:  # "extra" first appears in the last line, yet every chunk has it
+        assert list(chunk.table.frame.columns) == ["id", "text", "extra"]
     assert chunks[1].table.frame["id"].tolist() == ["c"]
+    assert chunks[0].table.frame["extra"].tolist() == [None, None]
 
 
 def test_header_only_table_has_no_data_rows(tmp_path):

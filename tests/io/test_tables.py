@@ -1,0 +1,279 @@
+"""One table reader: a whole table is its chunks concatenated, for every format and source.
+
+No TensorFlow. Tables are written with the standard library, pandas or pyarrow, and read
+back with ``read_table`` and ``iter_table_chunks``; the frames are compared cell by cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mmcli.errors import DataError, UsageError
+from mmcli.io import table_formats
+from mmcli.io.tables import MISSING_MARKERS, iter_table_chunks, read_table
+
+CHUNK_SIZES = (1, 2, 3, 1000)
+
+
+def cells(frame: pd.DataFrame) -> list[list[object]]:
+    """Rows of cells (the reader gives None for a missing one; a NaN would show)."""
+    return [list(row) for row in frame.itertuples(index=False)]
+
+
+def chunked(source, chunk_rows: int, **options) -> pd.DataFrame:
+    """The chunks of ``source`` concatenated, after checking their numbering and columns."""
+    chunks = list(iter_table_chunks(source, chunk_rows=chunk_rows, **options))
+    first = 1
+    for chunk in chunks:
+        assert chunk.first_row == first and chunk.table.sha256 == ""
+        assert list(chunk.table.frame.columns) == list(chunks[0].table.frame.columns)
+        first += len(chunk.table.frame)
+    return pd.concat([c.table.frame for c in chunks], ignore_index=True)
+
+
+def assert_same(whole: pd.DataFrame, parts: pd.DataFrame) -> None:
+    assert list(whole.columns) == list(parts.columns)
+    assert cells(whole) == cells(parts)
+    assert all(dtype.kind == "O" for dtype in whole.dtypes), whole.dtypes
+    assert all(dtype.kind == "O" for dtype in parts.dtypes), parts.dtypes
+
+
+def write(path: Path, kind: str, columns: list[str], rows: list[list[str | None]]) -> None:
+    """Write a table the way other tools would (csv module, json, pyarrow)."""
+    if kind in ("csv", "tsv"):
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t" if kind == "tsv" else ",")
+            writer.writerow(columns)
+            writer.writerows([["" if v is None else v for v in row] for row in rows])
+    elif kind == "jsonl":
+        with open(path, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(dict(zip(columns, row, strict=True))) + "\n")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrays = [pa.array([row[i] for row in rows], pa.string()) for i in range(len(columns))]
+        pq.write_table(pa.table(arrays, names=columns), path, row_group_size=2)
+
+
+def expected(kind: str, rows: list[list[str | None]]) -> list[list[str | None]]:
+    """The cells a faithful reader gives back: CSV/TSV cells that are missing markers are
+    missing (today's policy), and a one-column blank line is no row (as pandas)."""
+    if kind not in ("csv", "tsv"):
+        return rows
+    out = [[None if v is None or v in MISSING_MARKERS else v for v in row] for row in rows]
+    if len(rows[0]) == 1:
+        out = [r for r, raw in zip(out, rows, strict=True) if (raw[0] or "").strip()]
+    return out
+
+
+names = st.lists(
+    st.text("abcdefghij_", min_size=1, max_size=6), min_size=1, max_size=4, unique=True
+)
+cell_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                    max_size=12)
+cell = st.one_of(cell_text, st.sampled_from(["NA", "null", "", " ", '"', "a,b", "x\r\ny", "\t"]),
+                 st.none())
+
+
+@st.composite
+def small_tables(draw):
+    columns = draw(names)
+    rows = draw(st.lists(st.lists(cell, min_size=len(columns), max_size=len(columns)),
+                         min_size=1, max_size=8))
+    return columns, rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=small_tables(), kind=st.sampled_from(["csv", "tsv", "jsonl", "parquet"]))
+def test_whole_table_is_its_chunks_concatenated(table, kind):
+    columns, rows = table
+    want = expected(kind, rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"t.{kind}"
+        write(path, kind, columns, rows)
+        if not want:
+            with pytest.raises(DataError, match="no data rows"):
+                read_table(path)
+            return
+        whole = read_table(path)
+        assert whole.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert list(whole.frame.columns) == columns
+        assert cells(whole.frame) == want
+        for size in CHUNK_SIZES:
+            assert_same(whole.frame, chunked(path, size))
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 20])
+def test_any_read_size_gives_the_same_table(monkeypatch, tmp_path, block):
+    """Line ends, a BOM and multi-byte characters cut between two reads are put together."""
+    monkeypatch.setattr(table_formats, "READ_BYTES", block)
+    path = tmp_path / "t.csv"
+    path.write_bytes('\ufeffid,text\r\n1,"caf\u00e9\r\nau lait"\r2,\u732b \U0001f431\n'.encode())
+    for frame in (read_table(path).frame, chunked(path, 1)):
+        assert list(frame.columns) == ["id", "text"]
+        assert cells(frame) == [["1", "caf\u00e9\r\nau lait"], ["2", "\u732b \U0001f431"]]
+
+
+@pytest.mark.parametrize(("kind", "sep"), [("csv", ","), ("tsv", "\t")])
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path, kind, sep, quoted):
+    path = tmp_path / f"t.{kind}"
+    header = sep.join('"id"' if quoted and c == "id" else c for c in ("id", "text"))
+    path.write_bytes(("\ufeff" + header + "\n" + sep.join(["7", "words"]) + "\n").encode())
+    whole = read_table(path).frame
+    assert list(whole.columns) == ["id", "text"]
+    assert_same(whole, chunked(path, 1))
+    assert whole["id"].tolist() == ["7"]
+
+
+def test_jsonl_columns_are_the_union_of_every_lines_keys(tmp_path):
+    """A key first seen on line 20,001 is a column of every chunk, whatever their size."""
+    path = tmp_path / "t.jsonl"
+    lines = [json.dumps({"id": f"r{i}", "text": "a b"}) for i in range(20_000)]
+    lines.append(json.dumps({"late": "here", "id": "last"}))
+    path.write_text("\n".join(lines) + "\n")
+    whole = read_table(path).frame
+    assert list(whole.columns) == ["id", "text", "late"]
+    assert whole["late"].tolist()[-2:] == [None, "here"]
+    assert whole["text"].tolist()[-1] is None
+    for size in (3, 10_000, 20_001):
+        assert_same(whole, chunked(path, size))
+    stdin = io.BytesIO(path.read_bytes())
+    assert_same(whole, chunked("-", 10_000, fmt="jsonl", stdin=stdin))
+
+
+def test_jsonl_cells_keep_their_json_values(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 1, "score": 0.5, "ok": true, "tags": ["a"], "text": null}\n'
+                    '{"id": 2, "text": "NA"}\n')
+    whole = read_table(path).frame
+    assert cells(whole) == [[1, 0.5, True, ["a"], None], [2, None, None, None, "NA"]]
+    assert_same(whole, chunked(path, 1))
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet"])
+def test_every_format_reads_from_stdin(tmp_path, kind):
+    path = tmp_path / f"t.{kind}"
+    write(path, kind, ["id", "text"], [["1", "a cat"], ["2", None], ["3", "a dog"]])
+    data = path.read_bytes()
+    whole = read_table("-", fmt=kind, stdin=io.BytesIO(data))
+    assert whole.sha256 == hashlib.sha256(data).hexdigest() and whole.root == Path.cwd()
+    assert cells(whole.frame) == [["1", "a cat"], ["2", None], ["3", "a dog"]]
+    for size in CHUNK_SIZES:
+        assert_same(whole.frame, chunked("-", size, fmt=kind, stdin=io.BytesIO(data)))
+
+
+def test_parquet_cells_do_not_depend_on_the_batch(tmp_path):
+    """An integer column with a null in one batch only stays integers (no 1.0), and a pandas
+    index stored as a column is not a column of the table."""
+    path = tmp_path / "t.parquet"
+    frame = pd.DataFrame({"id": pd.array([1, 2, None, 4], dtype="Int64"), "text": list("abcd")},
+                         index=[10, 11, 12, 13])
+    frame.to_parquet(path, row_group_size=2)
+    whole = read_table(path).frame
+    assert cells(whole) == [[1, "a"], [2, "b"], [None, "c"], [4, "d"]]
+    for size in CHUNK_SIZES:
+        assert_same(whole, chunked(path, size))
+    frame.reset_index(drop=True).to_parquet(path)  # a range index is metadata only
+    assert_same(whole, read_table(path).frame)
+    assert_same(whole, chunked(path, 3))
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "line"),
+    [
+        ("csv", b"id,text\na,x\nb,y,extra\nc,z\n", "malformed CSV row (line 3): 3 fields"),
+        ("tsv", b"id\ttext\na\tx\n\nb\ty\textra\nc\n", "malformed TSV row (line 4): 3 fields"),
+        ("jsonl", b'{"id": "a"}\n\n[1]\n{"id": "c"}\n', "line 3: not a JSON object"),
+    ],
+)
+def test_a_row_that_does_not_parse(tmp_path, kind, content, line):
+    """In chunks it is an error row in place; a whole-table read stops naming the line."""
+    path = tmp_path / f"t.{kind}"
+    path.write_bytes(content)
+    chunks = list(iter_table_chunks(path, chunk_rows=1))
+    assert [c.first_row for c in chunks] == [1, 2, 3]
+    assert chunks[1].errors[0].startswith(line) and not chunks[0].errors
+    assert cells(chunks[1].table.frame) == [[None] * len(chunks[1].table.frame.columns)]
+    with pytest.raises(DataError, match=rf"cannot parse .*t\.{kind} as {kind.upper()}: "):
+        read_table(path)
+    try:
+        read_table(path)
+    except DataError as exc:
+        assert line in str(exc)
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_invalid_bytes_name_their_line_in_both_paths(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(table_formats, "READ_BYTES", 5)  # the bad byte lies blocks away
+    path = tmp_path / f"t.{kind}"
+    good = "id,text\n1,ok\n" if kind == "csv" else '{"id": "1"}\n{"id": "2"}\n'
+    path.write_bytes(good.encode() + b"caf\xe9\n")
+    message = "invalid utf-8 byte 0xe9 on line 3"
+    with pytest.raises(DataError, match=message):
+        read_table(path)
+    with pytest.raises(DataError, match=message):
+        list(iter_table_chunks(path))
+    monkeypatch.undo()
+    if kind == "csv":
+        frame = read_table(path, encoding="latin-1").frame
+        assert frame["id"].tolist() == ["1", "caf\u00e9"]
+        assert_same(frame, chunked(path, 1, encoding="latin-1"))
+    with pytest.raises(UsageError, match="unknown encoding"):
+        list(iter_table_chunks(path, encoding="no-such-codec"))
+
+
+def test_header_names_are_stripped_and_made_unique(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(" id ,,text,text\n1,2,3,4\n")
+    whole = read_table(path).frame
+    assert list(whole.columns) == ["id", "Unnamed: 1", "text", "text.1"]
+    assert_same(whole, chunked(path, 1))
+
+
+def test_blank_lines_and_lone_carriage_returns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"id,text\r\r1,a\r  \r2,\r3\r")
+    whole = read_table(path).frame
+    assert cells(whole) == [["1", "a"], ["2", None], ["3", None]]
+    assert_same(whole, chunked(path, 2))
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "phrase"),
+    [
+        (b"", "csv", "is empty"),
+        (b"\n \n", "tsv", "is empty"),
+        (b"\n\n", "jsonl", "is empty"),
+        (b"", "parquet", "is empty"),
+        (b"id,text\n", "csv", "no data rows"),
+        (b'id,text\n1,"open\n', "csv", "cannot parse .* as CSV near line 2"),
+        (b"id,text\n1,\"x\"y\n", "csv", "cannot parse .* as CSV near line 2"),
+    ],
+)
+def test_unreadable_tables_fail_the_same_way_whole_or_in_chunks(tmp_path, content, kind, phrase):
+    path = tmp_path / f"t.{kind}"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=phrase):
+        read_table(path)
+    with pytest.raises(DataError, match=phrase):
+        list(iter_table_chunks(path, chunk_rows=1))
+
+
+def test_the_missing_markers_are_still_pandas_defaults():
+    """Today's policy, kept until cells are read verbatim: a change is one line in tables.py."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    assert MISSING_MARKERS == frozenset(STR_NA_VALUES)
