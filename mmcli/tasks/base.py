@@ -29,16 +29,15 @@ ROW_KEYS = ("row", "id", "label")
 
 @dataclass(frozen=True)
 class Head:
-    """The output layer and its loss, as Keras class names (built in ``mmcli/model/heads.py``).
+    """The output layer and its loss, as Keras names (built in ``mmcli/model/heads.py``).
 
-    ``loss`` is the name recorded in ``bundle.json`` (``head.loss``); ``loss_class`` and
-    ``loss_args`` build it (``keras.losses.<loss_class>(**loss_args)``); each metric is a
-    ``keras.metrics`` class name and its arguments.
+    ``loss`` is the snake-case name recorded in ``bundle.json`` (``head.loss``); the loss is
+    its Keras class (``categorical_crossentropy`` -> ``keras.losses.CategoricalCrossentropy``)
+    called with ``loss_args``; each metric is a ``keras.metrics`` class name and its arguments.
     """
 
     activation: str
     loss: str
-    loss_class: str
     loss_args: Mapping[str, Any]
     metrics: tuple[tuple[str, Mapping[str, Any]], ...]
     label_smoothing: float = 0.0
@@ -53,6 +52,11 @@ class Head:
             "class_weight": self.class_weight,
             "class_weights": dict(class_weights) if class_weights else None,
         }
+
+    @property
+    def loss_class(self) -> str:
+        """The Keras loss class: ``binary_crossentropy`` -> ``BinaryCrossentropy``."""
+        return "".join(part.title() for part in self.loss.split("_"))
 
 
 @dataclass(frozen=True)
@@ -103,16 +107,17 @@ class Task(ABC):
         """The untrained task a run with ``config`` trains."""
 
     @classmethod
-    @abstractmethod
     def from_bundle(
         cls, config: TrainConfig, labels: Sequence[str], state: Mapping[str, Any]
     ) -> Task:
-        """The trained task of a bundle; ``state`` holds the bundle's :attr:`state_keys`.
+        """The trained task of a bundle; ``state`` holds the bundle's :attr:`state_keys`
+        (a task without trained state is the one its config describes).
 
         Raises:
             ValueError: the state does not fit the labels (the bundle reader makes it a
                 BundleError).
         """
+        return cls.from_config(config)
 
     @property
     @abstractmethod

@@ -66,16 +66,11 @@ class MultiLabel(Task):
 
     @property
     def head(self) -> Head:
-        return Head(
-            activation="sigmoid",
-            loss="binary_crossentropy",
-            loss_class="BinaryCrossentropy",
-            loss_args={"label_smoothing": self.label_smoothing},
-            # "accuracy" is per-label binary accuracy; micro F1 at threshold 0.5 beside it
-            metrics=(("BinaryAccuracy", {"name": "accuracy"}),
-                     ("F1Score", {"average": "micro", "threshold": 0.5, "name": "micro_f1"})),
-            label_smoothing=self.label_smoothing,
-        )
+        # "accuracy" is per-label binary accuracy; micro F1 at threshold 0.5 beside it
+        metrics = (("BinaryAccuracy", {"name": "accuracy"}),
+                   ("F1Score", {"average": "micro", "threshold": 0.5, "name": "micro_f1"}))
+        return Head("sigmoid", "binary_crossentropy", {"label_smoothing": self.label_smoothing},
+                    metrics, self.label_smoothing)
 
     def targets(self, column, train_idx: np.ndarray, labels: Sequence[str]) -> Targets:
         """Every label found in the column (sorted) and multi-hot rows; ``y`` is the matrix.

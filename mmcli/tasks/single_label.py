@@ -42,22 +42,12 @@ class SingleLabel(Task):
     def from_config(cls, config: TrainConfig) -> SingleLabel:
         return cls(config.label_smoothing, config.class_weight)
 
-    @classmethod
-    def from_bundle(cls, config: TrainConfig, labels: Sequence[str],
-                    state: Mapping[str, Any]) -> SingleLabel:
-        return cls.from_config(config)
-
     @property
     def head(self) -> Head:
-        return Head(
-            activation="softmax",
-            loss="categorical_crossentropy",
-            loss_class="CategoricalCrossentropy",
-            loss_args={"label_smoothing": self.label_smoothing},
-            metrics=(("CategoricalAccuracy", {"name": "accuracy"}),),
-            label_smoothing=self.label_smoothing,
-            class_weight=self.class_weight,
-        )
+        metrics = (("CategoricalAccuracy", {"name": "accuracy"}),)
+        return Head("softmax", "categorical_crossentropy",
+                    {"label_smoothing": self.label_smoothing}, metrics,
+                    self.label_smoothing, self.class_weight)
 
     def targets(self, column, train_idx: np.ndarray, labels: Sequence[str]) -> Targets:
         """Each row's class index (-1: unlabelled), one-hot rows, and with ``class_weight``
