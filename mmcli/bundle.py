@@ -35,6 +35,8 @@ class Bundle:
 
     folder: Path
     meta: Mapping[str, Any] = field(repr=False)
+    mmcli_version: str
+    created: str
     labels: tuple[str, ...]
     modalities: tuple[str, ...]
     config: RunConfig
@@ -44,6 +46,8 @@ class Bundle:
     training: Mapping[str, Any]
     validation: Mapping[str, Any]
     head: Mapping[str, Any]
+    versions: Mapping[str, Any]
+    manifest: Mapping[str, Any]
     files: Mapping[str, str]
 
     @property
@@ -137,6 +141,9 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
     for key in _OBJECTS:
         if not isinstance(meta[key], dict):
             raise bad(f"bundle metadata {key!r} must be an object")
+    for key in ("mmcli_version", "created"):
+        if not isinstance(meta[key], str):
+            raise bad(f"bundle metadata {key!r} must be a string")
     for key in ("labels", "modalities"):
         if not isinstance(meta[key], list) or not all(isinstance(v, str) for v in meta[key]):
             raise bad(f"bundle metadata {key!r} must be a list of strings")
@@ -146,10 +153,11 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
     except ValueError as exc:
         raise bad(f"bad task state in bundle metadata: {exc}") from exc
     return Bundle(
-        folder=folder, meta=meta, labels=labels, modalities=tuple(meta["modalities"]),
-        config=run, task=task, roles=meta["roles"], data=meta["data"],
-        training=meta["training"], validation=meta["validation"], head=meta["head"],
-        files=meta["files"],
+        folder=folder, meta=meta, mmcli_version=meta["mmcli_version"], created=meta["created"],
+        labels=labels, modalities=tuple(meta["modalities"]), config=run, task=task,
+        roles=meta["roles"], data=meta["data"], training=meta["training"],
+        validation=meta["validation"], head=meta["head"], versions=meta["versions"],
+        manifest=meta["manifest"], files=meta["files"],
     )
 
 
