@@ -5,32 +5,54 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmcli import layout
-from mmcli.errors import BundleError
+from mmcli.config import RunConfig
+from mmcli.errors import BundleError, MmcliError
+from mmcli.tasks import TASKS, Task, task_name
+
+# Top-level keys of bundle.json (format 1) besides a task's own (``Task.state_keys``).
+KEYS = (
+    "format_version", "mmcli_version", "created", "labels", "modalities", "roles", "config",
+    "data", "training", "validation", "head", "versions", "manifest", "files",
+)
+CONFIG_SECTIONS = ("prep", "model", "train")
+_OBJECTS = ("roles", "config", "data", "training", "validation", "head", "versions", "manifest",
+            "files")
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A bundle's metadata (``bundle.json``) and where it lives."""
+    """A bundle's metadata (``bundle.json``), parsed, and where it lives.
+
+    ``meta`` is the document as read (what ``mmcli inspect`` prints); everything else reads the
+    typed fields. ``task`` carries the task's trained state (multi-label thresholds ...).
+    """
 
     folder: Path
-    meta: dict[str, Any]
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.meta["labels"])
-
-    @property
-    def modalities(self) -> list[str]:
-        return list(self.meta["modalities"])
+    meta: Mapping[str, Any] = field(repr=False)
+    mmcli_version: str
+    created: str
+    labels: tuple[str, ...]
+    modalities: tuple[str, ...]
+    config: RunConfig
+    task: Task
+    roles: Mapping[str, Any]
+    data: Mapping[str, Any]
+    training: Mapping[str, Any]
+    validation: Mapping[str, Any]
+    head: Mapping[str, Any]
+    versions: Mapping[str, Any]
+    manifest: Mapping[str, Any]
+    files: Mapping[str, str]
 
     @property
     def image_size(self) -> int:
-        return int(self.meta["config"]["prep"]["image_size"])
+        return self.config.prep.image_size
 
 
 def file_sha256(path: Path) -> str:
@@ -53,11 +75,11 @@ def write_meta(folder: Path, meta: dict[str, Any]) -> None:
 
 
 def read_bundle(folder: str | Path, *, verify: bool = True) -> Bundle:
-    """Read and check a bundle's metadata, without TensorFlow.
+    """Read, parse and check a bundle's metadata, without TensorFlow.
 
     Raises:
-        BundleError: not a bundle, unreadable metadata, a newer format, or (with ``verify``)
-            a missing, truncated or changed file.
+        BundleError: not a bundle, unreadable metadata, a newer format, a missing or unknown
+            key (:func:`parse_meta`), or (with ``verify``) a missing, truncated or changed file.
     """
     folder = Path(folder)
     meta_path = folder / layout.BUNDLE_FILE
@@ -78,12 +100,65 @@ def read_bundle(folder: str | Path, *, verify: bool = True) -> Bundle:
             f"format {layout.BUNDLE_FORMAT}; use the mmcli version that wrote it "
             f"({meta.get('mmcli_version', 'unknown')})"
         )
-    for key in ("labels", "modalities", "config", "files"):
-        if key not in meta:
-            raise BundleError(f"{meta_path}: bundle metadata lacks {key!r}")
+    bundle = parse_meta(folder, meta)
     if verify:
-        _verify_files(folder, meta["files"])
-    return Bundle(folder, meta)
+        _verify_files(folder, bundle.files)
+    return bundle
+
+
+def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
+    """The :class:`Bundle` of a bundle.json document of the current format.
+
+    Raises:
+        BundleError: a top-level key missing or unknown, a value of the wrong type, a config
+            that :meth:`RunConfig.from_dict` rejects, or task state that does not fit.
+    """
+    where = folder / layout.BUNDLE_FILE
+
+    def bad(message: str) -> BundleError:
+        return BundleError(f"{where}: {message}")
+
+    def require(keys) -> None:
+        missing = [k for k in keys if k not in meta]
+        if missing:
+            raise bad(f"bundle metadata lacks {', '.join(map(repr, missing))}")
+
+    require(KEYS)
+    config = meta["config"]
+    if not isinstance(config, dict) or sorted(config) != sorted(CONFIG_SECTIONS):
+        raise bad(f"bundle metadata 'config' must have exactly {', '.join(CONFIG_SECTIONS)}")
+    try:
+        run = RunConfig.from_dict(config)
+    except (MmcliError, TypeError, ValueError) as exc:
+        raise bad(f"bad config in bundle metadata: {exc}") from exc
+    kind = TASKS[task_name(run.train)]
+    expected = (*KEYS, *kind.state_keys)
+    require(kind.state_keys)
+    unknown = sorted(set(meta) - set(expected))
+    if unknown:
+        raise bad(f"unknown key(s) {', '.join(map(repr, unknown))} in bundle metadata; "
+                  f"known: {', '.join(expected)}")
+    for key in _OBJECTS:
+        if not isinstance(meta[key], dict):
+            raise bad(f"bundle metadata {key!r} must be an object")
+    for key in ("mmcli_version", "created"):
+        if not isinstance(meta[key], str):
+            raise bad(f"bundle metadata {key!r} must be a string")
+    for key in ("labels", "modalities"):
+        if not isinstance(meta[key], list) or not all(isinstance(v, str) for v in meta[key]):
+            raise bad(f"bundle metadata {key!r} must be a list of strings")
+    labels = tuple(meta["labels"])
+    try:
+        task = kind.from_bundle(run.train, labels, {k: meta[k] for k in kind.state_keys})
+    except ValueError as exc:
+        raise bad(f"bad task state in bundle metadata: {exc}") from exc
+    return Bundle(
+        folder=folder, meta=meta, mmcli_version=meta["mmcli_version"], created=meta["created"],
+        labels=labels, modalities=tuple(meta["modalities"]), config=run, task=task,
+        roles=meta["roles"], data=meta["data"], training=meta["training"],
+        validation=meta["validation"], head=meta["head"], versions=meta["versions"],
+        manifest=meta["manifest"], files=meta["files"],
+    )
 
 
 def _verify_files(folder: Path, files: dict[str, str]) -> None:
@@ -122,6 +197,6 @@ def describe_bundle(bundle: Bundle) -> dict[str, Any]:
             if (bundle.folder / name).is_file()
             else None,
         }
-        for name, digest in bundle.meta["files"].items()
+        for name, digest in bundle.files.items()
     }
     return {"bundle": str(bundle.folder), **meta}

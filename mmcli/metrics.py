@@ -41,10 +41,8 @@ def classification_metrics(
     tp = np.diag(matrix).astype(float)
     support = matrix.sum(axis=1).astype(float)
     predicted = matrix.sum(axis=0).astype(float)
-    precision = np.divide(tp, predicted, out=np.zeros(n), where=predicted > 0)
+    f1, per_class = per_label_scores(tp, predicted - tp, support - tp, labels)
     recall = np.divide(tp, support, out=np.zeros(n), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(n), where=denom > 0)
     present = support > 0
     total = max(len(y_true), 1)
     clipped = np.clip(proba[np.arange(len(y_true)), y_true], 1e-15, 1.0)
@@ -56,16 +54,32 @@ def classification_metrics(
         "weighted_f1": float((f1 * support).sum() / total),
         "log_loss": float(-np.mean(np.log(clipped))) if len(y_true) else 0.0,
         "majority_accuracy": float(support.max() / total) if len(y_true) else 0.0,
-        "per_class": {
-            label: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, label in enumerate(labels)
-        },
+        "per_class": per_class,
         "confusion_matrix": {"labels": list(labels), "matrix": matrix.tolist()},
+    }
+
+
+def per_label_scores(
+    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, labels: Sequence[str]
+) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:
+    """Precision, recall, F1 and support of each label from its true positive, false positive
+    and false negative counts (arrays of ``len(labels)``); 0.0 where undefined.
+
+    Returns:
+        ``(f1, {label: {precision, recall, f1, support}})``.
+    """
+    precision = np.divide(tp, tp + fp, out=np.zeros(len(tp)), where=(tp + fp) > 0)
+    recall = np.divide(tp, tp + fn, out=np.zeros(len(tp)), where=(tp + fn) > 0)
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros(len(tp)), where=denom > 0)
+    return f1, {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(tp[i] + fn[i]),
+        }
+        for i, label in enumerate(labels)
     }
 
 

@@ -193,6 +193,44 @@ def test_multi_label_evaluate_reports_f1s_and_subset_accuracy(runner, app, multi
     assert "micro F1" in result.stderr
 
 
+def test_multi_label_evaluate_errors_and_report(runner, app, multi, tmp_path):
+    """--errors lists exactly the test rows whose predicted label set (as predict gives it)
+    differs from the true set; --report writes the per-label page and plot."""
+    other = {"red": "blue", "blue": "red", "happy": "sad", "sad": "happy"}
+    rows, flipped = [dict(r) for r in multi["rows"]], set()
+    for row in [r for r in rows if r["split"] == "test"][:6]:  # truths the model cannot match
+        row["label"] = "|".join(other[part] for part in row["label"].split("|"))
+        flipped.add(row["id"])
+    table = write_rows(tmp_path / "data.csv", with_images(rows))
+    predicted = runner.invoke(app, ["predict", str(multi["bundle"]), str(table)])
+    labels_of = {r["id"]: r["labels"] for r in map(json.loads, predicted.stdout.splitlines())}
+    truth = {r["id"]: sorted(r["label"].split("|")) for r in rows if r["split"] == "test"}
+    wrong = {i for i, want in truth.items() if sorted(labels_of[i]) != want}
+    assert flipped <= wrong
+    result = runner.invoke(app, ["evaluate", str(multi["bundle"]), str(table),
+                                 "--errors", str(tmp_path / "errors.jsonl"),
+                                 "--report", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    records = [json.loads(line) for line in
+               (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in records} == wrong
+    assert f"{len(wrong)} misclassified rows" in result.stderr
+    assert round(metrics["subset_accuracy"] * metrics["n"]) == metrics["n"] - len(wrong)
+    for record in records:
+        assert sorted(record["labels"]) == truth[record["id"]]
+        assert record["predicted"] == labels_of[record["id"]]
+        assert set(record["probabilities"]) == {"blue", "happy", "red", "sad"}
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert (tmp_path / "report" / "per_label_f1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"| micro_f1 | {metrics['micro_f1']:.3f} |" in page
+    assert all(f"| {label} |" in page for label in metrics["per_label"])
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text()) == metrics
+    ablation = ("modalities", "modality_contribution", "fusion_gain", "fusion_helped",
+                "fusion_weights")
+    assert set(ablation) <= set(metrics) and set(ablation) <= set(multi["summary"]["validation"])
+
+
 def test_multi_label_rejects_an_unknown_label_at_evaluate(runner, app, multi, tmp_path):
     rows = [dict(r) for r in multi["rows"]]
     test_rows = [r for r in rows if r["split"] == "test"]

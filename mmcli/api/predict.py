@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from mmcli.bundle import Bundle, load_model
-from mmcli.config import PrepConfig, replace
+from mmcli.config import replace
 from mmcli.data.roles import detect_roles
 from mmcli.data.rows import Row, iter_rows
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import iter_table_chunks
 from mmcli.modalities import RECORD_MODALITIES, present_column
+from mmcli.tasks import Task
 
 RECORD_FIELDS = (
     "id",
@@ -75,10 +76,8 @@ def predict_records(
     if top_k < 1:
         raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")
     summary = summary if summary is not None else PredictSummary()
-    from mmcli import multilabel
-
-    multi = bundle.meta.get("multi_label")
-    prep = replace(PrepConfig(**bundle.meta["config"]["prep"]), **(prep_overrides or {}))
+    task = bundle.task
+    prep = replace(bundle.config.prep, **(prep_overrides or {}))
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
     chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
     model = None
@@ -95,7 +94,8 @@ def predict_records(
     for chunk in chunks:
         if roles is None:
             roles = detect_roles(chunk.table.frame, prep, name=chunk.table.name)
-            summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns))
+            summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns),
+                                            reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
             model = load_model(bundle)
@@ -115,9 +115,7 @@ def predict_records(
             for row in batch:
                 local = row.row - chunk.first_row
                 if row.rejected or local in chunk.errors:
-                    record = error_record(row, chunk.errors.get(local))
-                    if multi:  # multi-label hook
-                        record = multilabel.error_record(record)
+                    record = error_record(row, task, chunk.errors.get(local))
                     summary.errors += 1
                     if summary.first_error is None:
                         summary.first_error = f"row {row.row} (id {row.id}): {record['error']}"
@@ -126,11 +124,8 @@ def predict_records(
                     if not row.rejected:
                         position += 1
                 else:
-                    record = (
-                        multilabel.record(row, proba[position], labels, multi["thresholds"])
-                        if multi
-                        else single_label_record(row, proba[position], labels, top_k)
-                    )
+                    record = prediction_record(row, task.prediction(proba[position], labels,
+                                                                    top_k))
                     position += 1
                 summary.rows += 1
                 usable = record["error"] is None
@@ -141,9 +136,11 @@ def predict_records(
                 yield record
 
 
-def kept_names(keep_columns: Sequence[str], columns: list[str]) -> dict[str, str]:
+def kept_names(
+    keep_columns: Sequence[str], columns: list[str], reserved: Sequence[str] = RECORD_FIELDS
+) -> dict[str, str]:
     """Output name of each kept input column (prefixed ``input_`` when it clashes with a record
-    field, e.g. ``label`` -> ``input_label``).
+    field in ``reserved``, e.g. ``label`` -> ``input_label``).
 
     Raises:
         DataError: a column is not in the table.
@@ -154,7 +151,7 @@ def kept_names(keep_columns: Sequence[str], columns: list[str]) -> dict[str, str
             f"--keep-columns: no column {', '.join(map(repr, missing))} in the input; "
             f"it has: {', '.join(columns)}"
         )
-    return {c: (KEPT_PREFIX + c if c in RECORD_FIELDS else c) for c in keep_columns}
+    return {c: (KEPT_PREFIX + c if c in reserved else c) for c in keep_columns}
 
 
 def _kept_values(frame, names: dict[str, str]) -> dict[str, list[Any]]:
@@ -180,36 +177,23 @@ def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def single_label_record(
-    row: Row, proba: np.ndarray, labels: list[str], top_k: int
-) -> dict[str, Any]:
-    """The record of a single-label (softmax) prediction."""
-    order = np.argsort(-proba, kind="stable")
-    best = int(order[0])
+def prediction_record(row: Row, prediction: dict[str, Any]) -> dict[str, Any]:
+    """The record of a predicted row: the id, the task's fields (``label``, ``probabilities``
+    ... see :attr:`Task.record_fields`), which modalities the row had, no error."""
     return {
         "id": row.id,
-        "label": labels[best],
-        "probability": round(float(proba[best]), 6),
-        "probabilities": {
-            label: round(float(p), 6) for label, p in zip(labels, proba, strict=True)
-        },
-        "top_k": [
-            {"label": labels[i], "probability": round(float(proba[i]), 6)} for i in order[:top_k]
-        ],
+        **prediction,
         **{present_column(m): row.present(m) for m in RECORD_MODALITIES},
         "error": None,
     }
 
 
-def error_record(row: Row, message: str | None = None) -> dict[str, Any]:
-    """The record of a row that could not be predicted, with why."""
+def error_record(row: Row, task: Task, message: str | None = None) -> dict[str, Any]:
+    """The record of a row that could not be predicted, with why (the task's fields empty)."""
     reasons = message or "; ".join(f"{i.column}: {i.message}".lstrip(": ") for i in row.issues)
     return {
         "id": row.id,
-        "label": None,
-        "probability": None,
-        "probabilities": None,
-        "top_k": [],
+        **task.no_prediction(),
         **{present_column(m): False for m in RECORD_MODALITIES},
         "error": reasons or "row not usable",
     }

@@ -100,9 +100,9 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         checkpoints=None):
     """Build and train the fused model on a prepared dataset.
 
-    The head follows ``config.train``: softmax with categorical cross-entropy (optional label
-    smoothing and balanced class weights), or, with ``multi_label``, sigmoid with binary
-    cross-entropy and a threshold per label tuned on the validation rows.
+    The task (:mod:`mmcli.tasks`, chosen by ``config.train``) gives the targets, the head and
+    its loss, and what it tunes on the validation rows after training (multi-label
+    thresholds); the validation report is its scores plus the modality ablation.
 
     Returns:
         ``(model, meta, history)``: the trained Keras model (best weights restored), the
@@ -114,24 +114,22 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     from mmcli.model.backend import import_keras
 
     keras = import_keras()
-    from mmcli import multilabel
     from mmcli.model import heads
+    from mmcli.model.ablation import ablation
     from mmcli.model.feed import training_stream
-    from mmcli.model.inference import modality_report
+    from mmcli.model.inference import dataset_proba
     from mmcli.model.progress import RichProgress
+    from mmcli.tasks import task_for
 
     tc = config.train
+    task = task_for(tc)
     modalities = dataset.modalities
     train_idx, val_idx = split_indices(dataset, tc.val_fraction, tc.seed)
     if len(train_idx) == 0:
         raise DataError("no labelled training rows (all rows are test or were rejected)")
     column = dataset.examples["label"]
-    labels, targets, matrix = heads.targets(column, train_idx, tc, dataset.labels)
-    class_weights = (
-        heads.balanced_weights(targets[train_idx], labels)
-        if tc.class_weight == "balanced"
-        else None
-    )
+    targets = task.targets(column, train_idx, dataset.labels)
+    labels = targets.labels
 
     keras.utils.set_random_seed(tc.seed)
     if tc.deterministic:
@@ -141,7 +139,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     built, config = _build_model(
         modalities, config, num_classes=len(labels), fit=fit_values(dataset, train_idx),
         console=console,
-        activation=heads.activation(tc),
+        activation=task.head.activation,
     )
     model = built.model
     trainable = built.head if built.head is not None else model
@@ -153,7 +151,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         warmup_steps=max(1, steps // 20),
         alpha=0.05,
     )
-    loss, metrics = heads.loss_and_metrics(tc)
+    loss, metrics = heads.loss_and_metrics(task.head)
     trainable.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
         loss=loss,
@@ -190,11 +188,8 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
             )
             if has_val else None
         )
-    stream = heads.attach_targets(
-        raw_train, matrix,
-        heads.row_weights(targets, class_weights, labels) if class_weights else None,
-    )
-    val_stream = heads.attach_targets(raw_val, matrix) if has_val else None
+    stream = heads.attach_targets(raw_train, targets.matrix, targets.row_weights)
+    val_stream = heads.attach_targets(raw_val, targets.matrix) if has_val else None
     monitor = "val_loss" if has_val else "loss"
     stopper = keras.callbacks.EarlyStopping(
         monitor=monitor, mode="min", patience=tc.patience, restore_best_weights=True
@@ -214,17 +209,16 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     epochs_run = len(history.history["loss"])
     best_epoch = int(np.argmin(history.history[monitor])) + 1
     scored = val_idx if has_val else train_idx
-    thresholds = None
-    if tc.multi_label:
-        report, thresholds = multilabel.validation_report(
-            model, dataset, scored, matrix[scored], modalities, labels, tc.batch_size
-        )
-    else:
-        report = modality_report(
-            trainable, dataset, scored, targets, modalities, labels, tc.batch_size,
-            batches=cache.batches if cache is not None else None,
-            gates=built.head_weights,
-        )
+    batches = cache.batches if cache is not None else None
+    y = targets.y[scored]
+    proba = dataset_proba(trainable, dataset, scored, modalities, tc.batch_size, batches=batches)
+    task = task.tune(y, proba, labels)  # multi-label: thresholds on these rows
+    report = {
+        "rows": int(len(scored)),
+        **task.validation(y, proba, labels),
+        **ablation(trainable, dataset, scored, y, modalities, task, labels, tc.batch_size,
+                   fused=proba, batches=batches, gates=built.head_weights),
+    }
     versions = _versions(keras)
     meta = {
         "mmcli_version": __version__,
@@ -247,13 +241,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
             "samples_per_second": round(len(train_idx) * epochs_run / seconds, 1),
         },
         "validation": {"on": "val" if has_val else "train", **report},
-        "head": {
-            "activation": heads.activation(tc),
-            "loss": "binary_crossentropy" if tc.multi_label else "categorical_crossentropy",
-            "label_smoothing": tc.label_smoothing,
-            "class_weight": tc.class_weight,
-            "class_weights": class_weights,
-        },
+        "head": task.head.to_dict(targets.class_weights),
         "versions": versions,
         "manifest": {
             "seed": tc.seed,
@@ -265,8 +253,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
             "versions": versions,
         },
     }
-    if tc.multi_label:
-        meta["multi_label"] = {"delimiter": tc.label_delimiter, "thresholds": thresholds}
+    meta.update(task.bundle_state(labels))
     return model, meta, history.history
 
 

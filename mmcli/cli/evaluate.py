@@ -55,9 +55,10 @@ def evaluate(
     if report is not None:
         from mmcli.report.markdown import write_report
 
-        page = write_report(result, report, force=force)
+        page = write_report(result, report, evaluation.task.report(result), force=force)
         console.print(f"report -> {page}")
-    render(console, result)
+    for line in evaluation.task.evaluate_lines(result):
+        console.print(line)
     emit_json(result)
 
 
@@ -80,36 +81,3 @@ def _write_errors(evaluation, path: Path, fmt: str, force: bool, console) -> Non
         write_records(records, handle, fmt)
     console.print(f"{len(records)} misclassified rows -> {path}")
 
-
-def render(console, result: dict) -> None:
-    from rich.table import Table
-
-    if result.get("task") == "multi_label":  # multi-label hook
-        from mmcli.cli.multilabel import render_multilabel
-
-        return render_multilabel(console, result)
-    table = Table(title=f"{result['split']} rows: {result['n']}", title_justify="left")
-    for column in ("label", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="left" if column == "label" else "right")
-    for label, scores in result["per_class"].items():
-        table.add_row(label, *(f"{scores[k]:.3f}" for k in ("precision", "recall", "f1")),
-                      str(scores["support"]))
-    console.print(table)
-    console.print(f"accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
-                  f"majority-class accuracy {result['majority_accuracy']:.3f}")
-    auc = result["roc_auc"]["macro"]
-    console.print(f"balanced accuracy {result['balanced_accuracy']:.3f}  "
-                  f"top-3 {result['top_k_accuracy'].get('3', float('nan')):.3f}  "
-                  f"log-loss {result['log_loss']:.3f}  ECE {result['ece']:.3f}  "
-                  f"ROC-AUC {'n/a' if auc is None else f'{auc:.3f}'}")
-    for name, value in result.get("modalities", {}).items():
-        console.print(f"  {name.replace('_', ' ')}: accuracy {value:.3f}")
-    for name, value in result.get("modality_contribution", {}).items():
-        console.print(f"  {name} contributes {value:+.3f} accuracy")
-    if result.get("fusion_weights"):
-        console.print("  fusion weights: " + ", ".join(
-            f"{k} {v:.3f}" for k, v in result["fusion_weights"].items()))
-    for name, scores in (result.get("by_missingness") or {}).items():
-        if scores["n"]:
-            console.print(f"  rows with {name.replace('_', ' ')}: n {scores['n']}  "
-                          f"accuracy {scores['accuracy']:.3f}")

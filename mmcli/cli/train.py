@@ -100,15 +100,18 @@ def train(
     if data is None or out is None:
         raise UsageError("train needs DATA and --out BUNDLE (or --print-config)")
     from mmcli.api.train import train as run_training
+    from mmcli.tasks import task_for
 
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
                         command=command_line(ctx), resume=resume)
-    render_summary(console, meta)
+    task = task_for(config.train)
+    for line in task.train_lines(meta):
+        console.print(line)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
-                "multi_label") if k in meta}})
+                *task.state_keys)}})
 
 
 def command_line(ctx: typer.Context) -> list[str]:
@@ -128,20 +131,3 @@ def command_line(ctx: typer.Context) -> list[str]:
                 words += [param.opts[0], str(item)]
     return words
 
-
-def render_summary(console, meta: dict) -> None:
-    val, run = meta["validation"], meta["training"]
-    score = val.get("metric", "accuracy")
-    console.print(
-        f"done: {run['epochs_run']} epochs (best {run['best_epoch']}) in {run['seconds']} s, "
-        f"{run['samples_per_second']} samples/s; {val['on']} {score} {val[score]:.3f}"
-    )
-    if "modalities" in val:
-        alone = ", ".join(f"{k} {v:.3f}" for k, v in val["modalities"].items())
-        console.print(f"  each modality alone: {alone}")
-        if val.get("fusion_weights"):
-            weights = ", ".join(f"{k} {v:.2f}" for k, v in val["fusion_weights"].items())
-            console.print(f"  learned fusion weights: {weights}")
-        if not val["fusion_helped"]:
-            console.print("[yellow]warning: the fused model did not beat its best single "
-                          "modality on validation; fusion did not help on this data[/]")

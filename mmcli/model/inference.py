@@ -1,14 +1,13 @@
-"""Running a model over a prepared dataset: probabilities, and what each modality contributes."""
+"""Running a model over a prepared dataset: probabilities (optionally with modalities masked)
+and the mean learned fusion weights. The modality ablation is ``ablation.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 import numpy as np
 
 from mmcli.data.dataset import Dataset
-from mmcli.metrics import accuracy
 from mmcli.model.build import fusion_weights_model
 from mmcli.model.feed import iter_batches, mask
 
@@ -70,48 +69,3 @@ def fusion_weights(
     mean = np.concatenate(parts).mean(axis=0)
     return {m: round(float(w), 4) for m, w in zip(modalities, mean, strict=True)}
 
-
-def modality_report(
-    model,
-    data: Dataset,
-    indices: np.ndarray,
-    targets: np.ndarray,
-    modalities: Sequence[str],
-    labels: Sequence[str],
-    batch_size: int,
-    *,
-    batches: Batches | None = None,
-    gates=None,
-) -> dict[str, Any]:
-    """Accuracy of the fused model, of each modality alone (the others masked), the learned
-    fusion weights, and whether fusion beat the best single modality.
-
-    ``batches`` and ``gates`` let a frozen-backbone run evaluate its head on cached features.
-    """
-    y = targets[indices]
-    proba = dataset_proba(model, data, indices, modalities, batch_size, batches=batches)
-    fused = accuracy(y, proba)
-    report: dict[str, Any] = {"rows": int(len(indices)), "accuracy": fused}
-    if len(modalities) > 1:
-        alone = {
-            f"{keep}_only": accuracy(
-                y,
-                dataset_proba(
-                    model,
-                    data,
-                    indices,
-                    modalities,
-                    batch_size,
-                    hidden=[m for m in modalities if m != keep],
-                    batches=batches,
-                ),
-            )
-            for keep in modalities
-        }
-        report["modalities"] = alone
-        best = max(alone.values())
-        report["fusion_helped"] = bool(fused >= best)
-        report["fusion_weights"] = fusion_weights(
-            model, data, indices, modalities, batch_size, batches=batches, gates=gates
-        )
-    return report

@@ -1,4 +1,9 @@
-"""``evaluate --report DIR``: plots and a Markdown page embedding them, written atomically."""
+"""``evaluate --report DIR``: plots and a Markdown page embedding them, written atomically.
+
+The task chooses the page and the plots (``Task.report``): :func:`single_label_page` with a
+confusion matrix, a reliability diagram and F1 per class, or :func:`multi_label_page` with F1
+per label.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +15,19 @@ from mmcli.io.atomic import atomic_dir
 
 REPORT_FILE = "report.md"
 METRICS_FILE = "metrics.json"
-PLOTS = {
-    "confusion_matrix.png": "plot_confusion",
-    "reliability.png": "plot_reliability",
-    "per_class_f1.png": "plot_per_class_f1",
-}
 
 
-def write_report(metrics: dict[str, Any], target: Path, *, force: bool = False) -> Path:
-    """Write ``report.md``, ``metrics.json`` and the PNG plots into ``target`` (a folder)."""
-    from mmcli.report import plots
+def write_report(metrics: dict[str, Any], target: Path, page, *, force: bool = False) -> Path:
+    """Write ``report.md``, ``metrics.json`` and the PNG plots into ``target`` (a folder).
 
+    Args:
+        page: the task's :class:`~mmcli.tasks.base.ReportPage` (markdown and plots by file name).
+    """
     with atomic_dir(target, force=force) as tmp:
-        for name, function in PLOTS.items():
-            getattr(plots, function)(metrics, tmp / name)
+        for name, function in page.plots.items():
+            function(metrics, tmp / name)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-        (tmp / REPORT_FILE).write_text(render_markdown(metrics), encoding="utf-8")
+        (tmp / REPORT_FILE).write_text(page.markdown, encoding="utf-8")
     return target / REPORT_FILE
 
 
@@ -37,7 +39,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_markdown(m: dict[str, Any]) -> str:
+def _header(m: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     lines = [
         "# Evaluation report",
         "",
@@ -46,21 +48,33 @@ def render_markdown(m: dict[str, Any]) -> str:
         "| metric | value |",
         "|---|---|",
     ]
-    for key in ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "log_loss", "ece",
-                "majority_accuracy"):
-        lines.append(f"| {key} | {_fmt(m.get(key))} |")
+    return lines + [f"| {key} | {_fmt(m.get(key))} |" for key in keys]
+
+
+def _modalities(m: dict[str, Any], metric: str) -> list[str]:
+    """The ablation section: each modality alone, contributions, fusion weights."""
+    if "modalities" not in m:
+        return []
+    lines = ["", "## Modalities", "", f"| | {metric} |", "|---|---|",
+             f"| fused | {_fmt(m[metric])} |"]
+    lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m["modalities"].items()]
+    shares = m["modality_contribution"].items()
+    lines += ["", f"Contribution (fused {metric} minus the best {metric} of another modality "
+              "alone): " + ", ".join(f"{k} {v:+.3f}" for k, v in shares)]
+    if m.get("fusion_weights"):
+        lines.append("Mean fusion weights: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in m["fusion_weights"].items()))
+    return lines
+
+
+def single_label_page(m: dict[str, Any]) -> str:
+    """report.md of a single-label evaluation."""
+    lines = _header(m, ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "log_loss",
+                        "ece", "majority_accuracy"))
     for k, v in m.get("top_k_accuracy", {}).items():
         lines.append(f"| top_{k}_accuracy | {_fmt(v)} |")
     lines.append(f"| roc_auc (macro, one-vs-rest) | {_fmt(m['roc_auc']['macro'])} |")
-    if "modalities" in m:
-        lines += ["", "## Modalities", "", "| | accuracy |", "|---|---|",
-                  f"| fused | {_fmt(m['accuracy'])} |"]
-        lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m["modalities"].items()]
-        lines += ["", "Contribution (fused accuracy minus accuracy without the modality): "
-                  + ", ".join(f"{k} {v:+.3f}" for k, v in m["modality_contribution"].items())]
-        if m.get("fusion_weights"):
-            lines.append("Mean fusion weights: " + ", ".join(
-                f"{k} {v:.3f}" for k, v in m["fusion_weights"].items()))
+    lines += _modalities(m, "accuracy")
     if m.get("by_missingness"):
         lines += ["", "## By missing modality", "", "| rows | n | accuracy | macro F1 |",
                   "|---|---|---|---|"]
@@ -74,4 +88,17 @@ def render_markdown(m: dict[str, Any]) -> str:
         lines.append(f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
                      f"{_fmt(s['f1'])} | {s['support']} | "
                      f"{_fmt(m['roc_auc']['per_class'].get(label))} |")
+    return "\n".join(lines) + "\n"
+
+
+def multi_label_page(m: dict[str, Any]) -> str:
+    """report.md of a multi-label evaluation."""
+    lines = _header(m, ("micro_f1", "macro_f1", "subset_accuracy", "hamming_loss"))
+    lines += _modalities(m, "micro_f1")
+    lines += ["", "## Plots", "", "![F1 per label](per_label_f1.png)", "", "## Per label", "",
+              "| label | precision | recall | f1 | support | threshold |",
+              "|---|---|---|---|---|---|"]
+    for label, s in m["per_label"].items():
+        lines.append(f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
+                     f"{_fmt(s['f1'])} | {s['support']} | {s['threshold']:.2f} |")
     return "\n".join(lines) + "\n"

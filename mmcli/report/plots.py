@@ -67,17 +67,26 @@ def plot_reliability(metrics: dict[str, Any], path: Path) -> None:
 
 def plot_per_class_f1(metrics: dict[str, Any], path: Path) -> None:
     """Horizontal bars of each class's F1, the macro F1 as a line."""
+    _f1_bars(metrics["per_class"], metrics["macro_f1"], "F1 per class", path)
+
+
+def plot_per_label_f1(metrics: dict[str, Any], path: Path) -> None:
+    """Horizontal bars of each label's F1 (multi-label, at its threshold), the macro F1 as a
+    line."""
+    _f1_bars(metrics["per_label"], metrics["macro_f1"], "F1 per label", path)
+
+
+def _f1_bars(scores: dict[str, Any], macro: float, title: str, path: Path) -> None:
     plt = _pyplot()
-    per_class = metrics["per_class"]
-    labels = list(per_class)
+    labels = list(scores)
     fig, ax = plt.subplots(figsize=(5, max(2.5, 0.25 * len(labels) + 1)))
-    ax.barh(labels, [per_class[k]["f1"] for k in labels], color="C0")
-    ax.axvline(metrics["macro_f1"], color="C3", linestyle="--", label="macro F1")
+    ax.barh(labels, [scores[k]["f1"] for k in labels], color="C0")
+    ax.axvline(macro, color="C3", linestyle="--", label="macro F1")
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
     ax.tick_params(axis="y", labelsize=7)
     ax.set_xlabel("F1")
-    ax.set_title("F1 per class")
+    ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, plt, path)
 

@@ -34,6 +34,7 @@ SCHEMA = {
     "modalities": dict,
     "modality_contribution": dict,
     "fusion_gain": float,
+    "fusion_helped": bool,
     "fusion_weights": dict,
     "by_missingness": dict,
 }
@@ -84,9 +85,24 @@ def test_ablation_shows_each_modality_contributes(evaluated):
     )
     assert m["modality_contribution"]["image"] > 0.2
     assert m["modality_contribution"]["text"] > 0.2
-    assert m["fusion_gain"] > 0.2
+    assert m["fusion_gain"] > 0.2 and m["fusion_helped"] is True
     assert sum(m["fusion_weights"].values()) == pytest.approx(1, abs=1e-3)
     assert "image contributes" in evaluated["stderr"]
+
+
+ABLATION = ("modalities", "modality_contribution", "fusion_gain", "fusion_helped",
+            "fusion_weights")
+
+
+def test_train_and_evaluate_report_the_ablation_under_the_same_keys(evaluated, trained):
+    validation = trained["summary"]["validation"]
+    assert set(ABLATION) <= set(validation) and set(ABLATION) <= set(evaluated["metrics"])
+    assert set(validation["modalities"]) == set(evaluated["metrics"]["modalities"])
+    assert validation["fusion_gain"] == pytest.approx(
+        validation["accuracy"] - max(validation["modalities"].values()))
+    assert validation["modality_contribution"]["text"] == pytest.approx(
+        validation["accuracy"] - validation["modalities"]["image_only"])
+    assert validation["fusion_helped"] == (validation["fusion_gain"] >= 0)
 
 
 def test_metrics_by_missingness_count_the_masked_rows(evaluated):

@@ -59,6 +59,60 @@ def test_bad_bundle_is_4(runner, app, tmp_path):
     assert "format 99" in one_line_error(result)
 
 
+def write_bundle_json(folder, **changes) -> dict:
+    """A bundle.json with every key train writes (and no model: nothing to verify)."""
+    from mmcli.config import RunConfig
+
+    meta = {
+        "format_version": 1, "mmcli_version": "0.0.0", "created": "2024-01-01T00:00:00Z",
+        "labels": ["a", "b"], "modalities": ["text"], "roles": {"text": "text"},
+        "config": RunConfig().to_dict(), "data": {}, "training": {}, "validation": {},
+        "head": {}, "versions": {}, "manifest": {}, "files": {}, **changes,
+    }
+    folder.mkdir(exist_ok=True)
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    return meta
+
+
+def test_inspect_prints_bundle_json_as_it_is(runner, app, tmp_path):
+    meta = write_bundle_json(tmp_path / "bundle")
+    result = runner.invoke(app, ["inspect", str(tmp_path / "bundle")])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"bundle": str(tmp_path / "bundle"), **meta}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"surprise": 1}, "unknown key(s) 'surprise' in bundle metadata"),
+        ({"head": None}, "'head' must be an object"),
+        ({"config": {"prep": {"colour": "red"}, "model": {}, "train": {}}},
+         "Unknown setting(s) colour for PrepConfig"),
+        ({"config": {"prep": {"image_size": 0}, "model": {}, "train": {}}}, "image_size"),
+        ({"config": {"prep": {}, "model": {}, "train": {"multi_label": True}}},
+         "lacks 'multi_label'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["inspect", "evaluate"])
+def test_bundle_json_with_an_unknown_key_or_bad_config_is_4(runner, app, tmp_path, change,
+                                                           message, command):
+    write_bundle_json(tmp_path / "bundle", **change)
+    args = [command, str(tmp_path / "bundle")] + ([str(SAMPLE)] if command == "evaluate" else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 4, result.stderr
+    assert message in one_line_error(result)
+    assert result.stdout == ""
+
+
+def test_bundle_json_without_a_key_is_4(runner, app, tmp_path):
+    meta = write_bundle_json(tmp_path / "bundle")
+    del meta["validation"]
+    (tmp_path / "bundle" / "bundle.json").write_text(json.dumps(meta))
+    result = runner.invoke(app, ["predict", str(tmp_path / "bundle"), str(SAMPLE)])
+    assert result.exit_code == 4
+    assert "bundle metadata lacks 'validation'" in one_line_error(result)
+
+
 def test_no_usable_rows_is_5(runner, app, tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("id,text,label\n1,hello,\n2,,b\n")

@@ -10,7 +10,7 @@ COMMANDS = ["preprocess", "train", "evaluate", "predict"]
 
 def test_import_and_help_do_not_import_heavy_libraries():
     code = (
-        "import sys, mmcli, mmcli.cli.app\n"
+        "import sys, mmcli, mmcli.cli.app, mmcli.tasks, mmcli.bundle\n"
         "from typer.testing import CliRunner\n"
         "r = CliRunner().invoke(mmcli.cli.app.app, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"

@@ -81,6 +81,15 @@ def test_newer_format_is_refused_naming_both_versions(runner, app, bundle):
     assert "9.0.0" in message
 
 
+def test_unknown_key_in_bundle_json_is_refused(runner, app, bundle):
+    meta_path = bundle / "bundle.json"  # not hashed itself: no hashes to update
+    meta = json.loads(meta_path.read_text())
+    meta["note"] = "added by hand"
+    meta_path.write_text(json.dumps(meta))
+    assert "unknown key(s) 'note' in bundle metadata" in refused(runner, app, bundle)
+    assert "unknown key(s) 'note'" in refused(runner, app, bundle, "evaluate")
+
+
 def test_model_with_a_lambda_layer_is_refused_by_safe_mode(runner, app, bundle, tmp_path):
     from mmcli.model.backend import import_keras
 

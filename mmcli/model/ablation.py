@@ -1,0 +1,91 @@
+"""The modality ablation: each modality alone (the others masked), what each contributes, the
+fusion gain and the learned fusion weights, scored by the task's headline metric. The
+validation report of ``train`` and the JSON of ``evaluate`` both come from :func:`ablation`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mmcli.data.dataset import Dataset
+from mmcli.model.inference import Batches, dataset_proba, fusion_weights
+from mmcli.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """Scores of one fused model with its modalities masked in turn (``metric`` of the task).
+
+    Attributes:
+        fused: the score with every modality.
+        alone: modality -> the score with every other modality masked.
+        weights: modality -> mean learned fusion weight, or None (a fusion without weights).
+    """
+
+    fused: float
+    alone: dict[str, float]
+    weights: dict[str, float] | None
+
+    def contribution(self, name: str) -> float:
+        """The fused score minus the best score of another modality alone (how much worse the
+        model would do if ``name`` were the one dropped, judged by the modalities left)."""
+        return self.fused - max(s for m, s in self.alone.items() if m != name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys shared by the validation report and the evaluate JSON."""
+        best = max(self.alone.values())
+        return {
+            "modalities": {f"{m}_only": s for m, s in self.alone.items()},
+            "modality_contribution": {m: self.contribution(m) for m in self.alone},
+            "fusion_gain": self.fused - best,
+            "fusion_helped": bool(self.fused >= best),
+            "fusion_weights": self.weights,
+        }
+
+
+def ablation(
+    model,
+    data: Dataset,
+    indices: np.ndarray,
+    y: np.ndarray,
+    modalities: Sequence[str],
+    task: Task,
+    labels: Sequence[str],
+    batch_size: int,
+    *,
+    fused: np.ndarray | None = None,
+    batches: Batches | None = None,
+    gates=None,
+) -> dict[str, Any]:
+    """The ablation keys (:meth:`Ablation.to_dict`) of a model with several modalities, or
+    ``{}`` with one.
+
+    Args:
+        model: the Keras model whose inputs ``batches`` yields (the head on cached features).
+        data, indices: the rows scored; ``y`` their targets (``task.score``'s ``y``).
+        modalities: the model's modalities, in input order.
+        task: scores each run (:meth:`Task.score`, at its tuned thresholds).
+        fused: the model's probabilities for these rows, when already computed.
+        batches, gates: a frozen-backbone run's cached-feature batches and weights model.
+    """
+    if len(modalities) < 2:
+        return {}
+
+    def proba(hidden: Sequence[str] = ()) -> np.ndarray:
+        return dataset_proba(model, data, indices, modalities, batch_size, hidden=hidden,
+                             batches=batches)
+
+    fused = proba() if fused is None else fused
+    result = Ablation(
+        fused=task.score(y, fused, labels),
+        alone={
+            keep: task.score(y, proba([m for m in modalities if m != keep]), labels)
+            for keep in modalities
+        },
+        weights=fusion_weights(model, data, indices, modalities, batch_size, batches=batches,
+                               gates=gates),
+    )
+    return result.to_dict()
