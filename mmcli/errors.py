@@ -49,6 +49,21 @@ class UsageError(MmcliError, ValueError):
     exit_code = EXIT_USAGE
 
 
+class WeightsUnavailableError(UsageError):
+    """Pretrained weights were asked for but cannot be had (not cached, not downloadable, or
+    of no use at this input size).
+
+    ``fallback``: model settings to use instead when the user let mmcli choose (e.g.
+    ``{"image_encoder": "small_cnn", "image_weights": "none"}`` under ``auto``), with
+    ``fallback_note`` saying what they are; None when the choice was explicit.
+    """
+
+    def __init__(self, message: str, fallback: dict | None = None, fallback_note: str = ""):
+        super().__init__(message)
+        self.fallback = fallback
+        self.fallback_note = fallback_note
+
+
 class OutputExistsError(UsageError, FileExistsError):
     """An output path exists and ``--force`` was not given."""
 

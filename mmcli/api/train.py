@@ -3,50 +3,22 @@
 from __future__ import annotations
 
 import csv
-import hashlib
-import platform
-import shlex
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from mmcli import __version__, layout, modalities
+from mmcli import layout
+from mmcli.api.manifest import RunRecord, bundle_meta
 from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.dataset import Dataset, is_dataset
+from mmcli.data.split import Split, split_indices
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
 from mmcli.io.checkpoint import Checkpoints
-
-
-def split_indices(data: Dataset, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation positions. Test rows are never returned.
-
-    Validation is the table's ``val`` rows when it has any, else a stratified
-    ``val_fraction`` of the training rows (seeded).
-    """
-    frame = data.examples
-    labelled = frame["label"].notna().to_numpy()
-    train = np.flatnonzero((frame["split"] == "train").to_numpy() & labelled)
-    val = np.flatnonzero((frame["split"] == "val").to_numpy() & labelled)
-    if len(val) or val_fraction == 0:
-        return train, val
-    rng = np.random.default_rng(seed)
-    labels = frame["label"].to_numpy()[train]
-    chosen = []
-    for label in sorted(set(labels)):
-        members = train[labels == label]
-        members = members[rng.permutation(len(members))]
-        take = int(round(len(members) * val_fraction))
-        if len(members) - take >= 1:
-            chosen.extend(members[:take])
-    val = np.sort(np.array(chosen, dtype=np.int64))
-    return np.setdiff1d(train, val), val
 
 
 def train(
@@ -98,232 +70,76 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
 
 def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
         checkpoints=None):
-    """Build and train the fused model on a prepared dataset.
+    """Build and train the fused model on a prepared dataset, in named steps: targets, build,
+    streams, fit, report, metadata.
 
     The task (:mod:`mmcli.tasks`, chosen by ``config.train``) gives the targets, the head and
     its loss, and what it tunes on the validation rows after training (multi-label
     thresholds); the validation report is its scores plus the modality ablation.
 
+    With ``checkpoints`` (:class:`mmcli.io.checkpoint.Checkpoints`) the state is saved after
+    every epoch, and a saved checkpoint is resumed.
+
     Returns:
         ``(model, meta, history)``: the trained Keras model (best weights restored), the
         bundle metadata, and the per-epoch history dict.
 
-    With ``checkpoints`` (:class:`mmcli.io.checkpoint.Checkpoints`) the state is saved after
-    every epoch, and a saved checkpoint is resumed.
+    Raises:
+        DataError: no labelled training rows, or targets the task cannot train on.
     """
-    from mmcli.model.backend import import_keras
-
-    keras = import_keras()
-    from mmcli.model import heads
-    from mmcli.model.ablation import ablation
-    from mmcli.model.feed import training_stream
-    from mmcli.model.inference import dataset_proba
-    from mmcli.model.progress import RichProgress
+    from mmcli.model import training
+    from mmcli.model.checkpoint import resume_training
     from mmcli.tasks import task_for
 
+    task = task_for(config.train)
+    split = targets_step(dataset, config, task)
+    built, config = training.build_model(dataset, split, config, task, console)
+    trainable = built.head if built.head is not None else built.model
+    resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
+    started = time.perf_counter()
+    streams = training.make_streams(built, dataset, split, config, resume.initial_epoch)
+    history, monitor = training.run_epochs(trainable, streams, config, resume, console)
+    run = RunRecord(history, monitor, time.perf_counter() - started + resume.seconds,
+                    streams.feature_seconds)
+    validation, task = report_step(built, dataset, split, streams, task, config)
+    meta = bundle_meta(dataset, config, split, task, validation, run, command)
+    return built.model, meta, history
+
+
+def targets_step(dataset: Dataset, config: RunConfig, task) -> Split:
+    """The training and validation rows and every example's targets.
+
+    Raises:
+        DataError: no labelled training rows, or targets the task cannot train on.
+    """
     tc = config.train
-    task = task_for(tc)
-    modalities = dataset.modalities
     train_idx, val_idx = split_indices(dataset, tc.val_fraction, tc.seed)
     if len(train_idx) == 0:
         raise DataError("no labelled training rows (all rows are test or were rejected)")
-    column = dataset.examples["label"]
-    targets = task.targets(column, train_idx, dataset.labels)
-    labels = targets.labels
+    targets = task.targets(dataset.examples["label"], train_idx, dataset.labels)
+    return Split(train_idx, val_idx, targets)
 
-    keras.utils.set_random_seed(tc.seed)
-    if tc.deterministic:
-        import tensorflow as tf
 
-        tf.config.experimental.enable_op_determinism()
-    built, config = _build_model(
-        modalities, config, num_classes=len(labels), fit=fit_values(dataset, train_idx),
-        console=console,
-        activation=task.head.activation,
-    )
-    model = built.model
-    trainable = built.head if built.head is not None else model
-    steps = max(1, int(np.ceil(len(train_idx) / tc.batch_size))) * tc.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=tc.learning_rate * 0.1,
-        decay_steps=steps,
-        warmup_target=tc.learning_rate,
-        warmup_steps=max(1, steps // 20),
-        alpha=0.05,
-    )
-    loss, metrics = heads.loss_and_metrics(task.head)
-    trainable.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
-        loss=loss,
-        metrics=metrics,
-    )
-    # Checkpoints and resume (mmcli/model/checkpoint.py): restores model/optimizer state.
-    from mmcli.model.checkpoint import resume_training
+def report_step(built, dataset: Dataset, split: Split, streams, task, config: RunConfig):
+    """Score the trained model on the validation rows (the training rows without them): the
+    task tunes what it tunes there (multi-label thresholds), then its scores and the modality
+    ablation. Returns ``(validation report, tuned task)``."""
+    from mmcli.model.ablation import ablation
+    from mmcli.model.inference import dataset_proba
 
-    resume = resume_training(checkpoints, trainable, config, dataset, train_idx, val_idx)
-    # The streams carry row positions; attach_targets looks up each row's target (and weight).
-    positions = np.arange(len(column), dtype=np.int32)
-    has_val = len(val_idx) > 0
-    started = time.perf_counter()
-    cache = _feature_cache(built, dataset, train_idx, val_idx, modalities, config.prep)
-    feature_seconds = time.perf_counter() - started
-    if cache is not None:
-        raw_train = cache.stream(
-            train_idx, positions[train_idx], tc.batch_size, shuffle_seed=tc.seed,
-            first_epoch=resume.initial_epoch,
-        )
-        raw_val = (
-            cache.stream(val_idx, positions[val_idx], tc.batch_size, shuffle_seed=None)
-            if has_val else None
-        )
-    else:
-        raw_train = training_stream(
-            dataset, train_idx, positions[train_idx], modalities, tc.batch_size,
-            shuffle_seed=tc.seed, first_epoch=resume.initial_epoch,
-        )
-        raw_val = (
-            training_stream(
-                dataset, val_idx, positions[val_idx], modalities, tc.batch_size,
-                shuffle_seed=None,
-            )
-            if has_val else None
-        )
-    stream = heads.attach_targets(raw_train, targets.matrix, targets.row_weights)
-    val_stream = heads.attach_targets(raw_val, targets.matrix) if has_val else None
-    monitor = "val_loss" if has_val else "loss"
-    stopper = keras.callbacks.EarlyStopping(
-        monitor=monitor, mode="min", patience=tc.patience, restore_best_weights=True
-    )
-    history = trainable.fit(
-        stream,
-        validation_data=val_stream,
-        epochs=tc.epochs,
-        initial_epoch=resume.initial_epoch,
-        verbose=0,
-        shuffle=False,
-        callbacks=[stopper, RichProgress(console, tc.epochs, monitor),
-                   *resume.callbacks(stopper)],
-    )
-    history.history = resume.history(history.history)
-    seconds = time.perf_counter() - started + resume.seconds
-    epochs_run = len(history.history["loss"])
-    best_epoch = int(np.argmin(history.history[monitor])) + 1
-    scored = val_idx if has_val else train_idx
-    batches = cache.batches if cache is not None else None
-    y = targets.y[scored]
-    proba = dataset_proba(trainable, dataset, scored, modalities, tc.batch_size, batches=batches)
-    task = task.tune(y, proba, labels)  # multi-label: thresholds on these rows
+    trainable = built.head if built.head is not None else built.model
+    scored, labels, batch = split.scored, split.targets.labels, config.train.batch_size
+    y = split.targets.y[scored]
+    proba = dataset_proba(trainable, dataset, scored, dataset.modalities, batch,
+                          batches=streams.batches)
+    task = task.tune(y, proba, labels)
     report = {
         "rows": int(len(scored)),
         **task.validation(y, proba, labels),
-        **ablation(trainable, dataset, scored, y, modalities, task, labels, tc.batch_size,
-                   fused=proba, batches=batches, gates=built.head_weights),
+        **ablation(trainable, dataset, scored, y, dataset.modalities, task, labels, batch,
+                   fused=proba, batches=streams.batches, gates=built.head_weights),
     }
-    versions = _versions(keras)
-    meta = {
-        "mmcli_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "labels": labels,
-        "modalities": modalities,
-        "roles": dataset.schema.roles,
-        "config": config.to_dict(),
-        "data": {
-            "table": dataset.schema.table,
-            "sha256": dataset.schema.sha256,
-            "train_rows": int(len(train_idx)),
-            "val_rows": int(len(val_idx)),
-        },
-        "training": {
-            "epochs_run": epochs_run,
-            "best_epoch": best_epoch,
-            "seconds": round(seconds, 2),
-            "feature_seconds": round(feature_seconds, 2),
-            "samples_per_second": round(len(train_idx) * epochs_run / seconds, 1),
-        },
-        "validation": {"on": "val" if has_val else "train", **report},
-        "head": task.head.to_dict(targets.class_weights),
-        "versions": versions,
-        "manifest": {
-            "seed": tc.seed,
-            "deterministic": tc.deterministic,
-            "data_sha256": data_sha256(dataset),
-            "table_sha256": dataset.schema.sha256,
-            "command": shlex.join(command) if command else None,
-            "platform": platform.platform(),
-            "versions": versions,
-        },
-    }
-    meta.update(task.bundle_state(labels))
-    return model, meta, history.history
-
-
-def data_sha256(dataset: Dataset) -> str:
-    """SHA-256 of what training saw: the examples (ids, splits, labels, texts, masks) and the
-    decoded image pixels, independent of file formats."""
-    import pandas as pd
-
-    digest = hashlib.sha256()
-    frame = dataset.examples
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    for shard in dataset.all_shards():
-        for start in range(0, len(shard), 256):
-            digest.update(np.ascontiguousarray(shard[start : start + 256]).tobytes())
-    return digest.hexdigest()
-
-
-def fit_values(dataset: Dataset, train_idx: np.ndarray) -> dict[str, object]:
-    """What each modality's encoder learns from before training (e.g. a text vocabulary),
-    from the training rows that have the modality."""
-    out = {}
-    for name in dataset.modalities:
-        kind = modalities.modality_of(name)
-        if not kind.needs_fit:
-            continue
-        present = dataset.present(name, train_idx).astype(bool)
-        values = dataset.values(name, train_idx[present])
-        out[name] = kind.fit_values(list(values))
-    return out
-
-
-def _build_model(
-    names, config: RunConfig, *, num_classes: int, fit: dict, console,
-    activation: str = "softmax",
-):
-    """Build the model; with ``image_weights=auto`` and no ImageNet weights to be had, say so
-    on stderr and fall back to ``small_cnn`` (the returned config records what was built)."""
-    from mmcli.model.build import build
-    from mmcli.model.image_encoders import WeightsUnavailableError
-
-    def attempt(run: RunConfig):
-        return build(
-            names, run.model, run.prep, num_classes=num_classes, fit=fit,
-            seed=run.train.seed, activation=activation,
-        )
-
-    try:
-        return attempt(config), config
-    except WeightsUnavailableError as exc:
-        if config.model.image_weights != "auto":
-            raise
-        if console is not None:
-            console.print(f"[yellow]note: {exc}. Falling back to image encoder small_cnn "
-                          "(trained from scratch).[/]")
-        fallback = replace(
-            config,
-            model=replace(config.model, image_encoder="small_cnn", image_weights="none"),
-        )
-        return attempt(fallback), fallback
-
-
-def _feature_cache(built, dataset: Dataset, train_idx, val_idx, names, prep):
-    """For frozen extractors (an image backbone), their features of the training and
-    validation rows, computed once; else None (the full model trains on the raw inputs)."""
-    if built.head is None:
-        return None
-    from mmcli.model.cached import FeatureCache
-
-    rows = np.concatenate([train_idx, val_idx])
-    return FeatureCache(built.extractors, dataset, rows, names, prep)
+    return report, task
 
 
 def save_bundle(
@@ -352,18 +168,3 @@ def _write_history(path: Path, history: dict[str, list[float]]) -> None:
         writer.writerow(["epoch", *keys])
         for epoch in range(len(history[keys[0]])):
             writer.writerow([epoch + 1, *(f"{history[k][epoch]:.6g}" for k in keys)])
-
-
-def _versions(keras) -> dict[str, str]:
-    import pandas as pd
-    import PIL
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pillow": PIL.__version__,
-    }

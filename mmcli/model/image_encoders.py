@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 
 from mmcli.config import ModelConfig
-from mmcli.errors import UsageError
+from mmcli.errors import UsageError, WeightsUnavailableError
 from mmcli.model.backend import import_keras
 
 keras = import_keras()
@@ -27,9 +27,14 @@ MIN_BACKBONE_SIDE = 32  # the applications refuse smaller inputs; smaller images
 AUTO_MIN_SIDE = 64
 
 
-class WeightsUnavailableError(UsageError):
-    """ImageNet weights were asked for but are neither in the Keras cache nor downloadable
-    (or, for ``auto``, the images are too small for them to help)."""
+# With ``auto`` weights, a backbone whose ImageNet weights cannot be had is replaced by this.
+AUTO_FALLBACK = {"image_encoder": "small_cnn", "image_weights": "none"}
+AUTO_FALLBACK_NOTE = "image encoder small_cnn (trained from scratch)"
+
+
+def _unavailable(message: str, config: ModelConfig) -> WeightsUnavailableError:
+    fallback = AUTO_FALLBACK if config.image_weights == "auto" else None
+    return WeightsUnavailableError(message, fallback, AUTO_FALLBACK_NOTE)
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,10 @@ def backbone_features(name: str, image, config: ModelConfig):
     ``image_backbone``, frozen when ``config.freeze_backbone``."""
     layers = keras.layers
     if config.image_weights == "auto" and image.shape[1] < AUTO_MIN_SIDE:
-        raise WeightsUnavailableError(
+        raise _unavailable(
             f"images of {image.shape[1]} px are too small for pretrained {name} features "
-            f"(auto uses them from {AUTO_MIN_SIDE} px; choose --image-weights to override)"
+            f"(auto uses them from {AUTO_MIN_SIDE} px; choose --image-weights to override)",
+            config,
         )
     side = max(int(image.shape[1]), MIN_BACKBONE_SIDE)
     x = layers.Rescaling(1.0, name="image_float")(image)
@@ -143,10 +149,11 @@ def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exc
         file = found.group(1) if found else "the weights file"
         reason = text.split(" -- ")[-1].strip()[:120]
         cache = os.path.join(os.environ.get("KERAS_HOME", "~/.keras"), "models")
-        return WeightsUnavailableError(
+        return _unavailable(
             f"ImageNet weights for {name} (alpha {config.image_alpha}) are not in the Keras "
             f"cache and cannot be downloaded ({reason}). Fix: put {file} in {cache}/, "
-            "or pass --image-weights PATH (a Keras weights file), or --image-weights none"
+            "or pass --image-weights PATH (a Keras weights file), or --image-weights none",
+            config,
         )
     return UsageError(f"cannot build {name} with weights {weights or 'none'}: {text[:300]}")
 
