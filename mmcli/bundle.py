@@ -91,15 +91,9 @@ def read_bundle(folder: str | Path, *, verify: bool = True) -> Bundle:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{meta_path}: unreadable bundle metadata ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise BundleError(f"{meta_path}: bundle metadata is not a JSON object")
-    version = meta.get("format_version")
-    if version != layout.BUNDLE_FORMAT:
-        raise BundleError(
-            f"{folder}: bundle format {version} cannot be read by this mmcli, which reads "
-            f"format {layout.BUNDLE_FORMAT}; use the mmcli version that wrote it "
-            f"({meta.get('mmcli_version', 'unknown')})"
-        )
+    written_by = meta.get("mmcli_version", "unknown") if isinstance(meta, dict) else "unknown"
+    layout.check_format(meta, layout.BUNDLE_FORMAT, BundleError, str(folder), "bundle",
+                        f"use the mmcli version that wrote it ({written_by})")
     bundle = parse_meta(folder, meta)
     if verify:
         _verify_files(folder, bundle.files)

@@ -22,3 +22,20 @@ CHECKPOINT_FILE = "checkpoint.npz"
 
 # The columns of rejects.csv, in order.
 REJECT_COLUMNS = ("row", "id", "column", "reason", "action", "message")
+
+
+def check_format(document, expected: int, error: type[Exception], where: str, what: str,
+                 advice: str) -> dict:
+    """``document`` (parsed JSON) as a dict of the ``expected`` format version.
+
+    Raises:
+        error: not a JSON object, or another ``format_version`` (the message ends with
+            ``advice``).
+    """
+    if not isinstance(document, dict):
+        raise error(f"{where}: {what} is not a JSON object")
+    version = document.get("format_version")
+    if version != expected:
+        raise error(f"{where}: {what} format {version} cannot be read by this mmcli, which "
+                    f"reads format {expected}; {advice}")
+    return document

@@ -28,6 +28,7 @@ class VectorModality(Modality):
 
     kind: ClassVar[str] = "vector"
     column_names: ClassVar[tuple[str, ...]] = ("vec",)
+    encoders: ClassVar[str] = __name__  # its model side: encode() below
 
     def preparer(self, context):
         def prepare(cells, row_id, rejected):
@@ -53,11 +54,13 @@ class VectorModality(Modality):
     def absent(self, config):
         return 0.0
 
-    def encode(self, x, config, seed, name, fit):
-        from mmcli.model.backend import import_keras
 
-        keras = import_keras()
-        return keras.layers.Dense(config.embed_dim, activation="relu", name=f"{name}_embed")(x)
+def encode(x, config, seed, name, fit):
+    """The vector kind's model side: one dense layer to ``embed_dim``."""
+    from mmcli.model.backend import import_keras
+
+    keras = import_keras()
+    return keras.layers.Dense(config.embed_dim, activation="relu", name=f"{name}_embed")(x)
 
 
 @pytest.fixture

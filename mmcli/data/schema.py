@@ -68,14 +68,8 @@ class Schema:
         Raises:
             DataError: another format version, a missing or unknown key, or a bad value.
         """
-        if not isinstance(data, dict):
-            raise DataError(f"{where}: not a JSON object")
-        version = data.get("format_version")
-        if version != layout.DATASET_FORMAT:
-            raise DataError(
-                f"{where}: prepared dataset format {version} is not supported (this mmcli "
-                f"reads format {layout.DATASET_FORMAT}); run mmcli preprocess again"
-            )
+        layout.check_format(data, layout.DATASET_FORMAT, DataError, where, "prepared dataset",
+                            "run mmcli preprocess again")
         known = {"format_version", "source"} | {f.name for f in dataclasses.fields(cls)}
         known -= {"table", "sha256"}
         required = known - {"warnings", "join"}

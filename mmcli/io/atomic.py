@@ -44,17 +44,12 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
         OutputExistsError: ``target`` exists and ``force`` is false.
         OutputLockedError: another mmcli process is writing ``target``.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with output_lock(target):
-        clean_stale(target)
-        check_writable(target, force=force)
-        tmp = temp_sibling(target)
+    with _claimed(Path(target), force) as tmp:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
             yield tmp
-            _replace(tmp, target)
+            _replace(tmp, Path(target))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -63,18 +58,24 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
 @contextmanager
 def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary file path that replaces ``target`` when the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with output_lock(target):
-        clean_stale(target)
-        check_writable(target, force=force)
-        tmp = temp_sibling(target)
+    with _claimed(Path(target), force) as tmp:
         try:
             yield tmp
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+@contextmanager
+def _claimed(target: Path, force: bool) -> Iterator[Path]:
+    """Hold ``target``'s lock, clear dead writers' leftovers, check ``force``, and yield the
+    temporary sibling to write."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(target):
+        clean_stale(target)
+        check_writable(target, force=force)
+        yield temp_sibling(target)
 
 
 def temp_sibling(target: Path, kind: str = "tmp") -> Path:

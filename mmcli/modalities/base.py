@@ -18,7 +18,16 @@ The life of one cell:
 3. The value is stored (:meth:`Modality.example_columns` in ``examples.parquet`` and/or
    :meth:`Modality.shard_spec` arrays on disk) and read back as a batch
    (:meth:`Modality.batch`), with :meth:`Modality.absent` filling absent rows.
-4. The model takes it through :meth:`Modality.input_spec` and :meth:`Modality.encode`.
+4. The model takes it through :meth:`Modality.input_spec` and the kind's model-side module.
+
+The model side lives in the model layer, in the module named by :attr:`Modality.encoders`
+(``mmcli.model.image_encoders``), imported only when a model is built. It defines
+``encode(x, config, seed, name, fit)``: Keras layers from the modality's input tensor to an
+``embed_dim`` vector (``fit``: what :meth:`Modality.fit_values` gave); and optionally
+``extractor(config, x, count)``: a shared feature extractor's output tensor over one input and
+whether it is frozen (its features are then computed once per run), or None, with
+``encode_features(features, config, seed, name)`` from those features to an ``embed_dim``
+vector (``count``: how many modalities of the kind the model has).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from mmcli.config import ModelConfig, PrepConfig
+    from mmcli.config import PrepConfig
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,7 @@ class Modality(ABC):
 
     Attributes:
         kind: the kind's name, also the first modality's name (``image``).
+        encoders: the module holding its model side (see the module docstring).
         column_names: column names recognised as this kind, lower case, best first.
         config_field: the :class:`~mmcli.config.PrepConfig` field naming its columns by flag
             (``image_col``), or None when the kind is only detected.
@@ -100,6 +110,7 @@ class Modality(ABC):
     column_names: ClassVar[tuple[str, ...]] = ()
     config_field: ClassVar[str | None] = None
     absent_message: ClassVar[str] = "empty after cleaning"
+    encoders: ClassVar[str]  # the model-side module: see "The model side" above
     decodes: ClassVar[bool] = False  # whether its preparer returns Jobs (decoded in workers)
     needs_fit: ClassVar[bool] = False  # whether its encoder learns from data before training
 
@@ -189,20 +200,6 @@ class Modality(ABC):
         """What the encoder learns from before training, given the training rows' present
         values (e.g. a text vocabulary); None when it needs nothing."""
         return None
-
-    @abstractmethod
-    def encode(self, x, config: ModelConfig, seed: int, name: str, fit: Any):
-        """Keras layers from this modality's input tensor to an ``embed_dim`` vector."""
-
-    def extractor(self, config: ModelConfig, x, count: int):
-        """A shared feature extractor (a Keras model over one input) and whether it is
-        frozen (its features are then computed once per run); None when the kind has none.
-        ``count`` is how many modalities of the kind the model has."""
-        return None
-
-    def encode_features(self, features, config: ModelConfig, seed: int, name: str):
-        """Layers from an extractor's features to an ``embed_dim`` vector."""
-        raise NotImplementedError(f"{self.kind} has no feature extractor")
 
     # -- cache ---------------------------------------------------------------------------
     def file_references(

@@ -17,7 +17,7 @@ from mmcli.modalities.base import Fault, Job, Modality, Outcome, Ready, ShardSpe
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mmcli.config import ModelConfig, PrepConfig
+    from mmcli.config import PrepConfig
 
 IMAGE_DIR_SOURCE = "<image-dir>"  # the image "column" when images come from --image-dir
 SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -31,6 +31,7 @@ class ImageModality(Modality):
         "image", "image_path", "img", "image_file", "filename", "file", "path", "picture",
     )
     config_field: ClassVar[str | None] = "image_col"
+    encoders: ClassVar[str] = "mmcli.model.image_encoders"
 
     decodes: ClassVar[bool] = True
 
@@ -103,25 +104,6 @@ class ImageModality(Modality):
         from mmcli.registry import IMAGE_ENCODERS
 
         return tuple(IMAGE_ENCODERS)
-
-    def encode(self, x, config: ModelConfig, seed: int, name: str, fit: Any):
-        from mmcli.registry import IMAGE_ENCODERS, load
-
-        return load(IMAGE_ENCODERS, config.image_encoder)(x, config, seed, name)
-
-    def extractor(self, config: ModelConfig, x, count: int):
-        """A Keras applications backbone is one shared extractor: frozen (features computed
-        once per run) with ``freeze_backbone``, else fine-tuned and shared by the columns."""
-        from mmcli.model.image_encoders import BACKBONES, backbone_features
-
-        if config.image_encoder not in BACKBONES or not (config.freeze_backbone or count > 1):
-            return None
-        return backbone_features(config.image_encoder, x, config), config.freeze_backbone
-
-    def encode_features(self, features, config: ModelConfig, seed: int, name: str):
-        from mmcli.model.image_encoders import project_features
-
-        return project_features(features, config, seed, name)
 
     def file_references(self, columns: Sequence[Sequence[Any]],
                         context: TableContext) -> Iterator[str]:

@@ -16,7 +16,7 @@ from mmcli.modalities.base import Modality, Outcome, Ready, TableContext
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mmcli.config import ModelConfig, PrepConfig
+    from mmcli.config import PrepConfig
 
 
 class TextModality(Modality):
@@ -27,6 +27,7 @@ class TextModality(Modality):
         "text", "description", "caption", "title", "sentence", "name", "display_name",
     )
     config_field: ClassVar[str | None] = "text_col"
+    encoders: ClassVar[str] = "mmcli.model.text_encoders"
     absent_message: ClassVar[str] = "no text after cleaning"
     needs_fit: ClassVar[bool] = True
 
@@ -83,8 +84,3 @@ class TextModality(Modality):
 
     def fit_values(self, values: Sequence[Any]) -> Any:
         return [v for v in values if v]
-
-    def encode(self, x, config: ModelConfig, seed: int, name: str, fit: Any):
-        from mmcli.registry import TEXT_ENCODERS, load
-
-        return load(TEXT_ENCODERS, config.text_encoder)(x, config, seed, fit, name)

@@ -9,6 +9,7 @@ it is frozen the model is built as two halves so that training computes its feat
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,11 @@ from mmcli.model.layers import ModalityMask
 keras = import_keras()
 
 HEAD_MODEL = "mmcli_head"  # features + other inputs -> probabilities (nested model)
+
+
+def model_side(kind: str):
+    """The module holding a kind's encoder (:attr:`mmcli.modalities.base.Modality.encoders`)."""
+    return importlib.import_module(modalities.get(kind).encoders)
 
 
 def extractor_name(kind: str) -> str:
@@ -104,7 +110,8 @@ def _extractors(names, inputs, config: ModelConfig) -> tuple[dict, dict]:
     shared, frozen = {}, {}
     for kind in dict.fromkeys(modalities.kind_of(m) for m in names):
         members = modalities.of_kind(names, kind)
-        made = modalities.get(kind).extractor(config, inputs[members[0]], len(members))
+        extract = getattr(model_side(kind), "extractor", None)
+        made = extract(config, inputs[members[0]], len(members)) if extract else None
         if made is None:
             continue
         features, is_frozen = made
@@ -124,7 +131,7 @@ def _fused(inputs: dict, shared: Mapping[str, Any], names, config: ModelConfig,
     counts: dict[str, int] = {}
     for name in names:
         kind = modalities.kind_of(name)
-        impl = modalities.get(kind)
+        impl = model_side(kind)
         at = seed + 100 * counts.get(kind, 0)  # the first of a kind keeps its seeds
         counts[kind] = counts.get(kind, 0) + 1
         key = modalities.features_key(name)

@@ -162,3 +162,23 @@ def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exc
 mobilenet = backbone_encoder("mobilenet")
 mobilenet_v3_small = backbone_encoder("mobilenet_v3_small")
 efficientnet_b0 = backbone_encoder("efficientnet_b0")
+
+
+def encode(image, config: ModelConfig, seed: int, name: str, fit=None):
+    """The image kind's encoder (``config.image_encoder``: :data:`mmcli.registry.IMAGE_ENCODERS`)
+    from a uint8 ``(S, S, 3)`` input to an ``embed_dim`` vector."""
+    from mmcli.registry import IMAGE_ENCODERS, load
+
+    return load(IMAGE_ENCODERS, config.image_encoder)(image, config, seed, name)
+
+
+def extractor(config: ModelConfig, image, count: int):
+    """A Keras applications backbone is one shared extractor: frozen (features computed once
+    per run) with ``freeze_backbone``, else fine-tuned and shared by the image columns.
+    Returns ``(features tensor, frozen)``, or None (``small_cnn``, one column fine-tuned)."""
+    if config.image_encoder not in BACKBONES or not (config.freeze_backbone or count > 1):
+        return None
+    return backbone_features(config.image_encoder, image, config), config.freeze_backbone
+
+
+encode_features = project_features

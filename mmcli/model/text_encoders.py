@@ -111,3 +111,10 @@ def transformer(
     x = layers.Dropout(config.dropout, seed=seed + 3, name=f"{prefix}_dropout")(x)
     return layers.Dense(dim, activation="relu", name=f"{prefix}_embed")(x)
 
+
+def encode(text, config: ModelConfig, seed: int, name: str, fit: Sequence[str]):
+    """The text kind's encoder (``config.text_encoder``: :data:`mmcli.registry.TEXT_ENCODERS`)
+    from a string input to an ``embed_dim`` vector; ``fit``: the training texts."""
+    from mmcli.registry import TEXT_ENCODERS, load
+
+    return load(TEXT_ENCODERS, config.text_encoder)(text, config, seed, fit, name)
