@@ -80,6 +80,10 @@ class PrepConfig:
     duplicates: str = "keep-first"
     encoding: str = "utf-8"
     cache: bool = True
+    # A modality absent from more than this share of the kept rows is a warning (check,
+    # preprocess, train); absent from every row it fails check and train unless allowed.
+    max_missing_fraction: float = 0.5
+    allow_missing_modality: bool = False
 
     def __post_init__(self) -> None:
         _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side")
@@ -88,6 +92,10 @@ class PrepConfig:
                 "Expected 0 (all cores) or a positive integer for `workers`. "
                 f"Received: workers={self.workers!r}"
             )
+        value = self.max_missing_fraction
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise UsageError("Expected a number in [0, 1] for `max_missing_fraction`. "
+                             f"Received: max_missing_fraction={value!r}")
         _choice(self, "on_missing", ON_MISSING)
         _choice(self, "duplicates", DUPLICATES)
         _choice(self, "label_case", LABEL_CASES)

@@ -9,6 +9,7 @@ from typing import Any
 from mmcli import layout
 from mmcli.api.prepare import build_schema
 from mmcli.config import PrepConfig
+from mmcli.data.coverage import lost_everywhere
 from mmcli.data.dataset import WriteSummary, reject_lines
 from mmcli.data.inputs import load_inputs
 from mmcli.data.rows import iter_rows
@@ -30,8 +31,10 @@ def check_table(
     Returns:
         The summary preprocess would print (roles, labels, counts by reason, class and
         split counts, warnings), plus ``reject_fraction``, ``max_reject_fraction``,
-        ``passed`` (rejected rows within the limit and at least one row kept) and
-        ``rejects`` (every rejects.csv line, as objects).
+        ``lost_modalities`` (modalities absent from every kept row, unless
+        ``config.allow_missing_modality``), ``passed`` (rejected rows within the limit, at
+        least one row kept and no lost modality) and ``rejects`` (every rejects.csv line, as
+        objects).
 
     Raises:
         DataError: the table cannot be read or lacks a needed column.
@@ -66,6 +69,8 @@ def check_table(
     fraction = summary.rejected / summary.rows if summary.rows else 1.0
     report["reject_fraction"] = round(fraction, 6)
     report["max_reject_fraction"] = max_reject_fraction
-    report["passed"] = summary.kept > 0 and fraction <= max_reject_fraction
+    lost = [] if config.allow_missing_modality else lost_everywhere(report["warnings"])
+    report["lost_modalities"] = [w["modality"] for w in lost]
+    report["passed"] = summary.kept > 0 and fraction <= max_reject_fraction and not lost
     report["rejects"] = [dict(zip(layout.REJECT_COLUMNS, line, strict=True)) for line in lines]
     return report

@@ -48,6 +48,7 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
             "sha256": dataset.schema.sha256,
             "train_rows": int(len(split.train)),
             "val_rows": int(len(split.val)),
+            "warnings": list(dataset.schema.warnings),
         },
         "training": {
             "epochs_run": epochs_run,

@@ -105,7 +105,10 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
         issues=dict(sorted(summary.reasons.items())),
         class_counts={label: summary.labels[label] for label in labels},
         split_counts=dict(sorted(summary.splits.items())),
-        warnings=tuple(data_warnings(labels, roles.label)),
+        warnings=(*data_warnings(labels, roles.label),
+                  *summary.coverage.warnings(
+                      summary.kept, {m: roles.column(m) for m in roles.modalities},
+                      config.max_missing_fraction)),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from mmcli.api.manifest import RunRecord, bundle_meta
 from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
+from mmcli.data.coverage import lost_everywhere, warning_text
 from mmcli.data.dataset import Dataset, is_dataset
 from mmcli.data.split import Split, split_indices
 from mmcli.errors import DataError, UsageError
@@ -31,14 +33,19 @@ def train(
     console=None,
     resume: bool = False,
     command: list[str] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``.
 
     Returns:
         The bundle metadata (also written to ``out/bundle.json``).
 
+    ``on_warning`` receives a line per warning about the data (a modality missing in more
+    than ``max_missing_fraction`` of the rows: :mod:`mmcli.data.coverage`) before training.
+
     Raises:
-        DataError: unusable data (no training rows, a single class, no text to learn from).
+        DataError: unusable data (no training rows, a single class, no text to learn from, a
+            modality missing in every row without ``allow_missing_modality``).
         OutputExistsError: ``out`` exists and ``force`` is false.
         OutputLockedError: another mmcli process is writing ``out``.
         UsageError: ``resume`` without a checkpoint to resume, or with other data or flags.
@@ -49,6 +56,7 @@ def train(
         notify = console.print if console is not None else None
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
                               notify=notify)
+        _check_coverage(dataset, config.prep, on_warning)
         if is_dataset(Path(data)) and str(data) != "-":
             config = replace(config, prep=_prepared_config(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
@@ -56,6 +64,19 @@ def train(
         save_bundle(model, meta, history, Path(out), force=force)
         checkpoints.finish()
         return meta
+
+
+def _check_coverage(dataset: Dataset, given: PrepConfig,
+                    on_warning: Callable[[str], None] | None) -> None:
+    """Say each modality_lost warning; refuse a modality lost in every row unless allowed."""
+    warnings = [w for w in dataset.schema.warnings if isinstance(w, dict)]
+    for warning in warnings:
+        if on_warning is not None:
+            on_warning(warning_text(warning))
+    lost = lost_everywhere(warnings)
+    if lost and not given.allow_missing_modality:
+        raise DataError(f"{lost[0]['message']}; training would learn nothing from it: fix the "
+                        "table (or --image-root), or pass --allow-missing-modality")
 
 
 def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:

@@ -6,8 +6,13 @@ imports what it needs when it runs.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
 from rich.markup import escape
+from typer._click import exceptions as click_exceptions  # Typer >= 0.26 vendors Click
+from typer.core import TyperGroup
 
 from mmcli import __version__
 from mmcli.cli.check import check
@@ -18,6 +23,29 @@ from mmcli.cli.preprocess import preprocess
 from mmcli.cli.train import train
 from mmcli.errors import EXIT_CODES
 
+
+
+class _OneLineErrors(TyperGroup):
+    """The root group: an error of the command-line parser (an unknown option, a bad value) is
+    one line ``mmcli: error: ...`` on stderr with Click's exit code (2), like every other
+    error (:mod:`mmcli.cli.errors`), instead of Typer's usage text and boxed panel."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            sys.stderr.write("mmcli: aborted\n")
+            sys.exit(1)
+        except click_exceptions.ClickException as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # its help is already printed
+                sys.stderr.write(f"mmcli: error: {' '.join(exc.format_message().split())}\n")
+            sys.exit(exc.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 EXIT_TABLE = "\n".join(f"{code:>5}  {escape(meaning)}" for code, meaning in EXIT_CODES.items())
 
 app = typer.Typer(
@@ -25,7 +53,7 @@ app = typer.Typer(
     help="Train, evaluate and serve multimodal (image + text) classifiers.\n\n"
     "Data goes to stdout, messages to stderr. Exit codes:\n\n" + EXIT_TABLE,
     no_args_is_help=True,
-    add_completion=False,
+    cls=_OneLineErrors,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -53,4 +81,4 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(prog_name="mmcli")

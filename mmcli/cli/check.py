@@ -25,7 +25,8 @@ def check(
 
     Prints a JSON report on stdout: counts of rows kept, masked and rejected by reason,
     labels, warnings, and every rejects.csv line under "rejects". Exits with code 5 when
-    the rejected share exceeds --max-reject-fraction (default 0: any rejected row).
+    the rejected share exceeds --max-reject-fraction (default 0: any rejected row), or when
+    a modality is missing or unusable in every kept row (unless --allow-missing-modality).
     Same as: mmcli preprocess TABLE --check.
 
     Example: mmcli check data.csv --max-reject-fraction 0.05 | jq .issues
@@ -61,6 +62,11 @@ def report_check(
                              max_reject_fraction=limit, on_start=on_start, on_row=on_row)
     render_prep_summary(console, report, "(check: nothing written)")
     emit_json(report)
+    if report["kept"] and report["lost_modalities"]:
+        first = next(w for w in report["warnings"]
+                     if isinstance(w, dict) and w.get("modality") == report["lost_modalities"][0])
+        raise NoUsableRowsError(f"{first['message']}; fix the table (or --image-root), or pass "
+                                "--allow-missing-modality to accept it")
     if not report["passed"]:
         raise NoUsableRowsError(
             f"{report['rejected']} of {report['rows']} rows rejected "

@@ -68,6 +68,8 @@ LabelMap = Annotated[str | None, typer.Option(help="File renaming labels: JSON o
 Duplicates = Annotated[str | None, typer.Option(help="Repeated ids and identical rows: " + one_of(DUPLICATES, {"keep-first": "reject later copies", "reject": "every copy"}) + ".", rich_help_panel=PREP)]
 MinImageSide = Annotated[int | None, typer.Option(help="Reject images narrower or shorter than this, in pixels.", min=1, rich_help_panel=PREP)]
 MaxPixels = Annotated[int | None, typer.Option(help="Reject images with more pixels than this (decompression-bomb guard).", min=1, rich_help_panel=PREP)]
+MaxMissingFraction = Annotated[float | None, typer.Option(help="Warn when a modality (image, text ...) is missing or unusable in more than this share of the kept rows.", min=0.0, max=1.0, rich_help_panel=PREP)]
+AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5 and train refuses with exit 3).", rich_help_panel=PREP)]
 Cache = Annotated[bool | None, typer.Option("--cache/--no-cache", help="Reuse data prepared from the same table, images and settings ($MMCLI_CACHE_DIR, default ~/.cache/mmcli).", rich_help_panel=PREP, show_default=False)]
 
 READING = group(
@@ -80,6 +82,7 @@ CLEANING = group(
     PrepConfig, image_size=ImageSize, on_missing=OnMissing, lowercase=Lowercase,
     max_text_chars=MaxTextChars, label_case=LabelCase, label_map=LabelMap,
     duplicates=Duplicates, min_image_side=MinImageSide, max_pixels=MaxPixels,
+    max_missing_fraction=MaxMissingFraction, allow_missing_modality=AllowMissingModality,
 )
 CACHING = group(PrepConfig, cache=Cache)  # train only: reusing a prepared table
 

@@ -10,17 +10,31 @@ from rich.console import Console
 
 
 def make_console(quiet: bool = False) -> Console:
-    """A stderr console; quiet silences everything but errors.
+    """A stderr console for informational lines; ``quiet`` silences them (warnings go
+    through :func:`warn` and errors through :mod:`mmcli.cli.errors`, so both still show).
 
     Live displays (progress bars) need a real terminal. Rich also treats stderr as one when
     ``FORCE_COLOR`` is set, and would then redraw its bars into a log file; so when stderr is
-    not a terminal the console is told so, keeping the colours rich chose but no live display.
+    not a terminal the console is told so, keeping the colours rich chose but no live display,
+    and lines are never wrapped (a script reads one message per line).
     """
     console = Console(stderr=True, quiet=quiet, highlight=False)
-    if console.is_terminal and not _isatty(console.file):
+    if not _isatty(console.file):
         console = Console(stderr=True, quiet=quiet, highlight=False, force_terminal=False,
-                          color_system=console.color_system)
+                          color_system=console.color_system, soft_wrap=True)
     return console
+
+
+def warn(console: Console, message: str) -> None:
+    """``warning: message`` on stderr, also with ``--quiet``: yellow on a terminal, else one
+    plain unwrapped line. ``message`` is printed as given (no rich markup)."""
+    if console.quiet or not console.is_terminal:
+        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.flush()
+        return
+    from rich.text import Text
+
+    console.print(Text(f"warning: {message}", style="yellow"))
 
 
 def _isatty(stream: Any) -> bool:
@@ -76,5 +90,13 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
         console.print(f"  join on {join['on']} with {join['table']}: {join['matched']} matched, "
                       f"{join['only_in_table']} ids only in the table, "
                       f"{join['only_in_join']} only in the joined table")
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning: {warning}[/]")
+    render_warnings(console, summary.get("warnings", []))
+
+
+def render_warnings(console: Console, warnings: list) -> None:
+    """One ``warning: ...`` line per warning (a string, or an object with ``message``), on
+    stderr even with ``--quiet``."""
+    from mmcli.data.coverage import warning_text
+
+    for warning in warnings:
+        warn(console, warning_text(warning))

@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console
+from mmcli.cli.output import emit_json, make_console, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
     FUSIONS,
@@ -27,6 +27,7 @@ TRAIN = "Training"
 MODEL = "Model"
 HEAD = "Head and loss"
 CONFIG = "Configuration"
+WARNING_LINE = "[yellow]warning: "
 
 IMAGE_ENCODER_NOTES = {"small_cnn": "from scratch; the others are Keras applications backbones"}
 TEXT_ENCODER_NOTES = {"bow": "TF-IDF 1-2-grams", "embedding": "mean of word embeddings", "cnn": "1-D convolutions", "transformer": "one block"}
@@ -105,10 +106,14 @@ def train(
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
-                        command=command_line(ctx), resume=resume)
+                        command=command_line(ctx), resume=resume,
+                        on_warning=lambda message: warn(console, message))
     task = task_for(config.train)
     for line in task.train_lines(meta):
-        console.print(line)
+        if line.startswith(WARNING_LINE):  # shown with --quiet too
+            warn(console, line[len(WARNING_LINE):].removesuffix("[/]"))
+        else:
+            console.print(line)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
                 *task.state_keys)}})

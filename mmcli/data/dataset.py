@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmcli import layout, modalities
+from mmcli.data.coverage import Coverage
 from mmcli.data.schema import Schema
 from mmcli.errors import DataError
 
@@ -47,10 +48,13 @@ class WriteSummary:
     reasons: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)
     splits: Counter = field(default_factory=Counter)
+    coverage: Coverage = field(default_factory=Coverage)
 
     def tally(self, row: Row) -> None:
-        """Count one row: its verdict, its issues by ``action:reason``, its label and split."""
+        """Count one row: its verdict, its issues by ``action:reason``, its label and split,
+        and which modalities it has (:class:`~mmcli.data.coverage.Coverage`)."""
         self.rows += 1
+        self.coverage.tally(row)
         for issue in row.issues:
             self.reasons[f"{issue.action}:{issue.reason}"] += 1
         if row.rejected:

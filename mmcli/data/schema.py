@@ -39,7 +39,7 @@ class Schema:
     issues: dict[str, int]
     class_counts: dict[str, int]
     split_counts: dict[str, int]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str | dict[str, Any], ...] = ()  # a line, or a modality_lost object
     join: dict[str, Any] | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:

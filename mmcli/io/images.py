@@ -4,8 +4,10 @@ Each image becomes a ``(size, size, 3)`` ``uint8`` RGB array. The image is stret
 to the square (aspect ratio is not kept), after its EXIF orientation is applied and
 any alpha is composited over a background colour. Every fault in one file becomes an
 ``ImageError`` with a stable ``reason`` (see ``mmcli.errors``), so callers can reject
-that row and carry on. Only ``FORMATS`` (JPEG, PNG, GIF, BMP, TIFF, WEBP) are opened:
-other Pillow plugins (EPS, for one, runs Ghostscript) are never tried.
+that row and carry on. Only ``FORMATS`` (JPEG, PNG, GIF, BMP, TIFF, WEBP, and AVIF when this Pillow reads it) are
+opened: other Pillow plugins (EPS, for one, runs Ghostscript) are never tried. The warnings
+Pillow raises while reading a file never reach stderr: they are the file's notes
+(:func:`load_image_noted`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,18 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mmcli.errors import ImageError, UsageError
 from mmcli.io.decode import decode_jobs, describe
 
-FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")  # JPEG includes MPO (phone photos)
+# JPEG includes MPO (phone photos); AVIF only where this Pillow has the plugin (Pillow >= 11.2)
+FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif")
+
+
 def index_image_dir(folder: Path) -> tuple[dict[str, Path], set[str]]:
     """Index a folder of images named ``<id>.<ext>`` (not recursive).
+
+    A stem with no file of an image suffix but one other file (``a.heic``) maps to that
+    file, so decoding it names the real cause (``unreadable``) instead of "no image".
 
     Returns:
         ``(stem -> path, ambiguous stems)``: a stem with several image files (``a.jpg``
@@ -44,15 +52,22 @@ def index_image_dir(folder: Path) -> tuple[dict[str, Path], set[str]]:
         entries = list(os.scandir(folder))
     except OSError as exc:
         raise UsageError(f"--image-dir {str(folder)!r}: {_describe(exc)}") from None
+    others: dict[str, list[Path]] = {}
     for entry in entries:
         stem, dot, ext = entry.name.rpartition(".")
-        if not dot or f".{ext.lower()}" not in IMAGE_SUFFIXES:
+        if not dot or not stem:
+            continue
+        if f".{ext.lower()}" not in IMAGE_SUFFIXES:
+            others.setdefault(stem, []).append(Path(entry.path))
             continue
         if stem in found or stem in ambiguous:
             ambiguous.add(stem)
             found.pop(stem, None)
             continue
         found[stem] = Path(entry.path)
+    for stem, paths in others.items():
+        if stem not in found and stem not in ambiguous and len(paths) == 1:
+            found[stem] = paths[0]
     return found, ambiguous
 
 
@@ -108,7 +123,9 @@ class ImageOptions:
 def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = False) -> Path:
     """Resolve a table cell to an image file under ``root``.
 
-    Relative values are taken from ``root``; absolute values must lie inside it.
+    Relative values are taken from ``root``; absolute values must lie inside it. A relative
+    value written with Windows separators (``photos\\a.png``) is the file with ``/`` in their
+    place when no file has the name as written.
     Symlinks and ``..`` are resolved first, and a path outside ``root`` is refused
     before the file is opened or stat-ed (only the symlinks on the way are read), so
     the answer says nothing about files outside ``root``.
@@ -124,6 +141,21 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     Raises:
         ImageError: reason ``outside_root``, ``missing``, ``not_a_file`` or ``unreadable``.
     """
+    try:
+        return _resolve(value, root, allow_outside_root)
+    except ImageError as exc:
+        if exc.reason != "missing" or "\\" not in value or os.sep == "\\":
+            raise
+        posix = value.replace("\\", "/")
+        if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+            raise  # an absolute Windows path: no such file here
+        try:
+            return _resolve(posix, root, allow_outside_root)
+        except ImageError:
+            raise exc from None
+
+
+def _resolve(value: str, root: Path, allow_outside_root: bool) -> Path:
     if not value or not value.strip() or "\x00" in value:
         raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
@@ -255,13 +287,17 @@ def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     """Convert any mode to RGB; alpha is composited over ``background``.
 
     16-bit (``I;16*``) and ``I`` pixels are read as 0..65535 and divided by 256;
-    ``F`` pixels are read as 0..255 and clipped.
+    ``F`` (32-bit float) pixels are read as 0..1 when none exceeds 1 (as scientific and HDR
+    tools write them: 1.0 is white), else as 0..255, and clipped.
     """
     if img.mode in _SIXTEEN_BIT_MODES:
         pixels = np.clip(np.asarray(img, dtype=np.int64), 0, 65535) >> 8
         return Image.fromarray(pixels.astype(np.uint8)).convert("RGB")
     if img.mode == "F":
-        pixels = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float64)), 0, 255)
+        pixels = np.nan_to_num(np.asarray(img, dtype=np.float64), posinf=0.0, neginf=0.0)
+        if pixels.size and pixels.max() <= 1.0:
+            pixels = pixels * 255.0
+        pixels = np.clip(pixels, 0, 255)
         return Image.fromarray(np.rint(pixels).astype(np.uint8)).convert("RGB")
     if "A" in img.getbands() or "a" in img.getbands() or "transparency" in img.info:
         layer = img.convert("RGBA")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mmcli.config import PrepConfig
 
 IMAGE_DIR_SOURCE = "<image-dir>"  # the image "column" when images come from --image-dir
-SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".avif")
 
 
 class ImageModality(Modality):

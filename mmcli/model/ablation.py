@@ -41,7 +41,8 @@ class Ablation:
             "modalities": {f"{m}_only": s for m, s in self.alone.items()},
             "modality_contribution": {m: self.contribution(m) for m in self.alone},
             "fusion_gain": self.fused - best,
-            "fusion_helped": bool(self.fused >= best),
+            # a tie is no help: fusion helped only when it beats the best modality alone
+            "fusion_helped": bool(self.fused - best > 1e-9),
             "fusion_weights": self.weights,
         }
 

@@ -102,7 +102,7 @@ def test_train_and_evaluate_report_the_ablation_under_the_same_keys(evaluated, t
         validation["accuracy"] - max(validation["modalities"].values()))
     assert validation["modality_contribution"]["text"] == pytest.approx(
         validation["accuracy"] - validation["modalities"]["image_only"])
-    assert validation["fusion_helped"] == (validation["fusion_gain"] >= 0)
+    assert validation["fusion_helped"] == (validation["fusion_gain"] > 0)
 
 
 def test_metrics_by_missingness_count_the_masked_rows(evaluated):

@@ -1,0 +1,88 @@
+"""How much of each modality a table really gives: the "modality lost" warnings.
+
+A modality absent (missing, or unusable: a path that does not resolve, a file that does not
+decode) in more than ``PrepConfig.max_missing_fraction`` of the kept rows is reported by
+check, preprocess and train, on stderr and in their JSON ``warnings``; absent from every
+kept row it fails ``check`` (exit 5) and ``train`` (exit 3) unless
+``PrepConfig.allow_missing_modality``. Generic over modality kinds: it counts
+:attr:`mmcli.data.rows.Row.values` and the rows' issues by column.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmcli.data.rows import Row
+
+LOST = "modality_lost"  # the "kind" of these warnings in JSON
+
+
+@dataclass
+class Coverage:
+    """Per modality: kept rows that have it; per column: issues by reason, the first message."""
+
+    present: Counter = field(default_factory=Counter)
+    reasons: dict[str, Counter] = field(default_factory=dict)
+    example: dict[str, str] = field(default_factory=dict)
+
+    def tally(self, row: Row) -> None:
+        """Count one row (kept or rejected)."""
+        for issue in row.issues:
+            self.reasons.setdefault(issue.column, Counter())[issue.reason] += 1
+            self.example.setdefault(issue.column, issue.message)
+        if not row.rejected:
+            for name, value in row.values.items():
+                self.present[name] += value is not None
+
+    def warnings(self, kept: int, columns: Mapping[str, str], limit: float) -> list[dict]:
+        """One warning per modality absent from more than ``limit`` of the ``kept`` rows.
+
+        Args:
+            kept: the kept rows.
+            columns: modality name -> the column(s) its issues name (``Roles.column``).
+            limit: ``max_missing_fraction``, in [0, 1].
+
+        Returns:
+            Objects with ``kind`` (``modality_lost``), ``modality``, ``column``, ``rows``
+            (kept rows without it), ``of`` (kept rows), ``share`` (rows / of), ``every_row``,
+            ``reason`` (the commonest), ``example`` (one row's message, naming the path as it
+            was looked up) and ``message`` (one line for people).
+        """
+        found = []
+        for name, column in columns.items():
+            if kept == 0:
+                break
+            absent = kept - self.present[name]
+            share = absent / kept
+            if absent == 0 or share <= limit:
+                continue
+            reasons = self.reasons.get(column, Counter())
+            reason = reasons.most_common(1)[0][0] if reasons else "missing"
+            example = self.example.get(column, "")
+            every = absent == kept
+            found.append({
+                "kind": LOST, "modality": name, "column": column, "rows": absent, "of": kept,
+                "share": round(share, 6), "every_row": every, "reason": reason,
+                "example": example,
+                "message": (f"{name} ({column}) is missing or unusable in "
+                            f"{'every one' if every else absent} of {kept} kept rows "
+                            f"({share:.0%}), mostly {reason}"
+                            + (f"; e.g. {example}" if example else "")),
+            })
+        return found
+
+
+def lost_everywhere(warnings: Iterable[Any]) -> list[dict]:
+    """The ``modality_lost`` warnings (from :meth:`Coverage.warnings`) of a modality absent
+    from every kept row."""
+    return [w for w in warnings if isinstance(w, dict) and w.get("kind") == LOST
+            and w.get("every_row")]
+
+
+def warning_text(warning: Any) -> str:
+    """A warning (a string, or an object with ``message``) as one line."""
+    return str(warning.get("message", warning)) if isinstance(warning, dict) else str(warning)
