@@ -20,6 +20,9 @@ KEYS = (
     "format_version", "mmcli_version", "created", "labels", "modalities", "roles", "config",
     "data", "training", "validation", "head", "versions", "manifest", "files",
 )
+# Optional top-level keys: the ids of the validation rows training used (evaluate --split val
+# scores them, --split train leaves them out); absent in bundles written before.
+OPTIONAL_KEYS = ("validation_ids",)
 CONFIG_SECTIONS = ("prep", "model", "train")
 _OBJECTS = ("roles", "config", "data", "training", "validation", "head", "versions", "manifest",
             "files")
@@ -49,6 +52,7 @@ class Bundle:
     versions: Mapping[str, Any]
     manifest: Mapping[str, Any]
     files: Mapping[str, str]
+    validation_ids: tuple[str, ...] | None = None  # None: not recorded (an older bundle)
 
     @property
     def image_size(self) -> int:
@@ -126,7 +130,7 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
     except (MmcliError, TypeError, ValueError) as exc:
         raise bad(f"bad config in bundle metadata: {exc}") from exc
     kind = TASKS[task_name(run.train)]
-    expected = (*KEYS, *kind.state_keys)
+    expected = (*KEYS, *OPTIONAL_KEYS, *kind.state_keys)
     require(kind.state_keys)
     unknown = sorted(set(meta) - set(expected))
     if unknown:
@@ -142,6 +146,9 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
         if not isinstance(meta[key], list) or not all(isinstance(v, str) for v in meta[key]):
             raise bad(f"bundle metadata {key!r} must be a list of strings")
     labels = tuple(meta["labels"])
+    ids = meta.get("validation_ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise bad("bundle metadata 'validation_ids' must be a list of strings")
     try:
         task = kind.from_bundle(run.train, labels, {k: meta[k] for k in kind.state_keys})
     except ValueError as exc:
@@ -152,6 +159,7 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
         roles=meta["roles"], data=meta["data"], training=meta["training"],
         validation=meta["validation"], head=meta["head"], versions=meta["versions"],
         manifest=meta["manifest"], files=meta["files"],
+        validation_ids=tuple(ids) if ids is not None else None,
     )
 
 

@@ -77,7 +77,7 @@ def run_evaluation(
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
         dataset = open_source(data, prep, Path(work), fmt=fmt)
         _check_compatible(dataset, bundle.modalities, bundle.config.prep)
-        indices, chosen = _select(dataset, split)
+        indices, chosen = _select(dataset, split, bundle.validation_ids)
         frame = dataset.examples
         targets = task.eval_targets(frame["label"].to_numpy()[indices],
                                     frame["row"].to_numpy()[indices], labels)
@@ -134,13 +134,34 @@ def _check_compatible(dataset: Dataset, names, trained: PrepConfig) -> None:
             )
 
 
-def _select(dataset: Dataset, split: str) -> tuple[np.ndarray, str]:
+def _select(dataset: Dataset, split: str,
+            validation_ids: tuple[str, ...] | None = None) -> tuple[np.ndarray, str]:
+    """The labelled rows to score. With the validation ids training recorded, ``val`` is those
+    rows (by id, whatever their split cell) and ``train`` the training rows without them.
+
+    Raises:
+        DataError: no such rows; for ``val``, none of the recorded validation rows in the data.
+    """
     frame = dataset.examples
     labelled = frame["label"].notna().to_numpy()
     splits = frame["split"].to_numpy()
     if split == "auto":
         split = "test" if (splits == "test").any() else "all"
     chosen = labelled if split == "all" else labelled & (splits == split)
+    if validation_ids is not None and split in ("train", "val"):
+        used = frame["id"].astype(str).isin(set(validation_ids)).to_numpy()
+        if split == "val":
+            chosen = labelled & used & (splits != "test")
+            if not validation_ids:
+                raise DataError("training used no validation rows (--val-fraction 0 and no "
+                                "'val' rows); choose another --split")
+            if not chosen.any():
+                raise DataError(
+                    f"none of the {len(validation_ids)} validation rows training used is in "
+                    "this data (matched by id); evaluate the table the bundle was trained on, "
+                    "or choose another --split")
+        else:
+            chosen = chosen & ~used
     indices = np.flatnonzero(chosen)
     if len(indices) == 0:
         raise DataError(f"no labelled rows to evaluate in split {split!r}")

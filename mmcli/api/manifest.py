@@ -71,6 +71,7 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
         },
     }
     meta.update(task.bundle_state(labels))
+    meta["validation_ids"] = [str(i) for i in dataset.examples["id"].to_numpy()[split.val]]
     return meta
 
 

@@ -24,7 +24,6 @@ from mmcli.cli.train import train
 from mmcli.errors import EXIT_CODES
 
 
-
 class _OneLineErrors(TyperGroup):
     """The root group: an error of the command-line parser (an unknown option, a bad value) is
     one line ``mmcli: error: ...`` on stderr with Click's exit code (2), like every other

@@ -13,7 +13,9 @@ from mmcli.cli.helptext import one_of
 from mmcli.cli.output import emit_json, make_console
 from mmcli.config import SPLIT_CHOICES
 
-SPLIT_NOTES = {"auto": "the test rows if any, else all"}
+SPLIT_NOTES = {"auto": "the test rows if any, else all",
+               "train": "the training rows training learned from",
+               "val": "the validation rows training used, by id"}
 ERROR_FILES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json"}  # by suffix
 
 

@@ -32,6 +32,8 @@ class Coverage:
     def tally(self, row: Row) -> None:
         """Count one row (kept or rejected)."""
         for issue in row.issues:
+            if issue.action == "noted":
+                continue
             self.reasons.setdefault(issue.column, Counter())[issue.reason] += 1
             self.example.setdefault(issue.column, issue.message)
         if not row.rejected:

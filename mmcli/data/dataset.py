@@ -61,7 +61,7 @@ class WriteSummary:
             self.rejected += 1
             return
         self.kept += 1
-        self.masked += bool(row.issues)
+        self.masked += any(issue.action == "masked" for issue in row.issues)
         self.labels[row.label] += 1
         self.splits[row.split] += 1
 

@@ -20,7 +20,7 @@ from mmcli.data.clean import clean_label, is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.labelmap import load_label_map
 from mmcli.errors import CellError, DataError
-from mmcli.io.decode import decode_jobs, decode_workers
+from mmcli.io.decode import Noted, decode_jobs, decode_workers
 from mmcli.modalities.base import Fault, Job, Outcome, Ready, TableContext
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mmcli.data.roles import Roles
     from mmcli.io.tables import Table
 
+NOTED = "noted"  # an Issue's action when the value is kept: a note about it
 SPLITS = {
     "train": "train",
     "training": "train",
@@ -46,7 +47,7 @@ class Issue:
 
     column: str
     reason: str
-    action: str  # "rejected" or "masked"
+    action: str  # "rejected", "masked", or "noted" (the value is used; e.g. a library warning)
     message: str
 
 
@@ -250,6 +251,9 @@ def _verdict(
     values: dict[str, Any] = {}
     for name, outcome in plan.outcomes.items():
         value = outcome.value if isinstance(outcome, Ready) else results.get(name)
+        if isinstance(value, Noted):
+            issues.extend(Issue(where[name], "file_note", NOTED, note) for note in value.notes)
+            value = value.value
         if isinstance(value, CellError):
             issues.append(Issue(where[name], value.reason, "masked", str(value)))
             value = None
@@ -285,4 +289,6 @@ def _verdict(
 
 
 def _as_rejected(issue: Issue) -> Issue:
+    if issue.action == NOTED:
+        return issue
     return Issue(issue.column, issue.reason, "rejected", issue.message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -24,6 +25,15 @@ from mmcli.errors import CellError, UsageError
 IN_PROCESS_BELOW = 2000
 
 Decoder = Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Noted:
+    """A decoded value with notes about its file (the warnings a library raised reading it):
+    a decoder may return one; the row keeps the value and reports the notes."""
+
+    value: Any
+    notes: tuple[str, ...]
 
 
 def decode_workers(n_jobs: int, requested: int = 0) -> int:

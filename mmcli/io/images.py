@@ -4,10 +4,10 @@ Each image becomes a ``(size, size, 3)`` ``uint8`` RGB array. The image is stret
 to the square (aspect ratio is not kept), after its EXIF orientation is applied and
 any alpha is composited over a background colour. Every fault in one file becomes an
 ``ImageError`` with a stable ``reason`` (see ``mmcli.errors``), so callers can reject
-that row and carry on. Only ``FORMATS`` (JPEG, PNG, GIF, BMP, TIFF, WEBP, and AVIF when this Pillow reads it) are
-opened: other Pillow plugins (EPS, for one, runs Ghostscript) are never tried. The warnings
-Pillow raises while reading a file never reach stderr: they are the file's notes
-(:func:`load_image_noted`).
+that row and carry on. Only ``FORMATS`` (JPEG, PNG, GIF, BMP, TIFF, WEBP, and AVIF when this
+Pillow reads it) are opened: other Pillow plugins (EPS, for one, runs Ghostscript) are never
+tried. The warnings Pillow raises while reading a file never reach stderr: they become the
+file's notes (:func:`load_image_noted`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mmcli.errors import ImageError, UsageError
-from mmcli.io.decode import decode_jobs, describe
+from mmcli.io.decode import Noted, decode_jobs, describe
 
 # JPEG includes MPO (phone photos); AVIF only where this Pillow has the plugin (Pillow >= 11.2)
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF")
@@ -244,16 +244,34 @@ def load_image(path: Path, options: ImageOptions) -> np.ndarray:
         raise _error(reason, path, _describe(exc)) from None
 
 
+def load_image_noted(path: Path, options: ImageOptions) -> np.ndarray | Noted:
+    """:func:`load_image`, with the warnings Pillow raised while reading the file (a corrupt
+    EXIF block, a palette with transparency in bytes ...) caught instead of printed.
+
+    Returns:
+        The array, or a :class:`~mmcli.io.decode.Noted` of the array and one note per
+        distinct warning (``"<path>: <warning>"``) when there were some.
+
+    Raises:
+        ImageError: as :func:`load_image`.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        array = load_image(path, options)
+    notes = tuple(dict.fromkeys(f"{path}: {' '.join(str(w.message).split())}" for w in caught))
+    return Noted(array, notes) if notes else array
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageDecoder:
     """A picklable decoder job for :func:`mmcli.io.decode.decode_jobs`: ``decoder(path)`` is
-    :func:`load_image` with these options."""
+    :func:`load_image_noted` with these options."""
 
     options: ImageOptions
     what = "image"
 
-    def __call__(self, path: Path) -> np.ndarray:
-        return load_image(path, self.options)
+    def __call__(self, path: Path) -> np.ndarray | Noted:
+        return load_image_noted(path, self.options)
 
 
 def decode_images(
@@ -262,8 +280,9 @@ def decode_images(
     """Decode many images, in input order, returning faults (``ImageError``) in place of
     arrays; see :func:`mmcli.io.decode.decode_jobs` for ``workers`` and ``chunk_size``."""
     decoder = ImageDecoder(options)
-    return decode_jobs(((decoder, path) for path in paths), workers=workers,
-                       chunk_size=chunk_size, error=ImageError)
+    results = decode_jobs(((decoder, path) for path in paths), workers=workers,
+                          chunk_size=chunk_size, error=ImageError)
+    return ((i, r.value if isinstance(r, Noted) else r) for i, r in results)
 
 
 def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray:

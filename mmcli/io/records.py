@@ -21,11 +21,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: nested values and booleans as JSON (``true``, not Python's ``True``)."""
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def write_records(records: Iterable[dict[str, Any]], stream: TextIO, fmt: str) -> int:
     """Write records to ``stream`` as they come; returns how many were written.
 
-    In CSV, nested values (dicts, lists) are JSON-encoded in their cell and the header is the
-    first record's keys.
+    In CSV, nested values (dicts, lists) are JSON-encoded in their cell, booleans are
+    ``true`` / ``false`` (as in JSON), and the header is the first record's keys.
     """
     if fmt not in STREAM_FORMATS:
         raise UsageError(
@@ -44,12 +51,7 @@ def write_records(records: Iterable[dict[str, Any]], stream: TextIO, fmt: str) -
             if writer is None:
                 writer = csv.DictWriter(stream, fieldnames=list(record), extrasaction="ignore")
                 writer.writeheader()
-            writer.writerow(
-                {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                    for k, v in record.items()
-                }
-            )
+            writer.writerow({k: _csv_cell(v) for k, v in record.items()})
         count += 1
         stream.flush()
     if fmt == "json":

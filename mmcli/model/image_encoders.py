@@ -25,6 +25,10 @@ MIN_BACKBONE_SIDE = 32  # the applications refuse smaller inputs; smaller images
 # `auto` uses ImageNet features from this side on: below it the pooled map is 1x1 and the
 # features no longer help (sample_data at 32 px: image alone at chance; at 64 px: 0.59)
 AUTO_MIN_SIDE = 64
+# Seconds a weights download may wait to connect or for its next bytes: Keras looks in its
+# cache ($KERAS_HOME/models) first and downloads only a file not there, with no timeout of its
+# own, so with no network (or a black-holed one) a run would wait for ever.
+DOWNLOAD_TIMEOUT = 10.0
 
 
 # With ``auto`` weights, a backbone whose ImageNet weights cannot be had is replaced by this.
@@ -133,7 +137,8 @@ def make_backbone(name: str, config: ModelConfig, side: int):
         raise UsageError(f"--image-weights {weights}: no such file")
     build = getattr(keras.applications, spec.application)
     try:  # Keras prints download progress on stdout and warns about non-standard sizes
-        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings(), \
+                _socket_timeout(DOWNLOAD_TIMEOUT):
             warnings.simplefilter("ignore", UserWarning)
             network = build(weights=weights, **kwargs)
     except Exception as exc:  # Keras raises ValueError/Exception/OSError for these cases
@@ -142,9 +147,27 @@ def make_backbone(name: str, config: ModelConfig, side: int):
     return network
 
 
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    """Sockets opened inside (urllib's, used by Keras' ``get_file``) give up after ``seconds``
+    without a connection or data."""
+    import socket
+
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(before)
+
+
 def _weights_error(name: str, config: ModelConfig, weights: str | None, exc: Exception):
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if weights == "imagenet" and ("URL fetch failure" in text or "fetch" in text.lower()):
+    import urllib.error
+
+    offline = (TimeoutError, ConnectionError, urllib.error.URLError)  # raised by the download
+    fetching = "fetch" in text.lower() or isinstance(exc, offline)
+    if weights == "imagenet" and fetching:
         found = re.search(r"https?://\S+/([^/\s:]+\.h5)", text)
         file = found.group(1) if found else "the weights file"
         reason = text.split(" -- ")[-1].strip()[:120]

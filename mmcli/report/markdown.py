@@ -31,6 +31,16 @@ def write_report(metrics: dict[str, Any], target: Path, page, *, force: bool = F
     return target / REPORT_FILE
 
 
+NO_ROWS = "no rows"  # a class or label with no rows among those scored: no score to show
+
+
+def _scores(s: dict[str, Any]) -> str:
+    """The precision | recall | f1 cells of a class (``no rows`` without support)."""
+    if not s["support"]:
+        return f"{NO_ROWS} | {NO_ROWS} | {NO_ROWS}"
+    return f"{_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])}"
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
@@ -85,8 +95,7 @@ def single_label_page(m: dict[str, Any]) -> str:
               "", "## Per class", "", "| label | precision | recall | f1 | support | roc_auc |",
               "|---|---|---|---|---|---|"]
     for label, s in m["per_class"].items():
-        lines.append(f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
-                     f"{_fmt(s['f1'])} | {s['support']} | "
+        lines.append(f"| {label} | {_scores(s)} | {s['support']} | "
                      f"{_fmt(m['roc_auc']['per_class'].get(label))} |")
     return "\n".join(lines) + "\n"
 
@@ -99,6 +108,5 @@ def multi_label_page(m: dict[str, Any]) -> str:
               "| label | precision | recall | f1 | support | threshold |",
               "|---|---|---|---|---|---|"]
     for label, s in m["per_label"].items():
-        lines.append(f"| {label} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
-                     f"{_fmt(s['f1'])} | {s['support']} | {s['threshold']:.2f} |")
+        lines.append(f"| {label} | {_scores(s)} | {s['support']} | {s['threshold']:.2f} |")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,8 @@
-"""PNG plots of an evaluation. matplotlib (Agg backend) is imported only when a plot is drawn."""
+"""PNG plots of an evaluation. matplotlib (Agg backend) is imported only when a plot is drawn.
+
+Labels are drawn literally: mathtext is off, so ``$$`` is two dollar signs, not a formula.
+A class with no rows among those scored is drawn as "no rows", not as a zero score.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +16,32 @@ def _pyplot():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    plt.rcParams["text.parse_math"] = False  # a label is text as typed ("$$", "a_b")
     return plt
 
 
 def plot_confusion(metrics: dict[str, Any], path: Path) -> None:
-    """Row-normalized confusion matrix (true on rows), counts written in the cells when few."""
+    """Confusion matrix of row counts (true on rows, predicted on columns), each count written
+    in its cell when there are at most 20 classes."""
     import numpy as np
 
     plt = _pyplot()
     labels = metrics["confusion_matrix"]["labels"]
     counts = np.asarray(metrics["confusion_matrix"]["matrix"], dtype=float)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    top = max(float(counts.max()) if counts.size else 0.0, 1.0)
     side = max(4.0, 0.35 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(side, side))
-    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=top)
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    if len(labels) <= 12:
+    if len(labels) <= 20:
         for (i, j), value in np.ndenumerate(counts):
-            if value:
-                color = "white" if share[i, j] > 0.5 else "black"
-                ax.text(j, i, int(value), ha="center", va="center", fontsize=7, color=color)
-    fig.colorbar(image, ax=ax, fraction=0.046, label="share of true row")
-    ax.set_title("Confusion matrix")
+            color = "white" if value > top / 2 else "black"
+            ax.text(j, i, str(int(value)), ha="center", va="center", fontsize=7, color=color)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="rows")
+    ax.set_title("Confusion matrix (rows)")
     _save(fig, plt, path)
 
 
@@ -80,7 +85,12 @@ def _f1_bars(scores: dict[str, Any], macro: float, title: str, path: Path) -> No
     plt = _pyplot()
     labels = list(scores)
     fig, ax = plt.subplots(figsize=(5, max(2.5, 0.25 * len(labels) + 1)))
-    ax.barh(labels, [scores[k]["f1"] for k in labels], color="C0")
+    empty = [not scores[k]["support"] for k in labels]
+    ax.barh(labels, [0.0 if e else scores[k]["f1"] for k, e in zip(labels, empty, strict=True)],
+            color="C0")
+    for i, e in enumerate(empty):
+        if e:
+            ax.text(0.01, i, "no rows", va="center", fontsize=7, color="grey")
     ax.axvline(macro, color="C3", linestyle="--", label="macro F1")
     ax.set_xlim(0, 1)
     ax.invert_yaxis()

@@ -225,13 +225,15 @@ def ablation_lines(result: dict[str, Any], metric_label: str) -> list[str]:
 def scores_table(title: str, scores: Mapping[str, Mapping[str, Any]], extra: Sequence[str] = ()):
     """A rich Table of precision / recall / F1 / support (and ``extra`` columns) per label."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     for column in ("label", "precision", "recall", "f1", "support", *extra):
         table.add_column(column, justify="left" if column == "label" else "right")
-    for label, s in scores.items():
-        table.add_row(label, *(f"{s[k]:.3f}" for k in ("precision", "recall", "f1")),
-                      str(s["support"]), *(f"{s[k]:.2f}" for k in extra))
+    for label, s in scores.items():  # a class without rows has no score: "no rows"
+        cells = [f"{s[k]:.3f}" if s["support"] else "no rows"
+                 for k in ("precision", "recall", "f1")]
+        table.add_row(Text(label), *cells, str(s["support"]), *(f"{s[k]:.2f}" for k in extra))
     return table
 
 
