@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ def run_evaluation(
     split: str = "auto",
     fmt: str | None = None,
     prep_overrides: dict[str, Any] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Score a bundle on labelled data (a prepared folder or a raw table).
 
@@ -57,6 +59,7 @@ def run_evaluation(
             ``train``, ``val``, ``test`` or ``all``.
         fmt: the table format when the extension does not tell.
         prep_overrides: column-role flags for a raw table (``text_col`` and so on).
+        notify: receives the one-line notes about the prepared-data cache (default: stderr).
 
     Returns:
         An :class:`Evaluation`; its metrics are the task's scores (:meth:`Task.evaluate`) and
@@ -75,7 +78,7 @@ def run_evaluation(
     task, labels = bundle.task, list(bundle.labels)
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
-        dataset = open_source(data, prep, Path(work), fmt=fmt)
+        dataset = open_source(data, prep, Path(work), fmt=fmt, notify=notify)
         _check_compatible(dataset, bundle.modalities, bundle.config.prep)
         indices, chosen = _select(dataset, split, bundle.validation_ids)
         frame = dataset.examples

@@ -53,7 +53,7 @@ def train(
     check_writable(Path(out), force=force)
     checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
     with checkpoints, tempfile.TemporaryDirectory(prefix="mmcli-") as work:
-        notify = console.print if console is not None else None
+        notify = (lambda m: console.print(m, markup=False)) if console is not None else None
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
                               notify=notify)
         _check_coverage(dataset, config.prep, on_warning)

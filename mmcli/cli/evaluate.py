@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
@@ -48,10 +49,11 @@ def evaluate(
     for target in (report, errors):
         if target is not None:
             check_writable(target, force=force)
-    evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
-                                prep_overrides=dict(flags.prep))
-    result = evaluation.metrics
     console = make_console(quiet)
+    evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
+                                prep_overrides=dict(flags.prep),
+                                notify=lambda message: console.print(Text(f"mmcli: {message}")))
+    result = evaluation.metrics
     if errors is not None:
         _write_errors(evaluation, errors, errors_format, force, console)
     if report is not None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.output import emit_json
 
@@ -14,6 +15,7 @@ from mmcli.cli.output import emit_json
 def inspect(
     bundle: str,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check every file's SHA-256 against bundle.json.")] = True,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Print a bundle's metadata as JSON: labels, modalities, config, validation metrics,
     training, versions and files (with their sizes). Never loads the model or TensorFlow.
@@ -22,4 +24,5 @@ def inspect(
     """
     from mmcli.api.inspect import inspect as describe
 
+    del quiet  # inspect prints nothing on stderr but errors: accepted like every command's
     emit_json(describe(bundle, verify=verify))

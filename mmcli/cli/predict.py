@@ -81,4 +81,4 @@ def predict(
     console.print(f"{count} rows: {count - summary.errors} predicted, {summary.errors} with "
                   "errors" + (f" -> {out}" if out else ""))
     if summary.first_error:
-        console.print(f"first error: {summary.first_error}")
+        console.print(f"first error: {summary.first_error}", markup=False)
