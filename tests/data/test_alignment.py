@@ -39,7 +39,7 @@ def test_image_dir_matches_files_by_id(runner, app, tmp_path):
     assert summary["modalities"] == ["image", "text"]
     assert summary["roles"]["image_dir"] == str(photos)
     assert _rejects(out) == [("3", "c", "<image-dir>", "ambiguous", "masked"),
-                             ("4", "d", "<image-dir>", "missing", "masked")]
+                             ("4", "d", "<image-dir>", "unreadable", "masked")]  # d.txt
     assert open_dataset(out).examples["image_present"].tolist() == [True, True, False, False]
 
 
