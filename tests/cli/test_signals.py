@@ -8,6 +8,7 @@ avif_in_image_dir, float_tiff) and checks the outcome through the CLI.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -181,9 +182,15 @@ def test_a_parser_error_is_one_line_with_exit_2(runner, app):
 def test_every_command_accepts_quiet_and_completion_is_offered(runner, app):
     for command in ("preprocess", "check", "train", "evaluate", "predict", "inspect"):
         assert "--quiet" in runner.invoke(app, [command, "--help"]).stdout, command
-    shown = runner.invoke(app, ["--show-completion", "bash"], prog_name="mmcli")
-    assert shown.exit_code == 0 and "complete" in shown.stdout and "mmcli" in shown.stdout
-    assert "--install-completion" in runner.invoke(app, ["--help"]).stdout
+    root_help = runner.invoke(app, ["--help"]).stdout
+    assert "--install-completion" in root_help and "--show-completion" in root_help
+    # what the installed bash script asks: the words so far in, the completions out
+    env = {"_MMCLI_COMPLETE": "complete_bash", "COMP_WORDS": "mmcli train --fus",
+           "COMP_CWORD": "2"}
+    completed = subprocess.run([sys.executable, "-c", "from mmcli.cli.app import main; main()"],
+                               capture_output=True, text=True, cwd=ROOT, timeout=120,
+                               env={**os.environ, **env})
+    assert completed.returncode == 0 and completed.stdout.split() == ["--fusion"]
 
 
 def test_stderr_lines_are_not_wrapped_off_a_terminal(tmp_path, runner, app):
