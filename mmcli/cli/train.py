@@ -116,7 +116,7 @@ def train(
             console.print(line)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
-                *task.state_keys)}})
+                *task.state_keys)}, "warnings": meta["data"].get("warnings", [])})
 
 
 def command_line(ctx: typer.Context) -> list[str]:

@@ -28,7 +28,9 @@ def dollars(tmp_path_factory, runner, app) -> dict:
     result = runner.invoke(app, ["train", str(table), "--out", str(bundle), "--epochs", "1",
                                  "--image-size", "32", "-q"])
     assert result.exit_code == 0, result.stderr
-    return {"table": table, "bundle": bundle, "meta": json.loads(result.stdout)}
+    meta = json.loads(result.stdout)
+    assert meta["warnings"] == meta["data"]["warnings"] == []  # every modality in every row
+    return {"table": table, "bundle": bundle, "meta": meta}
 
 
 def test_dollar_labels_evaluate_with_a_report(dollars, runner, app, tmp_path):
