@@ -78,3 +78,29 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
                       f"{join['only_in_join']} only in the joined table")
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning: {warning}[/]")
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr, ``mmcli: warning: ...``: never wrapped, and shown under
+    ``--quiet`` (which silences information, not warnings)."""
+    sys.stderr.write(f"mmcli: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def rejected_line(rows: int, rejected: int, by_reason: dict[str, int]) -> str:
+    """``3 of 24 rows rejected (missing_label 2, duplicate_id 1)``."""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in
+                        sorted(by_reason.items(), key=lambda item: -item[1]))
+    return f"{rejected} of {rows} rows rejected" + (f" ({reasons})" if reasons else "")
+
+
+def missing_input_line(name: str, reason: str, columns: list[str], rows: int) -> str:
+    """The warning for a model input a table never gave (``missing_inputs`` of evaluate, or
+    predict's summary)."""
+    shown = ", ".join(repr(c) for c in columns)
+    if reason == "no_column":
+        what = f"column {shown} is not in the table" if columns else "has no column"
+        return (f"the model's input {name}: {what}; it is masked in every row ({rows} rows). "
+                f"Name the column with --{name.split('_')[0]}-col if it has another name")
+    where = f" (column {shown})" if columns else ""
+    return f"the model's input {name}{where} is missing in every row ({rows} rows)"

@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console
+from mmcli.cli.output import emit_json, make_console, rejected_line, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
     FUSIONS,
@@ -109,6 +109,10 @@ def train(
     task = task_for(config.train)
     for line in task.train_lines(meta):
         console.print(line)
+    data_meta = meta["data"]
+    if data_meta.get("rejected"):
+        warn(rejected_line(data_meta["rows"], data_meta["rejected"],
+                           data_meta["rejected_by_reason"]) + " (not trained on)")
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
                 *task.state_keys)}})
