@@ -77,6 +77,26 @@ def test_na_is_a_label_in_train_and_train_reports_rejected_rows(runner, app, cas
     assert "mmcli: warning: 1 of 24 rows rejected (missing_label 1)" in result.stderr
 
 
+def test_json_booleans_and_numbers_read_as_a_csv_spells_them(runner, app, cases):
+    """A CSV of true/false and a JSON Lines table of booleans give the same labels; a long
+    integer id is exact (never through a float)."""
+    folder = cases / "na_is_a_label"
+    rows = list(csv.DictReader((folder / "regions.csv").read_text("utf-8").splitlines()))
+    with open(folder / "flags.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "image", "text", "label"])
+        for i, row in enumerate(rows):
+            writer.writerow([1450000000000000001 + i, row["image"], row["text"],
+                             "true" if i % 2 else "false"])
+    (folder / "flags.jsonl").write_text("".join(
+        json.dumps({"id": 1450000000000000001 + i, "image": row["image"], "text": row["text"],
+                    "label": bool(i % 2)}) + "\n" for i, row in enumerate(rows)))
+    reports = [check(runner, app, folder / name, "--max-reject-fraction", "1")[1]
+               for name in ("flags.csv", "flags.jsonl")]
+    assert reports[0]["class_counts"] == reports[1]["class_counts"] == {"false": 12, "true": 12}
+    assert reports[0]["rejected"] == reports[1]["rejected"] == 0
+
+
 # --- ids verbatim ---------------------------------------------------------------------------
 
 @pytest.mark.tf
