@@ -10,11 +10,11 @@ parses a table, so a whole table and its chunks hold the same cells.
 Cells are read verbatim. Every column has dtype ``object``. CSV/TSV cells are the strings as
 written (:mod:`mmcli.io.delimited`: no type guessing, no trimming, ``NA`` is a value); JSON
 Lines strings are the strings, numbers the text written (``1450000000000000001``, ``1.10``),
-booleans ``true``/``false``, lists and objects as parsed; Parquet cells are the Python values
-of its columns, booleans ``true``/``false``. A missing cell is None: an empty CSV/TSV field
-(:data:`MISSING_MARKERS`), the fields a short record lacks, a JSON ``null`` or absent key, a
-Parquet null. Column names are stripped; a blank one becomes ``Unnamed: <position>``; a
-repeated one is a DataError naming it.
+booleans ``true``/``false``, lists and objects as parsed (their numbers as text too);
+Parquet cells are the Python values of its columns, booleans ``true``/``false``. A missing
+cell is None: an empty CSV/TSV field (:data:`MISSING_MARKERS`), the fields a short record
+lacks, a JSON ``null`` or absent key, a Parquet null. Column names are stripped; a blank one
+becomes ``Unnamed: <position>``; a repeated one is a DataError naming it.
 
 Text is decoded with ``encoding``; a byte-order mark before the header is dropped; an invalid
 byte is a DataError naming its line.
