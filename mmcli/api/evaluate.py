@@ -78,7 +78,9 @@ def run_evaluation(
     task, labels = bundle.task, list(bundle.labels)
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
-        dataset = open_source(data, prep, Path(work), fmt=fmt, notify=notify)
+        no_column: dict[str, tuple[str, ...]] = {}
+        dataset = open_source(data, prep, Path(work), fmt=fmt, notify=notify,
+                              trained_roles=bundle.roles, on_absent=no_column.update)
         _check_compatible(dataset, bundle.modalities, bundle.config.prep)
         indices, chosen = _select(dataset, split, bundle.validation_ids)
         frame = dataset.examples
@@ -89,15 +91,37 @@ def run_evaluation(
         batch = bundle.config.train.batch_size
         proba = dataset_proba(model, dataset, indices, modalities, batch)
         result: dict[str, Any] = {"bundle": str(bundle.folder), "data": str(data), "split": chosen}
-        absent = [m for m in modalities if m not in dataset.modalities]
+        absent = [m for m in modalities if m not in dataset.modalities or m in no_column]
         if absent:  # the model's inputs the data has no column for: masked in every row
             result["absent_modalities"] = absent
         rows = _scored_rows(dataset, indices, modalities)
         presence = {m: rows[present_column(m)].to_numpy(bool) for m in modalities}
+        lost = missing_inputs(presence, absent, no_column, bundle.roles)
+        if lost:
+            result["missing_inputs"] = lost
         result.update(task.evaluate(targets, proba, labels, presence))
         result.update(ablation(model, dataset, indices, targets, modalities, task, labels, batch,
                                fused=proba))
     return Evaluation(result, labels, rows, targets, proba, task)
+
+
+def missing_inputs(presence: dict[str, np.ndarray], absent: list[str],
+                   no_column: dict[str, tuple[str, ...]], roles) -> dict[str, dict[str, Any]]:
+    """The model's inputs the scored rows never had: ``{modality: {reason, columns, rows}}``,
+    reason ``no_column`` (the table lacks its column) or ``missing_in_every_row``; ``rows``
+    is how many scored rows lacked it (all of them)."""
+    lost = {}
+    for name, present in presence.items():
+        if name in absent or (len(present) and not present.any()):
+            columns = no_column.get(name) or _trained_columns(roles, name)
+            lost[name] = {"reason": "no_column" if name in absent else "missing_in_every_row",
+                          "columns": list(columns), "rows": int(len(present) - present.sum())}
+    return lost
+
+
+def _trained_columns(roles, name: str) -> tuple[str, ...]:
+    column = roles.get(name) if name in roles else None
+    return (column,) if isinstance(column, str) else ()
 
 
 def _scored_rows(dataset: Dataset, indices: np.ndarray, names) -> pd.DataFrame:

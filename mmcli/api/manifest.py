@@ -49,6 +49,9 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
             "train_rows": int(len(split.train)),
             "val_rows": int(len(split.val)),
             "warnings": list(dataset.schema.warnings),
+            "rows": dataset.schema.rows,
+            "rejected": dataset.schema.rejected,
+            "rejected_by_reason": rejected_by_reason(dataset.schema.issues),
         },
         "training": {
             "epochs_run": epochs_run,
@@ -73,6 +76,13 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
     meta.update(task.bundle_state(labels))
     meta["validation_ids"] = [str(i) for i in dataset.examples["id"].to_numpy()[split.val]]
     return meta
+
+
+def rejected_by_reason(issues: dict[str, int]) -> dict[str, int]:
+    """The rejected rows' issues counted by reason (``rejected:<reason>`` in the schema's
+    ``issues``; a row rejected for two reasons counts under both)."""
+    prefix = "rejected:"
+    return {k.removeprefix(prefix): v for k, v in issues.items() if k.startswith(prefix)}
 
 
 def data_sha256(dataset: Dataset) -> str:

@@ -7,6 +7,7 @@ so memory stays bounded however long the input is.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ import numpy as np
 
 from mmcli.bundle import Bundle, load_model
 from mmcli.config import replace
-from mmcli.data.roles import detect_roles
+from mmcli.data.inputs import absent_inputs, with_absent
+from mmcli.data.roles import detect_roles, pin_roles
 from mmcli.data.rows import Row, iter_rows
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import iter_table_chunks
@@ -43,6 +45,8 @@ class PredictSummary:
     errors: int = 0
     first_error: str | None = None
     kept_names: dict[str, str] = field(default_factory=dict)
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
+    missing: Counter = field(default_factory=Counter)  # input -> rows without it
 
 
 def predict_records(
@@ -78,10 +82,10 @@ def predict_records(
     summary = summary if summary is not None else PredictSummary()
     task = bundle.task
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
-    prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
     chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
     model = None
     roles = None
+    pinned: dict[str, tuple[str, ...]] = {}
     labels = bundle.labels
     extra_modalities = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
 
@@ -93,7 +97,11 @@ def predict_records(
 
     for chunk in chunks:
         if roles is None:
-            roles = detect_roles(chunk.table.frame, prep, name=chunk.table.name)
+            prep, pinned = pin_roles(bundle.roles, prep, list(chunk.table.frame.columns))
+            prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
+            roles = detect_roles(with_absent(chunk.table, pinned).frame, prep,
+                                 name=chunk.table.name)
+            summary.absent = absent_inputs(roles, pinned)
             summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
@@ -101,7 +109,7 @@ def predict_records(
             model = load_model(bundle)
         kept = _kept_values(chunk.table.frame, summary.kept_names)
         rows = iter_rows(
-            chunk.table,
+            with_absent(chunk.table, pinned),
             roles,
             prep,
             need_label=False,
@@ -128,6 +136,7 @@ def predict_records(
                                                                     top_k))
                     position += 1
                 summary.rows += 1
+                summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 usable = record["error"] is None
                 for name in extra_modalities:  # image_2_present ... after the usual fields
                     record[present_column(name)] = usable and row.present(name)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from mmcli.api.prepare import prepare
 from mmcli.config import PrepConfig
@@ -24,19 +25,26 @@ def open_source(
     notify: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
+    trained_roles: Mapping[str, Any] | None = None,
+    on_absent: Callable[[dict[str, tuple[str, ...]]], None] | None = None,
 ) -> Dataset:
     """Open ``data`` as a prepared dataset.
 
     A raw table is prepared with the same code as ``mmcli preprocess``: into the cache
     (``mmcli.data.cache``) when ``config.cache`` is on, reusing an entry made from the
     same table, images and settings; else into ``workdir``. ``notify`` receives one-line
-    messages about the cache (default: standard error).
+    messages about the cache (default: standard error). ``trained_roles`` (a bundle's roles)
+    pins the columns read (:func:`mmcli.data.inputs.load_inputs`); a trained input's column
+    that the table lacks is masked in every row, and given to ``on_absent`` (kind -> the
+    columns missing).
     """
     path = Path(data)
     if str(data) != "-" and is_dataset(path):
         return open_dataset(path)
     say = notify or _to_stderr
-    inputs = load_inputs(data, config, fmt=fmt)
+    inputs = load_inputs(data, config, fmt=fmt, trained_roles=trained_roles)
+    if on_absent is not None and inputs.absent:
+        on_absent(dict(inputs.absent))
     if not config.cache:
         target = Path(workdir) / "prepared"
         prepare(data, config, target, need_label=need_label, inputs=inputs,

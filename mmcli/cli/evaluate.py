@@ -11,7 +11,7 @@ from rich.text import Text
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console
+from mmcli.cli.output import emit_json, make_console, missing_input_line, warn
 from mmcli.config import SPLIT_CHOICES
 
 SPLIT_NOTES = {"auto": "the test rows if any, else all",
@@ -63,6 +63,8 @@ def evaluate(
         console.print(f"report -> {page}")
     for line in evaluation.task.evaluate_lines(result):
         console.print(line)
+    for name, lost in result.get("missing_inputs", {}).items():
+        warn(console, missing_input_line(name, lost["reason"], lost["columns"], lost["rows"]))
     emit_json(result)
 
 

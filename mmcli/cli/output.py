@@ -26,15 +26,15 @@ def make_console(quiet: bool = False) -> Console:
 
 
 def warn(console: Console, message: str) -> None:
-    """``warning: message`` on stderr, also with ``--quiet``: yellow on a terminal, else one
+    """``mmcli: warning: message`` on stderr, also with ``--quiet``: yellow on a terminal, else one
     plain unwrapped line. ``message`` is printed as given (no rich markup)."""
     if console.quiet or not console.is_terminal:
-        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.write(f"mmcli: warning: {message}\n")
         sys.stderr.flush()
         return
     from rich.text import Text
 
-    console.print(Text(f"warning: {message}", style="yellow"))
+    console.print(Text(f"mmcli: warning: {message}", style="yellow"))
 
 
 def _isatty(stream: Any) -> bool:
@@ -100,3 +100,22 @@ def render_warnings(console: Console, warnings: list) -> None:
 
     for warning in warnings:
         warn(console, warning_text(warning))
+
+
+def rejected_line(rows: int, rejected: int, by_reason: dict[str, int]) -> str:
+    """``3 of 24 rows rejected (missing_label 2, duplicate_id 1)``."""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in
+                        sorted(by_reason.items(), key=lambda item: -item[1]))
+    return f"{rejected} of {rows} rows rejected" + (f" ({reasons})" if reasons else "")
+
+
+def missing_input_line(name: str, reason: str, columns: list[str], rows: int) -> str:
+    """The warning for a model input a table never gave (``missing_inputs`` of evaluate, or
+    predict's summary)."""
+    shown = ", ".join(repr(c) for c in columns)
+    if reason == "no_column":
+        what = f"column {shown} is not in the table" if columns else "has no column"
+        return (f"the model's input {name}: {what}; it is masked in every row ({rows} rows). "
+                f"Name the column with --{name.split('_')[0]}-col if it has another name")
+    where = f" (column {shown})" if columns else ""
+    return f"the model's input {name}{where} is missing in every row ({rows} rows)"

@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import make_console, row_progress
+from mmcli.cli.output import make_console, missing_input_line, row_progress, warn
 from mmcli.io.records import RECORD_FORMATS
 from mmcli.io.tables import FORMATS
 
@@ -78,7 +78,13 @@ def predict(
             with atomic_file(out, force=force) as tmp, open(tmp, "w", encoding="utf-8",
                                                              newline="") as handle:
                 count = write_records(records, handle, format)
+    lacking = "".join(f", {n} without {m}" for m, n in summary.missing.items())
     console.print(f"{count} rows: {count - summary.errors} predicted, {summary.errors} with "
-                  "errors" + (f" -> {out}" if out else ""))
+                  "errors" + lacking + (f" -> {out}" if out else ""))
+    for name in loaded.modalities:
+        if name in summary.absent:
+            warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))
+        elif count and summary.missing[name] == count:
+            warn(console, missing_input_line(name, "missing_in_every_row", [], count))
     if summary.first_error:
         console.print(f"first error: {summary.first_error}", markup=False)

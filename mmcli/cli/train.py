@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console, warn
+from mmcli.cli.output import emit_json, make_console, rejected_line, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
     FUSIONS,
@@ -114,6 +114,10 @@ def train(
             warn(console, line[len(WARNING_LINE):].removesuffix("[/]"))
         else:
             console.print(line)
+    data_meta = meta["data"]
+    if data_meta.get("rejected"):
+        warn(console, rejected_line(data_meta["rows"], data_meta["rejected"],
+                                    data_meta["rejected_by_reason"]) + " (not trained on)")
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "data", "training", "validation", "head",
                 *task.state_keys)}, "warnings": meta["data"].get("warnings", [])})

@@ -45,6 +45,8 @@ def cache_key(inputs: Inputs, config: PrepConfig, *, need_label: bool | None) ->
         "need_label": need_label,
         "settings": settings,
         "label_map": _file_digest(config.label_map),
+        "sources": inputs.roles.sources,  # the columns read (evaluate pins the trained ones)
+        "roles": [inputs.roles.id, inputs.roles.label, inputs.roles.split],
     }
     digest.update(json.dumps(head, sort_keys=True, default=str).encode())
     for line in _file_stats(inputs, config):

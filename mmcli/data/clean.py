@@ -148,7 +148,7 @@ def clean_text(value: object, options: TextOptions = TextOptions()) -> str:
     """
     if is_missing(value):
         return ""
-    text = _to_str(value)
+    text = to_str(value)
     for _ in range(_MAX_PASSES):
         cleaned = _clean_pass(text, options)
         if cleaned == text:
@@ -180,13 +180,13 @@ def clean_label(
     """
     if is_missing(value):
         return None
-    label = _clean_label_text(_to_str(value), casefold)
+    label = _clean_label_text(to_str(value), casefold)
     if mapping is not None and label in mapping:
-        label = _clean_label_text(_to_str(mapping[label]), casefold)
+        label = _clean_label_text(to_str(mapping[label]), casefold)
     return label or None
 
 
-def _to_str(value: object) -> str:
+def to_str(value: object) -> str:
     """Convert a non-missing cell to text; `3.0` -> `"3"`, bytes decoded as UTF-8."""
     if isinstance(value, str):
         return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from mmcli.data.clean import clean_label
+from mmcli.data.clean import is_missing, to_str
 from mmcli.data.roles import _CANDIDATES
 from mmcli.errors import DataError
 
@@ -68,7 +68,7 @@ def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, J
             ambiguous).
     """
     key = join_key(main, other, id_col)
-    right_ids = [clean_label(v) for v in other.frame[key]]
+    right_ids = [_exact_id(v) for v in other.frame[key]]
     positions: dict[str, int] = {}
     for position, ident in enumerate(right_ids):
         if ident is None:
@@ -82,7 +82,7 @@ def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, J
     right = other.frame.drop(columns=[key]).rename(
         columns={c: f"{c}{JOIN_SUFFIX}" for c in other.frame.columns if c in main.frame.columns}
     )
-    left_ids = [clean_label(v) for v in main.frame[key]]
+    left_ids = [_exact_id(v) for v in main.frame[key]]
     take = [positions.get(ident, -1) if ident is not None else -1 for ident in left_ids]
     picked = right.iloc[[max(t, 0) for t in take]].reset_index(drop=True).astype(object)
     missing = [i for i, t in enumerate(take) if t < 0]
@@ -95,3 +95,10 @@ def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, J
     only = tuple((p + 1, right_ids[p] or "") for p in range(len(right_ids)) if p not in used)
     report = JoinReport(other.name, key, len(used), tuple(missing), only)
     return replace(main, frame=frame), report
+
+
+def _exact_id(value: object) -> str | None:
+    """An id as written (ids are matched exactly, as they are echoed); None when blank."""
+    if is_missing(value):
+        return None
+    return value if isinstance(value, str) else to_str(value)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +119,50 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             f"name them with {' / '.join(f'--{k}-col' for k in kinds)}"
         )
     return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes)
+
+
+def pin_roles(
+    saved: Mapping[str, Any], config: PrepConfig, columns: Sequence[str]
+) -> tuple[PrepConfig, dict[str, tuple[str, ...]]]:
+    """``config`` with the column roles a bundle was trained with (``saved``: its ``roles``)
+    wherever no flag names a column, so evaluate and predict read the columns training read
+    rather than guessing again; and the trained inputs' columns that ``columns`` lacks.
+
+    Id, label and split are taken from ``saved`` only when the table has that column (else
+    found as usual). A modality kind named by no flag gets its saved columns, present or not:
+    a caller adds each missing one as a column of missing cells (``absent``), so the input
+    keeps its name (``image_2`` stays ``image_2``) and is masked in every row.
+
+    Returns:
+        ``(config, absent)``: absent maps a saved input's kind to its columns not in the table.
+    """
+    from mmcli.config import replace
+
+    have = set(columns)
+    changes: dict[str, Any] = {}
+    for role in ("id", "label", "split"):
+        column = saved.get(role)
+        if getattr(config, f"{role}_col") is None and isinstance(column, str) and column in have:
+            changes[f"{role}_col"] = column
+    absent: dict[str, tuple[str, ...]] = {}
+    for kind, impl in modalities.REGISTRY.items():
+        named = impl.named_columns(config)
+        wanted = named or _saved_columns(saved, kind)
+        if not named and wanted and impl.config_field is not None:
+            changes[impl.config_field] = wanted if len(wanted) > 1 else wanted[0]
+        virtual = impl.virtual_source(config)
+        missing = tuple(c for c in wanted if c not in have and c != virtual)
+        if missing:
+            absent[kind] = missing
+    return replace(config, **changes), absent
+
+
+def _saved_columns(saved: Mapping[str, Any], kind: str) -> tuple[str, ...]:
+    several = saved.get(f"{kind}_columns")
+    if isinstance(several, list) and several:
+        return tuple(str(c) for c in several)
+    one = saved.get(kind)
+    return (one,) if isinstance(one, str) and saved.get(f"{kind}_dir") is None else ()
 
 
 def _by_content(frame: pd.DataFrame, impl, taken: set[str]) -> str | None:

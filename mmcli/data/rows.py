@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mmcli import modalities
 from mmcli.data.clean import clean_label, is_missing
 from mmcli.data.duplicates import find_duplicates
+from mmcli.data.ids import id_keys, row_ids
 from mmcli.data.labelmap import load_label_map
 from mmcli.errors import CellError, DataError
 from mmcli.io.decode import Noted, decode_jobs, decode_workers
@@ -47,7 +48,8 @@ class Issue:
 
     column: str
     reason: str
-    action: str  # "rejected", "masked", or "noted" (the value is used; e.g. a library warning)
+    action: str  # "rejected", "masked", or "noted" (reported only: the row and value are used,
+    # e.g. a decoder's warning about a file, a blank id)
     message: str
 
 
@@ -189,12 +191,9 @@ def _plan_rows(
         for name, columns in roles.sources.items()
     }
     reported = {name: roles.column(name) for name in roles.sources}  # column(s) named in issues
-    ids = [
-        str(i + first_row) if is_missing(raw) else clean_label(raw) or str(i + first_row)
-        for i, raw in enumerate(raw_ids or [None] * len(frame))
-    ]
+    ids = row_ids(raw_ids, len(frame), first_row)
     duplicates = (
-        find_duplicates(ids if raw_ids else None, row_keys(table), config.duplicates)
+        find_duplicates(id_keys(ids, raw_ids), row_keys(table), config.duplicates)
         if dedupe_ids
         else {}
     )
@@ -202,6 +201,9 @@ def _plan_rows(
         number = i + first_row
         issues: list[Issue] = list(row_issues.get(i, ()))
         ident = ids[i]
+        if raw_ids and is_missing(raw_ids[i]):
+            issues.append(Issue(roles.id or "", "missing_id", NOTED,
+                                "no id (the row is kept; its id is reported blank)"))
         split = "train"
         if raw_splits:
             raw_split = raw_splits[i]

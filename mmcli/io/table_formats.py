@@ -7,24 +7,22 @@ DataFrame and the rows of it that did not parse (position -> message; the row is
 every cell None). :mod:`mmcli.io.tables` numbers the frames as chunks, and nothing else
 parses a table, so a whole table and its chunks hold the same cells.
 
-Cells. Every column has dtype ``object``. CSV/TSV cells are the strings as written (quotes
-removed; no type guessing, no trimming); JSON Lines cells are the JSON values (str, int,
-float, bool, list, dict); Parquet cells are the Python values of its columns. A missing cell
-is None: a CSV/TSV field that is one of :data:`MISSING_MARKERS` (the empty field included),
-the fields a short record lacks, a JSON ``null`` or absent key, a Parquet null. Column names
-are stripped; a blank one becomes ``Unnamed: <position>``, a repeated one ``<name>.1`` ...
-(pandas' names).
+Cells are read verbatim. Every column has dtype ``object``. CSV/TSV cells are the strings as
+written (:mod:`mmcli.io.delimited`: no type guessing, no trimming, ``NA`` is a value); JSON
+Lines strings are the strings, numbers the text written (``1450000000000000001``, ``1.10``),
+booleans ``true``/``false``, lists and objects as parsed (their numbers as text too);
+Parquet cells are the Python values of its columns, booleans ``true``/``false``. A missing
+cell is None: an empty CSV/TSV field (:data:`MISSING_MARKERS`), the fields a short record
+lacks, a JSON ``null`` or absent key, a Parquet null. Column names are stripped; a blank one
+becomes ``Unnamed: <position>``; a repeated one is a DataError naming it.
 
 Text is decoded with ``encoding``; a byte-order mark before the header is dropped; an invalid
-byte is a DataError naming its line. Blank lines are skipped. CSV/TSV quoting is strict (the
-csv module): an unclosed quote, or a closing quote followed by anything but a delimiter,
-raises a DataError; a record with more fields than the header is an error row.
+byte is a DataError naming its line.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import itertools
 import json
@@ -36,70 +34,15 @@ from mmcli.errors import DataError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-# The CSV/TSV fields read as missing: pandas' default ``na_values`` (a test checks they still
-# are). The one list for every read, whole or in chunks; JSON Lines and Parquet have nulls.
-MISSING_MARKERS = frozenset({
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-})
+# The CSV/TSV fields read as missing: the empty field only. "NA", "None", "null", "N/A" are
+# values (a class may be called NA); JSON Lines and Parquet have nulls.
+MISSING_MARKERS = frozenset({""})
 READ_BYTES = 1 << 20  # bytes asked of the input per read (less from a pipe)
-_SCAN = json.JSONDecoder().scan_once  # what json.loads runs, with its default options
-_MAX_FIELD = 2**31 - 1  # the csv module's default limit (128 KiB) would refuse long texts
-
-
-def delimited_frames(handle, kind, name, encoding, rows):
-    """CSV/TSV frames of ``rows`` records, split by the csv module (strict quoting)."""
-    label = kind.upper()
-    csv.field_size_limit(max(csv.field_size_limit(), _MAX_FIELD))
-    lines = text_lines(handle, name, encoding)
-    reader = csv.reader(lines, delimiter="\t" if kind == "tsv" else ",", strict=True)
-    try:
-        header = next((fields for fields in reader if not _blank(fields)), None)
-        if header is None:
-            raise DataError(f"table {name} is empty")
-        columns = column_names(header)
-        width = len(columns)
-        records: list[list[str | None]] = []
-        errors: dict[int, str] = {}
-        for fields in reader:
-            if len(fields) != width or width == 1:  # else the common case: nothing to do
-                if _blank(fields):
-                    continue
-                if len(fields) > width:
-                    errors[len(records)] = (
-                        f"malformed {label} row (line {reader.line_num}): {len(fields)} "
-                        f"fields, the header has {width}"
-                    )
-                    fields = [None] * width
-                fields += [None] * (width - len(fields))
-            records.append(fields)
-            if len(records) == rows:
-                yield _string_frame(records, columns), errors
-                records, errors = [], {}
-        if records:
-            yield _string_frame(records, columns), errors
-    except csv.Error as exc:
-        where = f"near line {reader.line_num}"
-        raise DataError(f"cannot parse {name} as {label} {where}: {exc}") from exc
-
-
-def _blank(fields: list[str]) -> bool:
-    """A blank line (as pandas skips them): no field, or one that is only whitespace."""
-    return not fields or (len(fields) == 1 and not fields[0].strip())
-
-
-def _string_frame(records: list[list[str | None]], columns: list[str]) -> pd.DataFrame:
-    """Records of ``len(columns)`` strings as a frame, :data:`MISSING_MARKERS` as None."""
-    import pandas as pd
-
-    frame = pd.DataFrame(records, columns=columns, dtype=object)
-    markers = list(MISSING_MARKERS)
-    for column in columns:
-        cells = frame[column]
-        missing = cells.isin(markers)
-        if missing.any():
-            frame[column] = cells.mask(missing, None)
-    return frame
+# What json.loads runs, but numbers (and NaN/Infinity) kept as the text written: an id
+# 1450000000000000001 never passes through a float, 1.10 stays "1.10".
+_SCAN = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str).scan_once
+_JSON = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+BOOLEANS = {True: "true", False: "false"}  # JSON and Parquet booleans, spelt as in JSON
 
 
 def jsonl_frames(handle, kind, name, encoding, rows):
@@ -119,7 +62,7 @@ def jsonl_frames(handle, kind, name, encoding, rows):
         if isinstance(value, dict):
             keys.update(dict.fromkeys(value))
     order = list(keys)
-    columns = column_names(order)
+    columns = column_names(order, name)
     yield _records_frame(head, order, columns)
     if more:
         handle.seek(0)
@@ -145,7 +88,7 @@ def _parse_line(item: tuple[int, str]) -> tuple[int, object]:
             raise ValueError("extra data")
     except (StopIteration, ValueError):
         try:  # ... and, for a line that is not JSON, json.loads' own message
-            value = json.loads(line)
+            value = _JSON.decode(line)
         except ValueError as exc:
             return number, _first_line(exc)
     if not isinstance(value, dict):
@@ -163,7 +106,8 @@ def _records_frame(lines: list[tuple[int, object]], keys: list[str], columns: li
         for position, (number, value) in enumerate(lines)
         if not isinstance(value, dict)
     }
-    cells = {c: [r.get(k) for r in records] for k, c in zip(keys, columns, strict=True)}
+    cells = {c: [_verbatim(r.get(k)) for r in records]
+             for k, c in zip(keys, columns, strict=True)}
     frame = pd.DataFrame(cells, index=range(len(records)), columns=columns, dtype=object)
     return frame, errors
 
@@ -182,10 +126,11 @@ def parquet_frames(handle, kind, name, encoding, rows):
         stored = (schema.pandas_metadata or {}).get("index_columns", [])
         index = {c for c in stored if isinstance(c, str)}  # pandas' index (a range: a dict)
         names = [n for n in schema.names if n not in index]
-        columns = column_names(names)
+        columns = column_names(names, name)
         for batch in parquet.iter_batches(batch_size=rows, columns=names):
             if batch.num_rows:
-                cells = {c: batch.column(i).to_pylist() for i, c in enumerate(columns)}
+                cells = {c: [_verbatim(v) for v in batch.column(i).to_pylist()]
+                         for i, c in enumerate(columns)}
                 yield pd.DataFrame(cells, columns=columns, dtype=object), {}
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
@@ -234,17 +179,31 @@ def _line_blocks(handle, name, encoding, decoder) -> Iterator[list[str]]:
         yield lines
 
 
-def column_names(names: Sequence[object]) -> list[str]:
-    """Names stripped; a blank one ``Unnamed: <i>``, a repeat ``<name>.1``, ``<name>.2``..."""
-    columns: list[str] = []
-    for position, raw in enumerate(names):
-        base = str(raw).strip() or f"Unnamed: {position}"
-        name, count = base, 0
-        while name in columns:
-            count += 1
-            name = f"{base}.{count}"
-        columns.append(name)
+def column_names(names: Sequence[object], table: str = "table") -> list[str]:
+    """Names stripped; a blank one ``Unnamed: <i>``.
+
+    Raises:
+        DataError: a name repeated (after stripping), naming it and its positions: which of
+            the columns is meant cannot be told.
+    """
+    columns = [str(raw).strip() or f"Unnamed: {position}" for position, raw in enumerate(names)]
+    seen: dict[str, int] = {}
+    for position, column in enumerate(columns, start=1):
+        if column in seen:
+            raise DataError(
+                f"{table}: the column {column!r} appears twice in the header (columns "
+                f"{seen[column]} and {position}); rename one"
+            )
+        seen[column] = position
     return columns
+
+
+def _verbatim(value: object) -> object:
+    """A JSON or Parquet cell as its spelling where it has one: booleans ``true``/``false``
+    (as a CSV spells them); other values as parsed (JSON numbers are already their text)."""
+    if value is True or value is False:
+        return BOOLEANS[value]
+    return value
 
 
 def _first_line(exc: BaseException) -> str:
@@ -253,9 +212,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 Routine = Callable[..., Iterator[tuple["pd.DataFrame", dict[int, str]]]]
-ROUTINES: dict[str, Routine] = {
-    "csv": delimited_frames,
-    "tsv": delimited_frames,
+ROUTINES: dict[str, Routine] = {  # CSV and TSV: mmcli.io.delimited, added by mmcli.io.tables
     "jsonl": jsonl_frames,
     "parquet": parquet_frames,
 }

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mmcli.errors import DataError, UsageError
-from mmcli.io.table_formats import MISSING_MARKERS, READ_BYTES, ROUTINES
+from mmcli.io.delimited import delimited_frames
+from mmcli.io.table_formats import MISSING_MARKERS, READ_BYTES
+from mmcli.io.table_formats import ROUTINES as _OTHERS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +60,7 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+ROUTINES = {"csv": delimited_frames, "tsv": delimited_frames, **_OTHERS}  # one per format
 _SPOOL_BYTES = 64 << 20  # a JSON Lines stdin stays in memory up to this size, then on disk
 _WHOLE_ROWS = 100_000  # chunk size behind read_table (any size gives the same table)
 

@@ -71,7 +71,7 @@ def test_a_modality_lost_in_every_row_fails_check_naming_it(tmp_path, runner, ap
     allowed, report = _check(runner, app, str(table), "--allow-missing-modality", "--quiet")
     assert allowed.exit_code == 0, allowed.stderr
     assert report["passed"] is True and report["warnings"][0]["every_row"] is True
-    assert allowed.stderr.splitlines() == [f"warning: {report['warnings'][0]['message']}"]
+    assert allowed.stderr.splitlines() == [f"mmcli: warning: {report['warnings'][0]['message']}"]
 
 
 def test_a_modality_lost_in_most_rows_warns_above_max_missing_fraction(tmp_path, runner, app):
@@ -83,7 +83,7 @@ def test_a_modality_lost_in_most_rows_warns_above_max_missing_fraction(tmp_path,
     (warning,) = report["warnings"]
     assert (warning["rows"], warning["of"], warning["share"]) == (7, 10, 0.7)
     assert warning["every_row"] is False and "gone" in warning["example"]
-    assert f"warning: {warning['message']}" in result.stderr.splitlines()
+    assert f"mmcli: warning: {warning['message']}" in result.stderr.splitlines()
 
     quiet, report = _check(runner, app, str(table), "--max-missing-fraction", "0.7")
     assert quiet.exit_code == 0 and report["warnings"] == []
@@ -94,7 +94,7 @@ def test_a_modality_lost_in_most_rows_warns_above_max_missing_fraction(tmp_path,
     summary = json.loads(prepared.stdout)
     assert summary["warnings"][0]["modality"] == "image"
     assert json.loads((out / "schema.json").read_text())["warnings"] == summary["warnings"]
-    assert prepared.stderr.splitlines() == [f"warning: {summary['warnings'][0]['message']}"]
+    assert prepared.stderr.splitlines() == [f"mmcli: warning: {summary['warnings'][0]['message']}"]
 
 
 def test_train_refuses_a_modality_lost_in_every_row(tmp_path, runner, app):
@@ -198,7 +198,7 @@ def test_stderr_lines_are_not_wrapped_off_a_terminal(tmp_path, runner, app):
     deep.mkdir()
     table = _table(deep, [f"missing/r{i + 1:03d}.png" for i in range(4)])
     result = runner.invoke(app, ["check", str(table), "--allow-missing-modality"])
-    (line,) = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("mmcli: warning:")]
     assert str(deep / "missing" / "r001.png") in line and len(line) > 200
 
 

@@ -63,7 +63,7 @@ def _cases(corpus, outside):
          ("kept", {("text", "missing", "masked")})),
         ("nolabel", rel["good_jpeg"], "x", "", no_label),
         ("spacelabel", rel["good_jpeg"], "x", "  \t", no_label),
-        ("nanlabel", rel["good_jpeg"], "x", "NaN", no_label),
+        ("nalabel", rel["good_jpeg"], "x", "NA", KEPT),  # a value, not a missing marker
         ("variant", rel["good_jpeg"], "x", "  cat ", KEPT),
         ("nothing", "", "", "cat", ("rejected", {("image", "missing", "rejected"),
                                                  ("text", "missing", "rejected"),
@@ -186,11 +186,11 @@ def test_label_case_folding_and_map(runner, app, fault_table, tmp_path):
     mapping.write_text(json.dumps({"doggy": "dog"}))
     out = tmp_path / "prepared"
     plain = runner.invoke(app, ["check", str(table), "--max-reject-fraction", "1"])
-    assert set(json.loads(plain.stdout)["labels"]) == {"cat", "dog", "DOG", "Doggy"}
+    assert set(json.loads(plain.stdout)["labels"]) == {"cat", "dog", "DOG", "Doggy", "NA"}
     result = runner.invoke(app, ["preprocess", str(table), "--out", str(out), "--image-size", "16",
                                  "--label-case", "fold", "--label-map", str(mapping)])
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["labels"] == ["cat", "dog"]
+    assert json.loads(result.stdout)["labels"] == ["cat", "dog", "na"]
 
 
 def test_a_process_pool_gives_the_same_dataset(runner, app, fault_table, tmp_path, monkeypatch):

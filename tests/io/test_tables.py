@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def write(path: Path, kind: str, columns: list[str], rows: list[list[str | None]
 
 
 def expected(kind: str, rows: list[list[str | None]]) -> list[list[str | None]]:
-    """The cells a faithful reader gives back: CSV/TSV cells that are missing markers are
-    missing (today's policy), and a one-column blank line is no row (as pandas)."""
+    """The cells a faithful reader gives back: every string as written; an empty CSV/TSV cell
+    is missing (None and "" are one there), and a one-column blank line is no row (as pandas).
+    """
     if kind not in ("csv", "tsv"):
         return rows
     out = [[None if v is None or v in MISSING_MARKERS else v for v in row] for row in rows]
@@ -95,10 +97,18 @@ def small_tables(draw):
     return columns, rows
 
 
+def tsv_safe(rows: list[list[str | None]]) -> list[list[str | None]]:
+    """TSV cells cannot hold a tab or a line break: those become spaces."""
+    return [[v if v is None else re.sub(r"[\t\r\n]", " ", v) for v in row] for row in rows]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table=small_tables(), kind=st.sampled_from(["csv", "tsv", "jsonl", "parquet"]))
 def test_whole_table_is_its_chunks_concatenated(table, kind):
+    """Any table of strings reads back as written (rows, ids, NA and null included), whole or
+    in chunks of any size, in every format."""
     columns, rows = table
+    rows = tsv_safe(rows) if kind == "tsv" else rows
     want = expected(kind, rows)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"t.{kind}"
@@ -154,13 +164,22 @@ def test_jsonl_columns_are_the_union_of_every_lines_keys(tmp_path):
     assert_same(whole, chunked("-", 10_000, fmt="jsonl", stdin=stdin))
 
 
-def test_jsonl_cells_keep_their_json_values(tmp_path):
+def test_jsonl_cells_keep_the_spelling_a_person_reads(tmp_path):
+    """Numbers are their text (never through a float), booleans true/false as a CSV spells
+    them, NA a value; only null or an absent key is missing."""
     path = tmp_path / "t.jsonl"
-    path.write_text('{"id": 1, "score": 0.5, "ok": true, "tags": ["a"], "text": null}\n'
-                    '{"id": 2, "text": "NA"}\n')
+    path.write_text('{"id": 1450000000000000001, "score": 1.10, "ok": true, "tags": ["a"], '
+                    '"text": null}\n{"id": 2, "ok": false, "text": "NA"}\n')
     whole = read_table(path).frame
-    assert cells(whole) == [[1, 0.5, True, ["a"], None], [2, None, None, None, "NA"]]
+    assert cells(whole) == [["1450000000000000001", "1.10", "true", ["a"], None],
+                            ["2", None, "false", None, "NA"]]
     assert_same(whole, chunked(path, 1))
+
+
+def test_parquet_booleans_read_as_true_and_false(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"id": ["007", "8"], "flag": [True, False]}).to_parquet(path)
+    assert cells(read_table(path).frame) == [["007", "true"], ["8", "false"]]
 
 
 @pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl", "parquet"])
@@ -235,12 +254,70 @@ def test_invalid_bytes_name_their_line_in_both_paths(tmp_path, monkeypatch, kind
         list(iter_table_chunks(path, encoding="no-such-codec"))
 
 
-def test_header_names_are_stripped_and_made_unique(tmp_path):
+def test_header_names_are_stripped_and_blank_ones_named(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text(" id ,,text,text\n1,2,3,4\n")
+    path.write_text(" id ,,text\n1,2,3\n")
     whole = read_table(path).frame
-    assert list(whole.columns) == ["id", "Unnamed: 1", "text", "text.1"]
+    assert list(whole.columns) == ["id", "Unnamed: 1", "text"]
     assert_same(whole, chunked(path, 1))
+
+
+@pytest.mark.parametrize("kind", ["csv", "tsv", "parquet"])
+def test_a_repeated_column_name_is_refused_naming_it(tmp_path, kind):
+    """Which of two 'text' columns is meant cannot be told (' text' strips to 'text' too)."""
+    path = tmp_path / f"t.{kind}"
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table([pa.array(["1"]), pa.array(["a"]), pa.array(["b"])],
+                                names=["id", "text", "text"]), path)
+    else:
+        sep = "," if kind == "csv" else "\t"
+        path.write_text(sep.join(["id", "text", " text"]) + "\n" + sep.join("123") + "\n")
+    for read in (lambda: read_table(path), lambda: list(iter_table_chunks(path, chunk_rows=1))):
+        with pytest.raises(DataError, match="the column 'text' appears twice .*columns 2 and 3"):
+            read()
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_a_csv_header_without_commas_gives_its_delimiter(tmp_path, sep, name):
+    path = tmp_path / "t.csv"
+    path.write_text(f"id{sep}text{sep}price\nr1{sep}a, b{sep}1,5\n")
+    whole = read_table(path).frame
+    assert cells(whole) == [["r1", "a, b", "1,5"]]
+    assert_same(whole, chunked(path, 1))
+
+
+def test_an_ambiguous_or_misnamed_header_is_refused_naming_the_delimiters(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id;text|x\n1;2|3\n")
+    with pytest.raises(DataError, match="splits on ';' and '|'"):
+        read_table(path)
+    misnamed = tmp_path / "t.tsv"
+    misnamed.write_text("id,text\n1,2\n")
+    with pytest.raises(DataError, match="no tab but splits on ','.*--input-format csv"):
+        read_table(misnamed)
+
+
+def test_tsv_quotes_are_literal_but_whole_quoted_cells_are_unquoted(tmp_path):
+    """A cell may begin with a quote without swallowing the next lines; the form writers give
+    a cell holding a quote ("12"" vinyl") is unquoted."""
+    path = tmp_path / "t.tsv"
+    path.write_text('id\ttext\n1\t"Sunny walk, said the guide\n2\ta 12" vinyl\n'
+                    '"3"\t"12"" vinyl"\n4\t"a" and "b"\n')
+    whole = read_table(path).frame
+    assert cells(whole) == [["1", '"Sunny walk, said the guide'], ["2", 'a 12" vinyl'],
+                            ["3", '12" vinyl'], ["4", '"a" and "b"']]
+    for size in CHUNK_SIZES:
+        assert_same(whole, chunked(path, size))
+
+
+def test_a_tsv_cell_spread_over_lines_is_refused_naming_the_line(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text('id\ttext\tlabel\n1\t"two\nlines"\tcat\n')
+    with pytest.raises(DataError, match=r"line 2\): 2 fields.*opens a quote"):
+        read_table(path)
 
 
 def test_blank_lines_and_lone_carriage_returns(tmp_path):
@@ -272,8 +349,5 @@ def test_unreadable_tables_fail_the_same_way_whole_or_in_chunks(tmp_path, conten
         list(iter_table_chunks(path, chunk_rows=1))
 
 
-def test_the_missing_markers_are_still_pandas_defaults():
-    """Today's policy, kept until cells are read verbatim: a change is one line in tables.py."""
-    from pandas._libs.parsers import STR_NA_VALUES
-
-    assert MISSING_MARKERS == frozenset(STR_NA_VALUES)
+def test_only_an_empty_field_is_missing():
+    assert MISSING_MARKERS == frozenset({""})
