@@ -26,6 +26,7 @@ keras = import_keras()
 import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
 TWIN = "image_float_twin"
+PATH_BATCH = 256  # interpolated images per forward-and-backward call
 
 
 def float_twin(model):
@@ -61,24 +62,31 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
     images = np.asarray(inputs[name], np.float32)
     baseline = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
     alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps
+    per_call = max(1, PATH_BATCH // steps)  # rows whose paths go through one call
     out, gaps = [], []
-    for r in range(len(images)):
-        path = baseline[r] + alphas[:, None, None, None] * (images[r] - baseline[r])
-        ends = np.stack([baseline[r], images[r]])
-        others = {k: tf.convert_to_tensor(np.repeat(np.asarray(v)[r:r + 1], steps, axis=0))
+    for first in range(0, len(images), per_call):
+        rows = np.arange(first, min(first + per_call, len(images)))
+        x0, x1 = baseline[rows], images[rows]
+        path = (x0[:, None] + alphas[None, :, None, None, None] * (x1 - x0)[:, None])
+        path = path.reshape(-1, *images.shape[1:])
+        others = {k: tf.convert_to_tensor(np.repeat(np.asarray(v)[rows], steps, axis=0))
                   for k, v in inputs.items() if k != name}
+        picked = tf.constant(np.repeat(target[rows], steps)[:, None], tf.int32)
         x = tf.convert_to_tensor(path)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            prob = twin({**others, name: x}, training=False)[:, int(target[r])]
-        grads = tape.gradient(prob, x).numpy().mean(axis=0)
-        attribution = (images[r] - baseline[r]) * grads
-        end = twin({**{k: v[:2] for k, v in others.items()}, name: tf.constant(ends)},
-                   training=False)
-        end = np.asarray(end)[:, int(target[r])]
-        gaps.append(float(attribution.sum() - (end[1] - end[0])))
+            prob = tf.gather(twin({**others, name: x}, training=False), picked, batch_dims=1)
+        grads = tape.gradient(prob, x).numpy().reshape(len(rows), steps, *images.shape[1:])
+        attribution = (x1 - x0) * grads.mean(axis=1)
+        ends = {k: tf.convert_to_tensor(np.concatenate([np.asarray(v)[rows]] * 2))
+                for k, v in inputs.items() if k != name}
+        ends[name] = tf.constant(np.concatenate([x0, x1]))
+        end = np.asarray(twin(ends, training=False), np.float64)
+        t = target[rows]
+        change = end[len(rows) + np.arange(len(rows)), t] - end[np.arange(len(rows)), t]
+        gaps += list(attribution.reshape(len(rows), -1).sum(axis=1) - change)
         out.append(attribution)
-    return np.stack(out), np.array(gaps)
+    return np.concatenate(out), np.array(gaps)
 
 
 def saliency_map(attributions: np.ndarray) -> np.ndarray:
