@@ -47,7 +47,7 @@ def evaluate(
         if target is not None:
             check_writable(target, force=force)
     evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
-                                prep_overrides=dict(flags.prep))
+                                prep_overrides=dict(flags.prep), attribution=report is not None)
     result = evaluation.metrics
     console = make_console(quiet)
     if errors is not None:
