@@ -49,7 +49,7 @@ class TextExplainer:
         for tokens in per_row:
             scored = min(len(tokens), context.settings.max_tokens)
             pairs = tuple((tok, round(float(s), 6))
-                          for tok, s in zip(tokens[:scored], scores[at:at + scored]))
+                          for tok, s in zip(tokens[:scored], scores[at:at + scored], strict=True))
             at += scored
             out.append(Inside(tokens=pairs, notes={
                 "method": self.method, "tokens_scored": scored, "tokens": len(tokens)}))
