@@ -41,7 +41,7 @@ class ExplainOptions:
     ids: tuple[str, ...] | None = None
     target: str = "predicted"
     seed: int = 0
-    steps: int = 32
+    steps: int = 16
     batch_size: int = 32
 
     def __post_init__(self) -> None:
@@ -93,7 +93,7 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
     names = list(bundle.modalities)
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:
-        dataset = open_source(data, prep, Path(work), fmt=fmt, need_label=False)
+        dataset = open_source(data, prep, Path(work), fmt=fmt)  # as evaluate: one cache entry
         _check_compatible(dataset, names, bundle.config.prep)
         indices = _select(dataset.examples, options)
         model = load_model(bundle)

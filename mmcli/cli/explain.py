@@ -23,7 +23,7 @@ def explain(
     rows: Annotated[int, typer.Option(help="Explain the first N rows.", min=1, rich_help_panel=EXPLAIN)] = 50,
     ids: Annotated[str | None, typer.Option(help="Comma-separated ids to explain instead of the first rows.", rich_help_panel=EXPLAIN)] = None,
     target: Annotated[str, typer.Option(help="The class explained: predicted, true (needs a label column) or a label of the model.", rich_help_panel=EXPLAIN)] = "predicted",
-    steps: Annotated[int, typer.Option(help="Integrated Gradients steps per image.", min=1, rich_help_panel=EXPLAIN)] = 32,
+    steps: Annotated[int, typer.Option(help="Integrated Gradients steps per image (more: closer to completeness, slower).", min=1, rich_help_panel=EXPLAIN)] = 16,
     seed: Annotated[int, typer.Option(help="Seed of sampled Shapley values (models with more than 6 modalities).", rich_help_panel=EXPLAIN)] = 0,
     flags: opt.TableFlags = opt.FROM_GROUP,
     force: opt.Force = False,

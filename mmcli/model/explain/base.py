@@ -42,7 +42,7 @@ class Settings:
     """How hard to look. ``steps``: Integrated Gradients' Riemann steps; ``max_tokens``: the
     tokens of a text scored (the first ones); ``seed``: sampled Shapley values' generator."""
 
-    steps: int = 32
+    steps: int = 16
     max_tokens: int = 64
     seed: int = 0
     batch_size: int = 64

@@ -26,7 +26,7 @@ keras = import_keras()
 import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
 TWIN = "image_float_twin"
-PATH_BATCH = 256  # interpolated images per forward-and-backward call
+PATH_BATCH = 128  # interpolated images per forward-and-backward call
 
 
 def float_twin(model):
@@ -72,11 +72,8 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
         others = {k: tf.convert_to_tensor(np.repeat(np.asarray(v)[rows], steps, axis=0))
                   for k, v in inputs.items() if k != name}
         picked = tf.constant(np.repeat(target[rows], steps)[:, None], tf.int32)
-        x = tf.convert_to_tensor(path)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            prob = tf.gather(twin({**others, name: x}, training=False), picked, batch_dims=1)
-        grads = tape.gradient(prob, x).numpy().reshape(len(rows), steps, *images.shape[1:])
+        grads = _gradient(twin, name)(others, tf.convert_to_tensor(path), picked)
+        grads = grads.numpy().reshape(len(rows), steps, *images.shape[1:])
         attribution = (x1 - x0) * grads.mean(axis=1)
         ends = {k: tf.convert_to_tensor(np.concatenate([np.asarray(v)[rows]] * 2))
                 for k, v in inputs.items() if k != name}
@@ -87,6 +84,27 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
         gaps += list(attribution.reshape(len(rows), -1).sum(axis=1) - change)
         out.append(attribution)
     return np.concatenate(out), np.array(gaps)
+
+
+_GRADIENTS: dict[tuple[int, str], object] = {}
+
+
+def _gradient(twin, name: str):
+    """A compiled function ``(other inputs, images, target indices) -> d p_target / d image``
+    (one per twin and modality; graph mode is several times faster than eager here)."""
+    key = (id(twin), name)
+    if key not in _GRADIENTS:
+        @tf.function(reduce_retracing=True)
+        def gradient(others, x, picked):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                prob = tf.gather(twin({**others, name: x}, training=False), picked,
+                                 batch_dims=1)
+            return tape.gradient(prob, x)
+
+        _GRADIENTS.clear()  # one twin at a time: let the previous one go
+        _GRADIENTS[key] = gradient
+    return _GRADIENTS[key]
 
 
 def saliency_map(attributions: np.ndarray) -> np.ndarray:
