@@ -47,14 +47,15 @@ def float_twin(model):
                                     call_function=call)
 
 
-def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
-                         steps: int) -> tuple[np.ndarray, np.ndarray]:
+def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray, steps: int,
+                         cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integrated Gradients of each row's target probability over modality ``name``.
 
     Args:
         twin: the model's :func:`float_twin`.
         inputs: a raw input dict of ``n`` rows; ``inputs[name]`` uint8 ``(n, S, S, 3)``.
         target: ``(n,)`` the output index explained per row.
+        cache: where the compiled gradient is kept between calls (one twin per cache).
 
     Returns:
         ``(attributions (n, S, S, 3), completeness_gap (n,))``.
@@ -63,6 +64,7 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
     baseline = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
     alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps
     per_call = max(1, PATH_BATCH // steps)  # rows whose paths go through one call
+    cache = {} if cache is None else cache
     out, gaps = [], []
     for first in range(0, len(images), per_call):
         rows = np.arange(first, min(first + per_call, len(images)))
@@ -72,7 +74,7 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
         others = {k: tf.convert_to_tensor(np.repeat(np.asarray(v)[rows], steps, axis=0))
                   for k, v in inputs.items() if k != name}
         picked = tf.constant(np.repeat(target[rows], steps)[:, None], tf.int32)
-        grads = _gradient(twin, name)(others, tf.convert_to_tensor(path), picked)
+        grads = _gradient(twin, name, cache)(others, tf.convert_to_tensor(path), picked)
         grads = grads.numpy().reshape(len(rows), steps, *images.shape[1:])
         attribution = (x1 - x0) * grads.mean(axis=1)
         ends = {k: tf.convert_to_tensor(np.concatenate([np.asarray(v)[rows]] * 2))
@@ -86,14 +88,11 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray,
     return np.concatenate(out), np.array(gaps)
 
 
-_GRADIENTS: dict[tuple[int, str], object] = {}
-
-
-def _gradient(twin, name: str):
+def _gradient(twin, name: str, cache: dict):
     """A compiled function ``(other inputs, images, target indices) -> d p_target / d image``
-    (one per twin and modality; graph mode is several times faster than eager here)."""
-    key = (id(twin), name)
-    if key not in _GRADIENTS:
+    (kept in ``cache`` per modality; graph mode is about twice as fast as eager here)."""
+    key = f"gradient:{name}"
+    if key not in cache:
         @tf.function(reduce_retracing=True)
         def gradient(others, x, picked):
             with tf.GradientTape() as tape:
@@ -102,9 +101,8 @@ def _gradient(twin, name: str):
                                  batch_dims=1)
             return tape.gradient(prob, x)
 
-        _GRADIENTS.clear()  # one twin at a time: let the previous one go
-        _GRADIENTS[key] = gradient
-    return _GRADIENTS[key]
+        cache[key] = gradient
+    return cache[key]
 
 
 def saliency_map(attributions: np.ndarray) -> np.ndarray:
@@ -139,7 +137,7 @@ class ImageExplainer:
         if TWIN not in context.cache:
             context.cache[TWIN] = float_twin(context.model)
         attributions, gaps = integrated_gradients(context.cache[TWIN], inputs, name, target,
-                                                  context.settings.steps)
+                                                  context.settings.steps, context.cache)
         maps = saliency_map(attributions)
         notes_base = {"method": self.method, "baseline": "mean colour of the image",
                       "steps": context.settings.steps}
