@@ -49,6 +49,7 @@ def run_evaluation(
     fmt: str | None = None,
     prep_overrides: dict[str, Any] | None = None,
     notify: Callable[[str], None] | None = None,
+    attribution: bool = False,
 ) -> Evaluation:
     """Score a bundle on labelled data (a prepared folder or a raw table).
 
@@ -60,6 +61,9 @@ def run_evaluation(
         fmt: the table format when the extension does not tell.
         prep_overrides: column-role flags for a raw table (``text_col`` and so on).
         notify: receives the one-line notes about the prepared-data cache (default: stderr).
+        attribution: also compute ``modality_attribution`` (``--report``): the mean absolute
+            Shapley value of each modality for each class, over the rows of that class
+            (:func:`mmcli.model.explain.run.mean_attribution`; models with several modalities).
 
     Returns:
         An :class:`Evaluation`; its metrics are the task's scores (:meth:`Task.evaluate`) and
@@ -102,6 +106,14 @@ def run_evaluation(
         result.update(task.evaluate(targets, proba, labels, presence))
         result.update(ablation(model, dataset, indices, targets, modalities, task, labels, batch,
                                fused=proba))
+        if attribution and len(modalities) > 1:
+            from mmcli.model.explain.run import mean_attribution
+
+            truth = (targets.astype(bool) if targets.ndim == 2
+                     else np.eye(len(labels), dtype=bool)[targets])
+            result["modality_attribution"] = mean_attribution(
+                model, dataset, indices, modalities, truth, labels, max(batch, 64),
+                bundle.config.prep)
     return Evaluation(result, labels, rows, targets, proba, task)
 
 

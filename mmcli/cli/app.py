@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from mmcli import __version__
 from mmcli.cli.check import check
 from mmcli.cli.evaluate import evaluate
+from mmcli.cli.explain import explain
 from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
@@ -62,6 +63,7 @@ app.command()(evaluate)
 app.command()(predict)
 app.command()(check)
 app.command()(inspect)
+app.command()(explain)
 
 
 def _version(value: bool) -> None:

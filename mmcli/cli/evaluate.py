@@ -51,7 +51,7 @@ def evaluate(
             check_writable(target, force=force)
     console = make_console(quiet)
     evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
-                                prep_overrides=dict(flags.prep),
+                                prep_overrides=dict(flags.prep), attribution=report is not None,
                                 notify=lambda message: console.print(Text(f"mmcli: {message}")))
     result = evaluation.metrics
     if errors is not None:

@@ -74,6 +74,22 @@ def _modalities(m: dict[str, Any], metric: str) -> list[str]:
     if m.get("fusion_weights"):
         lines.append("Mean fusion weights: " + ", ".join(
             f"{k} {v:.3f}" for k, v in m["fusion_weights"].items()))
+    return lines + _attribution(m)
+
+
+def _attribution(m: dict[str, Any]) -> list[str]:
+    """Which modality drives which class: mean absolute Shapley value per class."""
+    table = m.get("modality_attribution")
+    if not table:
+        return []
+    names = list(next(iter(table.values())))
+    lines = ["", "## Modality attribution per class", "",
+             "Mean absolute Shapley value of each modality for the class's probability, over "
+             "the rows of that class (modalities masked through the model's absent path; "
+             "`mmcli explain` gives them row by row).", "",
+             "| class | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |"
+              for label, row in table.items()]
     return lines
 
 

@@ -37,6 +37,7 @@ SCHEMA = {
     "fusion_helped": bool,
     "fusion_weights": dict,
     "by_missingness": dict,
+    "modality_attribution": dict,  # with --report
 }
 
 
@@ -147,3 +148,16 @@ def test_errors_file_needs_a_known_extension(runner, app, trained, tmp_path):
                                  "--errors", str(tmp_path / "errors.txt")])
     assert result.exit_code == 2
     assert not (tmp_path / "errors.txt").exists()
+
+
+def test_report_adds_the_mean_modality_attribution_per_class(evaluated):
+    """Every sample_data class is a colour and a mood: both modalities drive every class."""
+    table = evaluated["metrics"]["modality_attribution"]
+    assert sorted(table) == LABELS
+    for row in table.values():
+        assert set(row) == {"image", "text"}
+        assert row["image"] > 0.02 and row["text"] > 0.02
+    page = (evaluated["work"] / "report" / "report.md").read_text()
+    assert "## Modality attribution per class" in page
+    assert f"| red_sad | {table['red_sad']['image']:.3f} | {table['red_sad']['text']:.3f} |" \
+        in page
