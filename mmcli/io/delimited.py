@@ -147,7 +147,9 @@ def _misfit(kind: str, fields: list[str], width: int) -> str | None:
     """Why a record of the wrong length is no row (None: a short record, padded)."""
     if len(fields) > width:
         return f"{len(fields)} fields, the header has {width}"
-    if kind == "tsv" and any(f.startswith('"') and not _QUOTED.fullmatch(f) for f in fields):
+    short = len(fields) < width
+    if kind == "tsv" and short and any(f.startswith('"') and not _QUOTED.fullmatch(f)
+                                       for f in fields):
         return (f"{len(fields)} fields, the header has {width}, and a cell opens a quote: TSV "
                 "cells cannot span lines (if the file uses CSV quoting, pass --input-format csv)")
     return None

@@ -40,8 +40,22 @@ MISSING_MARKERS = frozenset({""})
 READ_BYTES = 1 << 20  # bytes asked of the input per read (less from a pipe)
 # What json.loads runs, but numbers (and NaN/Infinity) kept as the text written: an id
 # 1450000000000000001 never passes through a float, 1.10 stays "1.10".
-_SCAN = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str).scan_once
-_JSON = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+# A key repeated within one object is refused (json.loads would keep the last value silently).
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"the key {repeated!r} is repeated")
+    return found
+
+
+_OPTIONS = {"parse_float": str, "parse_int": str, "parse_constant": str,
+            "object_pairs_hook": _unique_keys}
+_SCAN = json.JSONDecoder(**_OPTIONS).scan_once
+_JSON = json.JSONDecoder(**_OPTIONS)
 BOOLEANS = {True: "true", False: "false"}  # JSON and Parquet booleans, spelt as in JSON
 
 

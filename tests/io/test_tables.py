@@ -216,6 +216,8 @@ def test_parquet_cells_do_not_depend_on_the_batch(tmp_path):
         ("csv", b"id,text\na,x\nb,y,extra\nc,z\n", "malformed CSV row (line 3): 3 fields"),
         ("tsv", b"id\ttext\na\tx\n\nb\ty\textra\nc\n", "malformed TSV row (line 4): 3 fields"),
         ("jsonl", b'{"id": "a"}\n\n[1]\n{"id": "c"}\n', "line 3: not a JSON object"),
+        ("jsonl", b'{"id": "a"}\n{"id": "b", "id": "x"}\n{"id": "c"}\n',
+         "line 2: not a JSON object (the key 'id' is repeated)"),
     ],
 )
 def test_a_row_that_does_not_parse(tmp_path, kind, content, line):
