@@ -109,9 +109,11 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     """Resolve a table cell to an image file under ``root``.
 
     Relative values are taken from ``root``; absolute values must lie inside it.
-    Symlinks and ``..`` are resolved first, and a path outside ``root`` is refused
-    before the file is opened or stat-ed (only the symlinks on the way are read), so
-    the answer says nothing about files outside ``root``.
+    The path is first normalised lexically (``..`` removed without touching the file
+    system) and refused when that already leads outside ``root``: nothing outside is
+    stat-ed, lstat-ed or opened, so the answer says nothing about files there. A path
+    lexically inside is then resolved (only the symlinks on the way inside ``root`` are
+    read), and refused when a symlink leads out.
 
     Args:
         value: The cell text, e.g. ``"imgs/a.jpg"``.
@@ -127,9 +129,13 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     if not value or not value.strip() or "\x00" in value:
         raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
-    path, mode = _realpath(os.path.join(base, value))  # an absolute value replaces base
-    inside = path == base or path.startswith(base.rstrip(os.sep) + os.sep)
-    if not allow_outside_root and not inside:
+    joined = os.path.join(base, value)  # an absolute value replaces base
+    if not allow_outside_root and not _inside(os.path.normpath(joined), base):
+        raise ImageError(
+            "outside_root", f"image path {value!r} is outside the data folder '{base}'"
+        )
+    path, mode = _realpath(joined)
+    if not allow_outside_root and not _inside(path, base):
         raise ImageError(
             "outside_root", f"image path {value!r} is outside the data folder '{base}'"
         )
@@ -142,6 +148,10 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     if not stat.S_ISREG(mode):
         raise ImageError("not_a_file", f"image path {value!r} is not a regular file")
     return Path(path)
+
+
+def _inside(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def _realpath(joined: str) -> tuple[str, int | None]:
