@@ -20,7 +20,9 @@ pytestmark = pytest.mark.tf
 # attention 1.0, concat 0.98; each modality alone 0.43-0.52.
 FUSED_FLOOR = 0.85
 ALONE_FLOOR = 0.4  # chance is 0.25
-# Mood accuracy of a text-only model on the test rows (chance 0.5); see the test for figures.
+# Mood accuracy of a text-only model on the test rows: chance (or an encoder that learned
+# nothing) 0.5, a perfect mood reader 1.0; embedding, cnn and transformer all passed 0.8 at
+# 20 epochs, seed 0 (2026-11-30).
 TEXT_MOOD_FLOOR = 0.8
 # The encoders those floors were measured with (the default text encoder, embedding, needs
 # about 25 epochs on this tiny set; tests/test_end_to_end.py covers the defaults).
