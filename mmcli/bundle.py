@@ -1,5 +1,15 @@
 """The bundle folder written by train: model, metadata, history. Reading metadata never imports
-TensorFlow; loading the model checks format version and file hashes first."""
+TensorFlow; loading the model checks the signature (when there is one or a key is set), the
+format version and the file hashes first.
+
+What the SHA-256 hashes in ``bundle.json`` protect against: a file truncated, damaged or
+changed by accident or by a naive edit, and a file missing. The files the bundle needs
+(``layout.REQUIRED_BUNDLE_FILES``: the model, which holds the vocabularies and every
+learned statistic) are checked whatever ``files`` lists. What they cannot protect against:
+someone who rewrites a file and its hash in ``bundle.json``; for that, sign bundles with
+``MMCLI_SIGNING_KEY`` (:mod:`mmcli.io.signature`). Either way, the model is loaded with
+Keras' safe mode, so a model that carries code (a ``Lambda`` layer) is refused, not run.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +23,7 @@ from typing import Any
 from mmcli import layout
 from mmcli.config import RunConfig
 from mmcli.errors import BundleError, MmcliError
+from mmcli.io.signature import check_signature, sign, signing_key
 from mmcli.tasks import TASKS, Task, task_name
 
 # Top-level keys of bundle.json (format 1) besides a task's own (``Task.state_keys``).
@@ -67,23 +78,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    """Write bundle.json with the format version and the SHA-256 of every other file."""
+def write_meta(folder: Path, meta: dict[str, Any], *, key: bytes | None = None) -> None:
+    """Write bundle.json with the format version and the SHA-256 of every other file, and
+    ``bundle.sig`` when ``key`` is given (train passes ``MMCLI_SIGNING_KEY``)."""
+    skip = {layout.BUNDLE_FILE, layout.SIGNATURE_FILE}
     files = {
         p.relative_to(folder).as_posix(): file_sha256(p)
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != layout.BUNDLE_FILE
+        if p.is_file() and p.relative_to(folder).as_posix() not in skip
     }
     full = {"format_version": layout.BUNDLE_FORMAT, **meta, "files": files}
     (folder / layout.BUNDLE_FILE).write_text(json.dumps(full, indent=2), encoding="utf-8")
+    if key is not None:
+        sign(folder, key)
 
 
 def read_bundle(folder: str | Path, *, verify: bool = True) -> Bundle:
     """Read, parse and check a bundle's metadata, without TensorFlow.
 
+    With ``verify`` (the default; only ``inspect --no-verify`` turns it off), the signature
+    is checked first against ``MMCLI_SIGNING_KEY`` (:func:`~mmcli.io.signature.check_signature`),
+    then every file ``files`` lists and every required file is hashed.
+
     Raises:
         BundleError: not a bundle, unreadable metadata, a newer format, a missing or unknown
-            key (:func:`parse_meta`), or (with ``verify``) a missing, truncated or changed file.
+            key (:func:`parse_meta`), or (with ``verify``) a refused signature, a required
+            file missing or not listed, or a missing, truncated or changed file.
     """
     folder = Path(folder)
     meta_path = folder / layout.BUNDLE_FILE
@@ -91,6 +111,8 @@ def read_bundle(folder: str | Path, *, verify: bool = True) -> Bundle:
         raise BundleError(f"bundle not found: {folder}")
     if not meta_path.is_file():
         raise BundleError(f"{folder} is not an mmcli bundle (no {layout.BUNDLE_FILE})")
+    if verify:
+        check_signature(folder, signing_key())
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -163,8 +185,15 @@ def parse_meta(folder: Path, meta: dict[str, Any]) -> Bundle:
     )
 
 
-def _verify_files(folder: Path, files: dict[str, str]) -> None:
+def _verify_files(folder: Path, files: Mapping[str, Any]) -> None:
+    unlisted = [name for name in layout.REQUIRED_BUNDLE_FILES if name not in files]
+    if unlisted:
+        raise BundleError(f"{folder}: bundle.json records no SHA-256 for {', '.join(unlisted)}, "
+                          "which the bundle needs; retrain or copy the bundle again")
     for name, expected in files.items():
+        parts = Path(name).parts
+        if not isinstance(expected, str) or Path(name).is_absolute() or ".." in parts:
+            raise BundleError(f"{folder}: bad entry {name!r} in bundle.json 'files'")
         path = folder / name
         if not path.is_file():
             raise BundleError(f"{folder}: bundle file {name} is missing")

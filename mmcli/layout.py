@@ -14,6 +14,10 @@ BUNDLE_FILE = "bundle.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 CURVES_FILE = "curves.png"
+# Files a bundle cannot be used without: always hash-checked, whatever bundle.json lists.
+REQUIRED_BUNDLE_FILES = (MODEL_FILE,)
+# The optional HMAC of bundle.json (MMCLI_SIGNING_KEY), written after it, so never hashed.
+SIGNATURE_FILE = "bundle.sig"
 
 # Training checkpoints of a bundle <out>: the folder <out>.ckpt, removed when the run succeeds.
 CHECKPOINT_FORMAT = 1

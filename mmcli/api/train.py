@@ -21,6 +21,7 @@ from mmcli.data.split import Split, split_indices
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
 from mmcli.io.checkpoint import Checkpoints
+from mmcli.io.signature import signing_key
 
 
 def train(
@@ -166,14 +167,15 @@ def report_step(built, dataset: Dataset, split: Split, streams, task, config: Ru
 def save_bundle(
     model, meta: dict[str, Any], history: dict[str, list[float]], out: Path, *, force: bool = False
 ) -> None:
-    """Write the bundle folder atomically: model.keras, history.csv, bundle.json (with hashes)."""
+    """Write the bundle folder atomically: model.keras, history.csv, bundle.json (with hashes)
+    and, when ``MMCLI_SIGNING_KEY`` is set, bundle.sig."""
     with atomic_dir(out, force=force) as folder:
         model.save(folder / layout.MODEL_FILE)
         _write_history(folder / layout.HISTORY_FILE, history)
         from mmcli.report.curves import save_curves
 
         save_curves(history, folder / layout.CURVES_FILE, title=_curves_title(meta))
-        write_meta(folder, meta)
+        write_meta(folder, meta, key=signing_key())
 
 
 def _curves_title(meta: dict[str, Any]) -> str:

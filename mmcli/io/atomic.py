@@ -6,6 +6,12 @@ where the system has it (Linux), else the old folder is first renamed to
 ``.<name>.old-<pid>``. Writers hold the output's lock (:mod:`mmcli.io.lock`), so two mmcli
 processes never write one output at once.
 
+Durability: before the rename that publishes an output, every file written (and every
+folder of a written folder) is fsynced, so the new name never points at data still in the
+page cache; after it, the parent folder is fsynced, so the rename itself is on disk. A power
+cut therefore leaves the old output or the new one, whole (on file systems that honour
+fsync; a disk that lies about its write cache defeats any software).
+
 After ``kill -9`` (or a power cut) such siblings may remain. They are never read as
 outputs: the next write of the same output, under its lock, removes the temporary siblings
 of dead processes and, when the output itself is missing, puts a stranded ``.old-`` folder
@@ -49,7 +55,9 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
         tmp.mkdir()
         try:
             yield tmp
+            fsync_tree(tmp)
             _replace(tmp, Path(target))
+            fsync_dir(Path(target).parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -61,7 +69,9 @@ def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
     with _claimed(Path(target), force) as tmp:
         try:
             yield tmp
+            fsync_file(tmp)
             os.replace(tmp, target)
+            fsync_dir(Path(target).parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -76,6 +86,36 @@ def _claimed(target: Path, force: bool) -> Iterator[Path]:
         clean_stale(target)
         check_writable(target, force=force)
         yield temp_sibling(target)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a written file's data and size to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it) to disk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a folder (EINVAL): nothing more to do
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """fsync every regular file under ``folder``, then every folder, deepest first."""
+    for current, _dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            path = os.path.join(current, name)
+            if not os.path.islink(path):
+                fsync_file(Path(path))
+        fsync_dir(Path(current))
 
 
 def temp_sibling(target: Path, kind: str = "tmp") -> Path:

@@ -1,11 +1,12 @@
 """The checkpoint folder of a training run, ``<out>.ckpt/``, without TensorFlow.
 
-One file, ``checkpoint.npz``, replaced atomically after every epoch: ``meta`` (JSON: format,
-epochs done, whether early stopping ended the run, early-stopping state, history, seconds,
-and the fingerprint of the config and data) and three lists of arrays: ``variables`` (every
-model variable, random-seed states included), ``optimizer`` (every optimizer variable,
-step counter included) and ``best`` (the best weights early stopping keeps). A successful
-run removes the folder. The output's lock is held from start to end.
+One file, ``checkpoint.npz``, replaced atomically (and fsynced) after every epoch:
+``meta`` (JSON: format, epochs done, whether early stopping ended the run, early-stopping
+state, history, seconds, and the fingerprint of the config and data) and three lists of
+arrays: ``variables`` (every model variable, random-seed states included), ``optimizer``
+(every optimizer variable, step counter included) and ``best`` (the best weights early
+stopping keeps). A successful run removes the folder. The output's lock is held from start
+to end.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from mmcli import layout
 from mmcli.errors import OutputExistsError, UsageError
-from mmcli.io.atomic import atomic_file
+from mmcli.io.atomic import atomic_file, fsync_dir
 from mmcli.io.lock import output_lock
 
 GROUPS = ("variables", "optimizer", "best")
@@ -118,7 +119,9 @@ class Checkpoints:
 
     def save(self, saved: Saved) -> None:
         """Replace the checkpoint atomically: the old one stays whole until the new one is."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.folder.mkdir(parents=True)
+            fsync_dir(self.folder.parent)  # the folder's name is on disk before its file
         payload = {"meta": np.array(json.dumps(
             {"format_version": layout.CHECKPOINT_FORMAT, **saved.meta}))}
         for group, values in saved.arrays.items():

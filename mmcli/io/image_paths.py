@@ -59,9 +59,11 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
     Relative values are taken from ``root``; absolute values must lie inside it. A relative
     value written with Windows separators (``photos\\a.png``) is the file with ``/`` in their
     place when no file has the name as written.
-    Symlinks and ``..`` are resolved first, and a path outside ``root`` is refused
-    before the file is opened or stat-ed (only the symlinks on the way are read), so
-    the answer says nothing about files outside ``root``.
+    The path is first normalised lexically (``..`` removed without touching the file
+    system) and refused when that already leads outside ``root``: nothing outside is
+    stat-ed, lstat-ed or opened, so the answer says nothing about files there. A path
+    lexically inside is then resolved (only the symlinks on the way inside ``root`` are
+    read), and refused when a symlink leads out.
 
     Args:
         value: The cell text, e.g. ``"imgs/a.jpg"``.
@@ -88,16 +90,26 @@ def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = Fal
             raise exc from None
 
 
+def _inside(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
 def _resolve(value: str, root: Path, allow_outside_root: bool) -> Path:
     if not value or not value.strip() or "\x00" in value:
         raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
-    path, mode = _realpath(os.path.join(base, value))  # an absolute value replaces base
-    inside = path == base or path.startswith(base.rstrip(os.sep) + os.sep)
-    if not allow_outside_root and not inside:
-        raise ImageError(
-            "outside_root", f"image path {value!r} is outside the data folder '{base}'"
-        )
+    joined = os.path.join(base, value)  # an absolute value replaces base
+    outside = ImageError(
+        "outside_root", f"image path {value!r} is outside the data folder '{base}'"
+    )
+    # Lexically first (``..`` removed without touching the file system): a path that already
+    # leads outside is never stat-ed, lstat-ed or opened. Then symlinks inside the root are
+    # resolved, and a symlink leading out is refused too.
+    if not allow_outside_root and not _inside(os.path.normpath(joined), base):
+        raise outside
+    path, mode = _realpath(joined)
+    if not allow_outside_root and not _inside(path, base):
+        raise outside
     try:
         mode = os.stat(path).st_mode if mode is None else mode
     except (FileNotFoundError, NotADirectoryError):

@@ -1,4 +1,5 @@
-"""The modality ablation: each modality alone (the others masked), what each contributes, the
+"""The modality ablation: each modality alone (the others masked), what each contributes
+(leave-one-modality-out: the fused score minus the score with that modality masked), the
 fusion gain and the learned fusion weights, scored by the task's headline metric. The
 validation report of ``train`` and the JSON of ``evaluate`` both come from :func:`ablation`."""
 
@@ -22,17 +23,21 @@ class Ablation:
     Attributes:
         fused: the score with every modality.
         alone: modality -> the score with every other modality masked.
+        without: modality -> the score with only that modality masked (the others kept).
         weights: modality -> mean learned fusion weight, or None (a fusion without weights).
     """
 
     fused: float
     alone: dict[str, float]
+    without: dict[str, float]
     weights: dict[str, float] | None
 
     def contribution(self, name: str) -> float:
-        """The fused score minus the best score of another modality alone (how much worse the
-        model would do if ``name`` were the one dropped, judged by the modalities left)."""
-        return self.fused - max(s for m, s in self.alone.items() if m != name)
+        """Leave-one-modality-out: the fused score minus the score of the same model with
+        ``name`` masked (every other modality kept). With two modalities, masking one leaves
+        the other alone; with three or more, two modalities that duplicate each other each
+        contribute little, since the other still carries what they share."""
+        return self.fused - self.without[name]
 
     def to_dict(self) -> dict[str, Any]:
         """The keys shared by the validation report and the evaluate JSON."""
@@ -80,12 +85,16 @@ def ablation(
                              batches=batches)
 
     fused = proba() if fused is None else fused
+    alone = {keep: task.score(y, proba([m for m in modalities if m != keep]), labels)
+             for keep in modalities}
+    if len(modalities) == 2:  # masking one leaves the other alone: already scored
+        without = {m: alone[other] for m, other in zip(modalities, modalities[::-1], strict=True)}
+    else:
+        without = {m: task.score(y, proba([m]), labels) for m in modalities}
     result = Ablation(
         fused=task.score(y, fused, labels),
-        alone={
-            keep: task.score(y, proba([m for m in modalities if m != keep]), labels)
-            for keep in modalities
-        },
+        alone=alone,
+        without=without,
         weights=fusion_weights(model, data, indices, modalities, batch_size, batches=batches,
                                gates=gates),
     )

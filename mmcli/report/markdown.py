@@ -69,8 +69,8 @@ def _modalities(m: dict[str, Any], metric: str) -> list[str]:
              f"| fused | {_fmt(m[metric])} |"]
     lines += [f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in m["modalities"].items()]
     shares = m["modality_contribution"].items()
-    lines += ["", f"Contribution (fused {metric} minus the best {metric} of another modality "
-              "alone): " + ", ".join(f"{k} {v:+.3f}" for k, v in shares)]
+    lines += ["", f"Contribution (fused {metric} minus the {metric} with that modality masked): "
+              + ", ".join(f"{k} {v:+.3f}" for k, v in shares)]
     if m.get("fusion_weights"):
         lines.append("Mean fusion weights: " + ", ".join(
             f"{k} {v:.3f}" for k, v in m["fusion_weights"].items()))

@@ -60,16 +60,22 @@ def test_bad_bundle_is_4(runner, app, tmp_path):
 
 
 def write_bundle_json(folder, **changes) -> dict:
-    """A bundle.json with every key train writes (and no model: nothing to verify)."""
+    """A bundle.json with every key train writes, and a stand-in model.keras (its hash is
+    checked, its content never loaded by these tests)."""
+    import hashlib
+
     from mmcli.config import RunConfig
 
+    folder.mkdir(exist_ok=True)
+    (folder / "model.keras").write_bytes(b"not a model")
+    digest = hashlib.sha256(b"not a model").hexdigest()
     meta = {
         "format_version": 1, "mmcli_version": "0.0.0", "created": "2024-01-01T00:00:00Z",
         "labels": ["a", "b"], "modalities": ["text"], "roles": {"text": "text"},
         "config": RunConfig().to_dict(), "data": {}, "training": {}, "validation": {},
-        "head": {}, "versions": {}, "manifest": {}, "files": {}, **changes,
+        "head": {}, "versions": {}, "manifest": {}, "files": {"model.keras": digest},
+        **changes,
     }
-    folder.mkdir(exist_ok=True)
     (folder / "bundle.json").write_text(json.dumps(meta))
     return meta
 
@@ -78,7 +84,9 @@ def test_inspect_prints_bundle_json_as_it_is(runner, app, tmp_path):
     meta = write_bundle_json(tmp_path / "bundle")
     result = runner.invoke(app, ["inspect", str(tmp_path / "bundle")])
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {"bundle": str(tmp_path / "bundle"), **meta}
+    files = {"model.keras": {"sha256": meta["files"]["model.keras"], "bytes": 11}}
+    assert json.loads(result.stdout) == {"bundle": str(tmp_path / "bundle"), **meta,
+                                         "files": files}
 
 
 @pytest.mark.parametrize(

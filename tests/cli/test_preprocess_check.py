@@ -32,8 +32,19 @@ def test_check_prints_the_report_and_writes_nothing(runner, app, sample_copy, mo
     assert "nothing written" in " ".join(result.stderr.split())
     assert listing(folder) == before
 
-    same = runner.invoke(app, ["check", str(sample_copy), "--image-size", "16"])
-    assert same.exit_code == 0 and json.loads(same.stdout) == report
+    # The report tells what preprocess --out would write: the same counts in schema.json and
+    # the same lines in rejects.csv (written by the writer, not by the check's own code).
+    out = sample_copy.parent.parent / "prepared"
+    written = runner.invoke(app, ["preprocess", str(sample_copy), "--out", str(out),
+                                  "--image-size", "16", "--quiet"])
+    assert written.exit_code == 0, written.stderr
+    schema = json.loads((out / "schema.json").read_text())
+    for key in ("rows", "kept", "masked", "rejected", "issues", "class_counts",
+                "split_counts", "warnings", "labels", "roles"):
+        assert report[key] == schema[key], key
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
+    assert [{k: str(v) for k, v in r.items()} for r in report["rejects"]] == rejects.to_dict(
+        "records")
 
 
 def test_check_exits_5_over_the_reject_fraction(runner, app, sample_copy):

@@ -212,17 +212,34 @@ def test_resolve_refuses_symlink_out_of_root(tree):
 
 
 def test_resolve_outside_root_never_stats(tree, monkeypatch):
+    """Nothing outside the root is stat-ed, lstat-ed or opened (only the root's own path may
+    be resolved): the answer says nothing about files there."""
+    allowed = {str(p) for p in (tree.resolve(), *tree.resolve().parents)} | {str(tree)}
+    looked_at = []
+
+    def guard(real):
+        def check(path, *args, **kwargs):
+            if os.fspath(path) not in allowed:
+                looked_at.append(os.fspath(path))
+                raise AssertionError(f"{path} was looked at")
+            return real(path, *args, **kwargs)
+        return check
+
     def refuse(*args, **kwargs):
         raise AssertionError("the file was looked at")
 
-    for value in ("../outside.jpg", "../no_such_file.jpg"):
+    for value in ("../outside.jpg", "../no_such_file.jpg", "imgs/../../outside.jpg",
+                  str(tree.parent / "outside.jpg")):
         with monkeypatch.context() as patch:
-            patch.setattr(os, "stat", refuse)
-            for name in ("stat", "open", "exists", "is_file", "is_dir"):
+            patch.setattr(os, "stat", guard(os.stat))
+            patch.setattr(os, "lstat", guard(os.lstat))
+            patch.setattr(os, "open", guard(os.open))
+            for name in ("stat", "lstat", "open", "exists", "is_file", "is_dir", "resolve"):
                 patch.setattr(Path, name, refuse)
             with pytest.raises(ImageError) as info:
                 resolve_image_path(value, tree)
         assert info.value.reason == "outside_root"
+    assert looked_at == []
 
 
 @pytest.mark.parametrize(

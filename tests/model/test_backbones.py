@@ -65,12 +65,28 @@ def test_frozen_backbone_trains_on_cached_features_and_reloads_equal(prepared, t
     assert set(meta["validation"]["fusion_weights"]) == {"image", "text"}
 
 
-def test_trainable_backbone_trains_end_to_end(prepared, tmp_path):
+def test_trainable_backbone_trains_end_to_end(prepared, tmp_path, monkeypatch):
+    import mmcli.model.build as build_module
+
+    initial = {}
+    real_build = build_module.build
+
+    def build(*args, **kwargs):  # record the backbone's weights as built, before training
+        built = real_build(*args, **kwargs)
+        backbone = built.model.get_layer("image_backbone")
+        initial.update({w.path: np.array(w.numpy()) for w in backbone.trainable_weights})
+        return built
+
+    monkeypatch.setattr(build_module, "build", build)
     model, meta, history = fit_backbone(
         prepared, epochs=1, image_weights="none", freeze_backbone=False
     )
     names = {layer.name for layer in model.layers}
     assert "image_backbone" in names and "mmcli_head" not in names  # one flat model
+    trained = {w.path: w.numpy() for w in model.get_layer("image_backbone").trainable_weights}
+    assert initial and set(trained) == set(initial)
+    changed = [k for k in initial if not np.array_equal(initial[k], trained[k])]
+    assert len(changed) > 0.9 * len(initial), f"only {len(changed)} of {len(initial)} changed"
     assert meta["training"]["feature_seconds"] < 0.5
     assert_reload_equal(prepared, model, meta, history, tmp_path / "bundle")
 
@@ -105,20 +121,23 @@ def test_other_backbones_take_raw_uint8_images(name):
     assert proba.shape == (2, 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 
 
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """The CLI in a fresh process whose Keras cache is empty (KERAS_HOME is read at import)."""
-    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home")}
+def run_cli(tmp_path: Path, *args: str, size: str = "16") -> subprocess.CompletedProcess:
+    """The CLI in a fresh process whose Keras cache is empty (KERAS_HOME is read at import)
+    and whose downloads fail at once (a proxy on a closed local port): no weights to be had."""
+    closed = "http://127.0.0.1:9"
+    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home"), "HTTP_PROXY": closed,
+           "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
+           "NO_PROXY": "", "no_proxy": ""}
     return subprocess.run(
-        [sys.executable, "-m", "mmcli", "train", str(SAMPLE), "--image-size", "16",
-         "--epochs", "1", "--image-encoder", "mobilenet", *args, "--quiet"],
+        [sys.executable, "-m", "mmcli", "train", str(SAMPLE), "--image-size", size,
+         "--epochs", "1", "--image-encoder", "mobilenet", *args],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )
 
 
 def test_imagenet_without_cache_or_network_names_the_fix(tmp_path):
-    result = run_cli(tmp_path, "--out", str(tmp_path / "b1"), "--image-weights", "imagenet")
-    if result.returncode == 0:
-        pytest.skip("ImageNet weights could be downloaded here")
+    result = run_cli(tmp_path, "--out", str(tmp_path / "b1"), "--image-weights", "imagenet",
+                     "--quiet")
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     message = result.stderr.strip().splitlines()[-1]
@@ -128,12 +147,20 @@ def test_imagenet_without_cache_or_network_names_the_fix(tmp_path):
 
 
 def test_auto_weights_fall_back_to_small_cnn_and_say_so(tmp_path):
-    result = run_cli(tmp_path, "--out", str(tmp_path / "b2"), "--image-weights", "auto")
+    """At 64 px `auto` wants ImageNet weights (below it falls back for size): with an empty
+    cache and no network it must fall back for the missing weights, and say so."""
+    out = tmp_path / "b2"
+    result = run_cli(tmp_path, "--out", str(out), "--image-weights", "auto", size="64")
     assert result.returncode == 0, result.stderr
-    meta = json.loads((tmp_path / "b2" / "bundle.json").read_text())
-    if meta["config"]["model"]["image_encoder"] == "mobilenet":
-        pytest.skip("ImageNet weights could be downloaded here")
+    meta = json.loads((out / "bundle.json").read_text())
     assert meta["config"]["model"]["image_encoder"] == "small_cnn"
+    assert meta["config"]["prep"]["image_size"] == 64
+    text = " ".join(result.stderr.split())  # the console wraps long lines
+    assert text.count("note: ") == 1, result.stderr
+    assert ("note: ImageNet weights for mobilenet (alpha 0.25) are not in the Keras cache and "
+            "cannot be downloaded") in text
+    assert "too small" not in text
+    assert "Falling back to image encoder small_cnn (trained from scratch)." in text
     json.loads(result.stdout)  # stdout is still only the JSON summary
 
 

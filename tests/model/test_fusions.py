@@ -20,6 +20,10 @@ pytestmark = pytest.mark.tf
 # attention 1.0, concat 0.98; each modality alone 0.43-0.52.
 FUSED_FLOOR = 0.85
 ALONE_FLOOR = 0.4  # chance is 0.25
+# Mood accuracy of a text-only model on the test rows: chance (or an encoder that learned
+# nothing) 0.5, a perfect mood reader 1.0; embedding, cnn and transformer all passed 0.8 at
+# 20 epochs, seed 0 (2026-11-30).
+TEXT_MOOD_FLOOR = 0.8
 # The encoders those floors were measured with (the default text encoder, embedding, needs
 # about 25 epochs on this tiny set; tests/test_end_to_end.py covers the defaults).
 ENCODERS = {"image_encoder": "small_cnn", "text_encoder": "bow"}
@@ -73,15 +77,18 @@ def test_each_fusion_learns_and_survives_a_masked_modality(prepared, fusion):
 
 @pytest.mark.parametrize("encoder", ["embedding", "cnn", "transformer"])
 def test_each_text_encoder_learns_the_mood_from_text_alone(prepared, encoder):
-    """A text-only model reaches about 0.5 (the mood half of the label) with every encoder.
-    Measured at 20 epochs, seed 0, on the test rows: embedding, cnn, transformer 0.41-0.55."""
+    """A text-only model can learn the mood half of the label (colour is not in the text), so
+    it is scored on the mood of its predictions on the held-out test rows: chance (and any
+    encoder that learned nothing) is 0.5, a perfect mood reader 1.0."""
     import dataclasses
 
-    from mmcli.metrics import accuracy
     from mmcli.model.inference import dataset_proba
 
     text_only = dataclasses.replace(
         prepared, schema=dataclasses.replace(prepared.schema, modalities=("text",)))
     model, meta, _ = train(text_only, epochs=20, text_encoder=encoder)
     rows, y = heldout(prepared)
-    assert accuracy(y, dataset_proba(model, text_only, rows, ["text"], 64)) >= 0.38, encoder
+    predicted = dataset_proba(model, text_only, rows, ["text"], 64).argmax(axis=1)
+    mood = [label.split("_")[1] for label in prepared.labels]
+    hits = np.mean([mood[p] == mood[t] for p, t in zip(predicted, y, strict=True)])
+    assert hits >= TEXT_MOOD_FLOOR, (encoder, hits)
