@@ -11,7 +11,6 @@ other Pillow plugins (EPS, for one, runs Ghostscript) are never tried.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import stat
 import warnings
@@ -23,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mmcli.errors import ImageError, UsageError
 from mmcli.io.decode import decode_jobs, describe
+from mmcli.io.paths import resolve_path
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")  # JPEG includes MPO (phone photos)
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -106,71 +106,14 @@ class ImageOptions:
 
 
 def resolve_image_path(value: str, root: Path, *, allow_outside_root: bool = False) -> Path:
-    """Resolve a table cell to an image file under ``root``.
-
-    Relative values are taken from ``root``; absolute values must lie inside it.
-    Symlinks and ``..`` are resolved first, and a path outside ``root`` is refused
-    before the file is opened or stat-ed (only the symlinks on the way are read), so
-    the answer says nothing about files outside ``root``.
-
-    Args:
-        value: The cell text, e.g. ``"imgs/a.jpg"``.
-        root: Folder the paths are relative to (usually the table's folder).
-        allow_outside_root: Accept paths that resolve outside ``root``.
-
-    Returns:
-        The resolved absolute path of an existing regular file.
+    """Resolve a table cell to an image file under ``root``: :func:`mmcli.io.paths.resolve_path`
+    (a path outside ``root`` is refused before the file is opened or stat-ed).
 
     Raises:
         ImageError: reason ``outside_root``, ``missing``, ``not_a_file`` or ``unreadable``.
     """
-    if not value or not value.strip() or "\x00" in value:
-        raise ImageError("missing", f"invalid image path {value!r}: empty or contains a NUL byte")
-    base = _real_root(str(root))
-    path, mode = _realpath(os.path.join(base, value))  # an absolute value replaces base
-    inside = path == base or path.startswith(base.rstrip(os.sep) + os.sep)
-    if not allow_outside_root and not inside:
-        raise ImageError(
-            "outside_root", f"image path {value!r} is outside the data folder '{base}'"
-        )
-    try:
-        mode = os.stat(path).st_mode if mode is None else mode
-    except (FileNotFoundError, NotADirectoryError):
-        raise ImageError("missing", f"image {value!r} not found (looked for '{path}')") from None
-    except OSError as exc:
-        raise ImageError("unreadable", f"cannot read image {value!r}: {_describe(exc)}") from None
-    if not stat.S_ISREG(mode):
-        raise ImageError("not_a_file", f"image path {value!r} is not a regular file")
-    return Path(path)
-
-
-def _realpath(joined: str) -> tuple[str, int | None]:
-    """``os.path.realpath(joined)`` (which only lstat-s and reads symlinks; Path.resolve would
-    also stat the target), with its folder resolved once for all the files in it, and the
-    file's mode when that lstat already tells it (a regular file, not a symlink)."""
-    head, tail = os.path.split(joined)
-    if tail in ("", ".", ".."):
-        return os.path.realpath(joined), None
-    candidate = os.path.join(_real_folder(head), tail)
-    try:
-        mode = os.lstat(candidate).st_mode
-    except OSError:
-        return candidate, None  # does not exist (or cannot be read): stat says which
-    if stat.S_ISLNK(mode):
-        return os.path.realpath(candidate), None
-    return candidate, mode
-
-
-@functools.lru_cache(maxsize=4096)
-def _real_folder(folder: str) -> str:
-    """A folder's resolved path (cached: a table's images share a few folders)."""
-    return os.path.realpath(folder)
-
-
-@functools.lru_cache(maxsize=64)
-def _real_root(root: str) -> str:
-    """The resolved data root (cached: every row of a table shares it)."""
-    return os.path.realpath(root)
+    return resolve_path(value, root, what="image", error=ImageError,
+                        allow_outside_root=allow_outside_root)
 
 
 def load_image(path: Path, options: ImageOptions) -> np.ndarray:
