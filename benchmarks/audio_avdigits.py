@@ -1,7 +1,7 @@
 """Accuracy on ../shared/data/avdigits (spoken digit + handwritten digit): fused, image only,
 audio only, each trained and evaluated through the CLI on the given split.
 
-Usage: python benchmarks/audio_avdigits.py [--epochs 40] [--out benchmarks/results/audio_avdigits.md]
+Usage: python benchmarks/audio_avdigits.py [--epochs 40] [--out FILE.md]
 """
 
 from __future__ import annotations

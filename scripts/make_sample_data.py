@@ -56,9 +56,8 @@ import csv
 import re
 import shutil
 import sys
-from pathlib import Path
-
 import wave
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw

@@ -33,9 +33,9 @@ def spectrogram(wave, rate: int, prefix: str = "audio"):
 
 
 def encode(wave, config: ModelConfig, seed: int, name: str, fit: Any = None):
-    """The audio encoder: spectrogram, SpecAugment (training only), three conv-GroupNorm-ReLU-maxpool
-    blocks (16/32/64 filters), an average over time (8 bands x 64 channels), dropout, a dense
-    projection to
+    """The audio encoder: spectrogram, SpecAugment (training only), three
+    conv-GroupNorm-ReLU-maxpool blocks (16/32/64 filters), an average over time (8 bands x 64
+    channels), dropout, a dense projection to
     ``embed_dim``. ``fit`` is ``{"rate": Hz}`` (:meth:`AudioModality.encoder_settings`)."""
     layers = keras.layers
     rate = int((fit or {}).get("rate", 16_000))
