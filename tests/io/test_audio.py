@@ -160,3 +160,29 @@ def test_preprocess_reports_every_fault_and_masks_the_audio(corpus, runner, app,
     shard = np.load(out / "audio" / "shard-00000.npy")
     assert shard.shape[1:] == (8000,) and shard.dtype == np.float32
     assert np.abs(shard[0]).max() > 0.3 and not shard[4].any()  # good kept, zero-byte zeroed
+
+
+def test_a_changed_audio_file_or_setting_prepares_again(corpus, tmp_path, monkeypatch):
+    from mmcli.api.source import open_source
+    from mmcli.config import PrepConfig
+
+    monkeypatch.setenv("MMCLI_CACHE_DIR", str(tmp_path / "cache"))
+    root = corpus["good_wav"].parent
+    table = root / "table.csv"
+    table.write_text("id,audio,label\na,good_wav.wav,x\nb,good_flac.flac,y\n")
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def entry(config=None):
+        config = config or PrepConfig(audio_seconds=0.5)
+        said: list[str] = []
+        data = open_source(table, config, work, notify=said.append)
+        return data.folder, said[0].split()[0]
+
+    first, how = entry()
+    assert how == "prepared"
+    assert entry() == (first, "reusing")
+    soundfile.write(corpus["good_wav"], _tone(freq=880.0), RATE)  # same name, new sound
+    changed, how = entry()
+    assert changed != first and how == "prepared"
+    assert entry(PrepConfig(audio_seconds=0.5, audio_rate=8000))[0] not in (first, changed)
