@@ -29,6 +29,22 @@ three are in the train split:
 - ``ex0002``: its image file holds 16 random bytes (corrupt image);
 - ``ex0003``: its text is empty.
 
+A second table, ``<out>/four.csv`` (columns ``id,image,text,audio,size,label,split``),
+gives the same rows (same ids, images, texts and splits) two more modalities and a label
+that needs all four:
+
+- an audio file ``<out>/audio/<id>.wav`` (8 kHz mono 16-bit WAV, 0.4 s): a tone in noise,
+  LOW (200-330 Hz) or HIGH (800-1300 Hz);
+- a number ``size`` in [0, 100): SMALL below 50, LARGE from 50 (tabular);
+- a label ``f"{colour}_{mood}_{pitch}_{size}"``, e.g. ``red_happy_low_large``: 16 classes,
+  30 rows each for 480 rows (each data.csv label split evenly over the 4 pitch x size
+  combinations). Each modality alone knows one of the four halvings, so it can reach about
+  1/8 accuracy; only a model using all four reaches about 100%.
+- one more messy row: ``ex0004``'s audio is digital silence (audio ``silent``).
+
+``data.csv`` and its images are written first, exactly as without ``four.csv`` (its own random
+stream, seed + 1, draws the audio and sizes).
+
 The output folder is replaced only if it is missing, empty, or holds a
 ``data.csv`` (a folder this script wrote); anything else is refused.
 """
@@ -40,6 +56,7 @@ import csv
 import re
 import shutil
 import sys
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +67,10 @@ JPEG_QUALITY = 90
 TRAIN_FRACTION = 0.75
 COLUMNS = ("id", "image", "text", "label", "split")
 MISSING_IMAGE_ID, CORRUPT_IMAGE_ID, EMPTY_TEXT_ID = "ex0001", "ex0002", "ex0003"
+FOUR_COLUMNS = ("id", "image", "text", "audio", "size", "label", "split")
+AUDIO_RATE, AUDIO_SECONDS, SILENT_AUDIO_ID = 8000, 0.4, "ex0004"
+PITCHES = {"low": (200.0, 330.0), "high": (800.0, 1300.0)}  # tone frequency, Hz
+SIZES = {"small": (0.0, 50.0), "large": (50.0, 100.0)}
 
 # Inclusive (low, high) per RGB channel.
 MAIN_COLOURS = {
@@ -221,8 +242,10 @@ def prepare_out(out: Path) -> None:
                 f"{out} is not empty and holds no data.csv; refusing to overwrite"
             )
         (out / "data.csv").unlink(missing_ok=True)
-        if (out / "images").is_dir():
-            shutil.rmtree(out / "images")
+        (out / "four.csv").unlink(missing_ok=True)
+        for folder in ("images", "audio"):
+            if (out / folder).is_dir():
+                shutil.rmtree(out / folder)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
 
@@ -269,6 +292,49 @@ def write_dataset(out: Path, seed: int, rows: int) -> list[dict[str, str]]:
     return records
 
 
+def write_tone(path: Path, rng: np.random.Generator, pitch: str) -> None:
+    """Write a 0.4 s tone of the pitch class in noise (8 kHz mono 16-bit WAV)."""
+    t = np.arange(int(AUDIO_RATE * AUDIO_SECONDS)) / AUDIO_RATE
+    freq = rng.uniform(*PITCHES[pitch])
+    fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.02)  # 20 ms fades: no clicks
+    signal = rng.uniform(0.2, 0.5) * np.sin(2 * np.pi * freq * t) * fade
+    signal = signal + rng.normal(0.0, 0.05, len(t))
+    if path.stem == SILENT_AUDIO_ID:
+        signal = np.zeros_like(t)
+    samples = np.clip(np.round(signal * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(AUDIO_RATE)
+        handle.writeframes(samples.tobytes())
+
+
+def write_four(out: Path, seed: int, records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Write four.csv and audio/ beside data.csv: the same rows with a tone and a size, and
+    a 16-class label needing all four modalities (see the module docstring)."""
+    rng = np.random.default_rng(seed + 1)
+    (out / "audio").mkdir(exist_ok=True)
+    combos = [(p, z) for p in PITCHES for z in SIZES]
+    extra: dict[str, tuple[str, str]] = {}
+    for label in LABELS:  # each data.csv label spread evenly over the 4 combinations
+        members = [r["id"] for r in records if r["label"] == label]
+        for i, index in enumerate(rng.permutation(len(members))):
+            extra[members[index]] = combos[i % len(combos)]
+    rows = []
+    for record in records:
+        ident = record["id"]
+        pitch, size_class = extra[ident]
+        write_tone(out / "audio" / f"{ident}.wav", rng, pitch)
+        size = rng.uniform(*SIZES[size_class])
+        rows.append({**record, "audio": f"audio/{ident}.wav", "size": f"{size:.1f}",
+                     "label": f"{record['label']}_{pitch}_{size_class}"})
+    with open(out / "four.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FOUR_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, write the dataset, and print a summary on stderr."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -280,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rows must be a multiple of {len(LABELS)} and at least 16")
     try:
         records = write_dataset(args.out, args.seed, args.rows)
+        four = write_four(args.out, args.seed, records)
     except FileExistsError as error:
         parser.error(str(error))
     size = sum(path.stat().st_size for path in args.out.rglob("*") if path.is_file())
@@ -295,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{CORRUPT_IMAGE_ID} corrupt image, {EMPTY_TEXT_ID} empty text",
         file=sys.stderr,
     )
+    print(f"  four.csv: {len(four)} rows, {len({r['label'] for r in four})} labels "
+          f"(colour x mood x pitch x size); {SILENT_AUDIO_ID} silent audio", file=sys.stderr)
     return 0
 
 

@@ -34,6 +34,7 @@ UNSET = {
     "id_col": "detected, e.g. 'id'; else the row number",
     "image_col": "detected",
     "text_col": "detected",
+    "audio_col": "detected",
     "label_col": "detected, e.g. 'label'",
     "split_col": "'split' if present",
     "image_root": "the table's folder",
@@ -50,6 +51,7 @@ LabelCol = Annotated[str | None, typer.Option(help="Column with labels.", rich_h
 SplitCol = Annotated[str | None, typer.Option(help="Column with train/val/test.", rich_help_panel=COLUMNS)]
 Encoding = Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV/JSONL table, e.g. latin-1.", rich_help_panel=COLUMNS)]
 TextSep = Annotated[str | None, typer.Option(help="Separator between several --text-col columns.", rich_help_panel=COLUMNS)]
+AudioCol = Annotated[list[str] | None, typer.Option(help="Column with audio file paths (WAV, FLAC, OGG, MP3), relative to the table. Repeat for several: each is its own model input (audio, audio_2, ...).", rich_help_panel=COLUMNS)]
 ImageRoot = Annotated[str | None, typer.Option(help="Folder image paths are relative to (and must stay inside).", rich_help_panel=COLUMNS)]
 ImageDir = Annotated[str | None, typer.Option(help="Folder of images named <id>.<ext> (jpg, png, ...), used instead of an image column.", rich_help_panel=COLUMNS)]
 Join = Annotated[str | None, typer.Option(help="A second table whose columns are added by id (left join); ids found in only one table are reported.", rich_help_panel=COLUMNS)]
@@ -70,6 +72,9 @@ MinImageSide = Annotated[int | None, typer.Option(help="Reject images narrower o
 MaxPixels = Annotated[int | None, typer.Option(help="Reject images with more pixels than this (decompression-bomb guard).", min=1, rich_help_panel=PREP)]
 MaxMissingFraction = Annotated[float | None, typer.Option(help="Warn when a modality (image, text ...) is missing or unusable in more than this share of the kept rows.", min=0.0, max=1.0, rich_help_panel=PREP)]
 AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5 and train refuses with exit 3).", rich_help_panel=PREP)]
+AudioRate = Annotated[int | None, typer.Option(help="Sampling rate audio is resampled to, in Hz.", min=1000, rich_help_panel=PREP)]
+AudioSeconds = Annotated[float | None, typer.Option(help="Length audio is cut or zero-padded to, in seconds (1 s holds a spoken word).", min=0.01, rich_help_panel=PREP)]
+MaxAudioSeconds = Annotated[float | None, typer.Option(help="Reject audio files longer than this by their header, in seconds (never decoded).", min=0.01, rich_help_panel=PREP)]
 Cache = Annotated[bool | None, typer.Option("--cache/--no-cache", help="Reuse data prepared from the same table, images and settings ($MMCLI_CACHE_DIR, default ~/.cache/mmcli).", rich_help_panel=PREP, show_default=False)]
 
 READING = group(
@@ -77,12 +82,14 @@ READING = group(
     label_col=LabelCol, split_col=SplitCol, input_format=InputFormat, encoding=Encoding,
     text_sep=TextSep, text_inputs=TextInputs, image_root=ImageRoot, image_dir=ImageDir,
     join=Join, allow_outside_root=AllowOutsideRoot, workers=Workers,
+    audio_col=AudioCol,
 )
 CLEANING = group(
     PrepConfig, image_size=ImageSize, on_missing=OnMissing, lowercase=Lowercase,
     max_text_chars=MaxTextChars, label_case=LabelCase, label_map=LabelMap,
     duplicates=Duplicates, min_image_side=MinImageSide, max_pixels=MaxPixels,
     max_missing_fraction=MaxMissingFraction, allow_missing_modality=AllowMissingModality,
+    audio_rate=AudioRate, audio_seconds=AudioSeconds, max_audio_seconds=MaxAudioSeconds,
 )
 CACHING = group(PrepConfig, cache=Cache)  # train only: reusing a prepared table
 
@@ -110,7 +117,7 @@ class TableFlags:
     @classmethod
     def of(cls, given: Mapping[str, Any]) -> TableFlags:
         """From the reading/cleaning options by name (``input_format`` among them)."""
-        prep = {k: _one_or_many(v) if k in ("image_col", "text_col") else v
+        prep = {k: _one_or_many(v) if isinstance(v, (list, tuple)) else v
                 for k, v in given.items() if k != "input_format"}
         return cls(MappingProxyType(prep), given.get("input_format"))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mmcli.modalities.audio import AudioModality
 from mmcli.modalities.base import Modality
 from mmcli.modalities.image import ImageModality
 from mmcli.modalities.text import TextModality
@@ -112,3 +113,4 @@ RECORD_MODALITIES = ("image", "text")
 
 register(ImageModality())
 register(TextModality())
+register(AudioModality())

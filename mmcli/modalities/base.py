@@ -23,7 +23,8 @@ The life of one cell:
 The model side lives in the model layer, in the module named by :attr:`Modality.encoders`
 (``mmcli.model.image_encoders``), imported only when a model is built. It defines
 ``encode(x, config, seed, name, fit)``: Keras layers from the modality's input tensor to an
-``embed_dim`` vector (``fit``: what :meth:`Modality.fit_values` gave); and optionally
+``embed_dim`` vector (``fit``: what :meth:`Modality.fit_values` gave, or for a kind that
+learns nothing :meth:`Modality.encoder_settings`); and optionally
 ``extractor(config, x, count)``: a shared feature extractor's output tensor over one input and
 whether it is frozen (its features are then computed once per run), or None, with
 ``encode_features(features, config, seed, name)`` from those features to an ``embed_dim``
@@ -199,6 +200,11 @@ class Modality(ABC):
     def fit_values(self, values: Sequence[Any]) -> Any:
         """What the encoder learns from before training, given the training rows' present
         values (e.g. a text vocabulary); None when it needs nothing."""
+        return None
+
+    def encoder_settings(self, config: PrepConfig) -> Any:
+        """For a kind without ``needs_fit``: the preparation settings its encoder needs (e.g.
+        the audio sampling rate), handed to ``encode`` as ``fit``; None when it needs none."""
         return None
 
     # -- cache ---------------------------------------------------------------------------

@@ -69,14 +69,17 @@ def build_model(dataset: Dataset, split: Split, config: RunConfig, task: Task, c
 
 
 def fit_values(dataset: Dataset, train_idx: np.ndarray) -> dict[str, Any]:
-    """What each modality's encoder learns from before training (e.g. a text vocabulary),
-    from the training rows that have the modality."""
+    """What each modality's encoder is given besides its input: what it learns from before
+    training (e.g. a text vocabulary, from the training rows that have the modality), or the
+    preparation settings it needs (``Modality.encoder_settings``, e.g. an audio rate)."""
     out = {}
     for name in dataset.modalities:
         kind = modalities.modality_of(name)
         if kind.needs_fit:
             present = dataset.present(name, train_idx).astype(bool)
             out[name] = kind.fit_values(list(dataset.values(name, train_idx[present])))
+        elif (settings := kind.encoder_settings(dataset.schema.prep)) is not None:
+            out[name] = settings
     return out
 
 

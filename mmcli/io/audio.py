@@ -1,0 +1,175 @@
+"""Read audio files named in a table: decode one to a fixed-length mono float32 waveform.
+
+A file is opened with soundfile (libsndfile, bundled in its wheels: WAV, FLAC, OGG/Vorbis,
+MP3 ...), its header checked (duration guard) before any sample is decoded, only the first
+``seconds`` of it read, mixed down to mono, resampled with soxr to ``rate`` and cut or
+zero-padded to ``round(seconds * rate)`` samples. Every fault becomes a
+:class:`~mmcli.errors.CellError` with a stable reason:
+
+========================  =================================================================
+``missing``               no such file (see :func:`mmcli.io.paths.resolve_path`)
+``not_a_file``            a directory, a FIFO ...
+``outside_root``          outside the data folder: never opened
+``unreadable``            zero bytes, not audio, or a header libsndfile cannot parse
+``unsupported``           a WAV whose codec (format tag) libsndfile cannot decode
+``truncated``             fewer samples than the header promises, or a read that fails
+``too_long``              longer than ``max_seconds`` by its header (nothing decoded)
+``silent``                every sample of the kept part below ``SILENCE`` (1e-4, -80 dBFS)
+========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import stat
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from mmcli.errors import CellError, UsageError
+from mmcli.io.decode import describe
+
+SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+SILENCE = 1e-4  # peak amplitude (full scale 1.0) below which a clip is silent: -80 dBFS
+# WAVE format tags libsndfile decodes: PCM, MS ADPCM, IEEE float, A-law, mu-law, IMA ADPCM,
+# GSM 6.10, G.721, G.723, extensible (its sub-format is checked by libsndfile itself).
+WAV_CODECS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0x0014,
+              0xFFFE}
+_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioOptions:
+    """How audio is decoded.
+
+    Args:
+        rate: Output sampling rate, in Hz.
+        seconds: Output length, in seconds (longer clips are cut, shorter ones zero-padded).
+        max_seconds: Longest duration accepted, read from the header before any sample is
+            decoded (the duration guard).
+    """
+
+    rate: int = 16_000
+    seconds: float = 1.0
+    max_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rate, bool) or not isinstance(self.rate, int) or self.rate < 1000:
+            raise UsageError(
+                f"Expected an integer >= 1000 for `rate`. Received: rate={self.rate!r}"
+            )
+        for name in ("seconds", "max_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise UsageError(
+                    f"Expected a positive number for `{name}`. Received: {name}={value!r}"
+                )
+
+    @property
+    def samples(self) -> int:
+        """Samples per decoded waveform."""
+        return max(1, round(self.seconds * self.rate))
+
+
+def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
+    """Decode one audio file into a mono waveform.
+
+    Args:
+        path: The audio file (resolved under the data root by the caller).
+        options: Output rate and length, duration guard.
+
+    Returns:
+        A C-contiguous float32 array of ``options.samples`` samples in [-1, 1].
+
+    Raises:
+        CellError: reason ``missing``, ``not_a_file``, ``unreadable``, ``unsupported``,
+            ``truncated``, ``too_long`` or ``silent`` (see the module docstring).
+    """
+    import soundfile
+
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise _error("missing", path, "file not found") from None
+    if not stat.S_ISREG(info.st_mode):  # never open a FIFO or device: it may block
+        raise _error("not_a_file", path, "not a regular file")
+    if info.st_size == 0:
+        raise _error("unreadable", path, "empty file (0 bytes)")
+    codec = _wav_codec(path)
+    if codec is not None and codec not in WAV_CODECS:
+        raise _error("unsupported", path, f"WAV codec 0x{codec:04x} is not supported")
+    try:
+        with soundfile.SoundFile(path) as sound:
+            return _decode(sound, path, options)
+    except CellError:
+        raise
+    except soundfile.LibsndfileError as exc:
+        text = describe(exc).split(": ", 1)[-1] if "Error opening" in str(exc) else describe(exc)
+        reason = "truncated" if "malformed" in text.lower() else "unreadable"
+        raise _error(reason, path, text) from None
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise _error("truncated", path, describe(exc)) from None
+
+
+def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
+    rate, frames = int(sound.samplerate), int(sound.frames)
+    if rate <= 0:
+        raise _error("unreadable", path, f"sampling rate {rate} Hz in the header")
+    if frames / rate > options.max_seconds:
+        raise _error("too_long", path, f"{frames / rate:.1f} s is more than "
+                                       f"max_audio_seconds={options.max_seconds:g}")
+    short = _SHORT_DATA.search(sound.extra_info or "")
+    if short and int(short.group(1)) > int(short.group(2)):
+        raise _error("truncated", path, f"the data chunk holds {short.group(2)} of "
+                                        f"{short.group(1)} bytes")
+    wanted = min(frames, math.ceil(options.seconds * rate) + 1)
+    data = sound.read(wanted, dtype="float32", always_2d=True)
+    if len(data) < wanted:
+        raise _error("truncated", path, f"{len(data)} of {wanted} frames could be decoded")
+    wave = np.nan_to_num(data.mean(axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+    if rate != options.rate and len(wave):
+        import soxr
+
+        wave = soxr.resample(wave, rate, options.rate, quality="HQ")
+    out = np.zeros(options.samples, np.float32)
+    kept = wave[: options.samples]
+    out[: len(kept)] = np.clip(kept, -1.0, 1.0)
+    if not len(kept) or float(np.abs(out).max()) < SILENCE:
+        raise _error("silent", path, f"every sample is below {SILENCE:g} (-80 dBFS)")
+    return out
+
+
+def _wav_codec(path: Path) -> int | None:
+    """The format tag of a RIFF/WAVE file's ``fmt `` chunk, or None (not a WAV, no fmt chunk
+    in its first 64 KB)."""
+    with open(path, "rb") as handle:
+        head = handle.read(65_536)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 10 <= len(head):
+        chunk, size = head[at:at + 4], struct.unpack("<I", head[at + 4:at + 8])[0]
+        if chunk == b"fmt ":
+            return struct.unpack("<H", head[at + 8:at + 10])[0]
+        at += 8 + size + (size & 1)
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioDecoder:
+    """A picklable decoder job for :func:`mmcli.io.decode.decode_jobs`: ``decoder(path)`` is
+    :func:`load_audio` with these options."""
+
+    options: AudioOptions
+    what = "audio"
+
+    def __call__(self, path: Path) -> np.ndarray:
+        return load_audio(path, self.options)
+
+
+def _error(reason: str, path: Path, cause: str) -> CellError:
+    """A ``CellError`` whose one-line message names the file and the cause."""
+    return CellError(reason, f"cannot decode audio '{path}': {cause}")
