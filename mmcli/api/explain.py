@@ -250,6 +250,7 @@ def _write(folder: Path, rows: list[dict[str, Any]], bundle: Bundle) -> int:
             cards.append(card(record, {Path(f).name: d for f, d in pictures.items()}, ordered))
     note = (f"Bundle {bundle.folder}; Shapley values of the target probability over the "
             "modalities (masked through the model's absent path); pictures: Integrated "
-            "Gradients against a mean-colour baseline; text: leave-one-token-out occlusion.")
+            "Gradients against a mean-colour baseline (audio: over the model's log-mel "
+            "spectrogram, from its mean level); text: leave-one-token-out occlusion.")
     (folder / PAGE_FILE).write_text(page("mmcli explain", cards, note), encoding="utf-8")
     return count

@@ -3,9 +3,9 @@
 
 ``EXPLAINERS`` maps a modality kind to its inside-the-modality explainer (the module and the
 class, imported when used; see :class:`~mmcli.model.explain.base.Explainer`). A new kind adds
-one line here and its module; until then its rows get the Shapley value alone. Planned:
-``audio`` (time-frequency saliency over the spectrogram) and ``tabular`` (each column reset
-to its missing value).
+one line here and its module; until then its rows get the Shapley value alone. ``audio``:
+Integrated Gradients over the model's own log-mel spectrogram. Planned: ``tabular`` (each
+column reset to its missing value).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from mmcli.model.explain.base import Explainer
 EXPLAINERS: dict[str, tuple[str, str]] = {
     "image": ("mmcli.model.explain.image", "ImageExplainer"),
     "text": ("mmcli.model.explain.text", "TextExplainer"),
+    "audio": ("mmcli.model.explain.audio", "AudioExplainer"),
 }
 
 

@@ -48,7 +48,8 @@ def float_twin(model):
 
 
 def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray, steps: int,
-                         cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+                         cache: dict | None = None,
+                         baseline: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integrated Gradients of each row's target probability over modality ``name``.
 
     Args:
@@ -56,12 +57,16 @@ def integrated_gradients(twin, inputs: dict, name: str, target: np.ndarray, step
         inputs: a raw input dict of ``n`` rows; ``inputs[name]`` uint8 ``(n, S, S, 3)``.
         target: ``(n,)`` the output index explained per row.
         cache: where the compiled gradient is kept between calls (one twin per cache).
+        baseline: the path's start, shaped like ``inputs[name]`` (default: each image's mean
+            colour); any float input of rank 4 works (the audio explainer's log-mel).
 
     Returns:
         ``(attributions (n, S, S, 3), completeness_gap (n,))``.
     """
     images = np.asarray(inputs[name], np.float32)
-    baseline = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
+    if baseline is None:
+        baseline = images.mean(axis=(1, 2), keepdims=True)
+    baseline = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
     alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps
     per_call = max(1, PATH_BATCH // steps)  # rows whose paths go through one call
     cache = {} if cache is None else cache
