@@ -11,5 +11,6 @@ pytestmark = pytest.mark.tf
 def test_fusion_helped_only_when_fused_beats_the_best_modality(fused, helped):
     from mmcli.model.ablation import Ablation
 
-    result = Ablation(fused=fused, alone={"image": 0.5, "text": 0.3}, weights=None).to_dict()
+    result = Ablation(fused=fused, alone={"image": 0.5, "text": 0.3},
+                      without={"image": 0.3, "text": 0.5}, weights=None).to_dict()
     assert result["fusion_helped"] is helped
