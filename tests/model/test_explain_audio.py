@@ -164,3 +164,16 @@ def test_explain_cli_writes_spectrogram_pngs_and_efficient_shapley(tones, runner
         assert r["notes"]["audio"]["baseline"] == "mean level of the clip"
     assert np.mean([abs(r["shapley"]["audio"]) for r in records]) > np.mean(
         [abs(r["shapley"]["text"]) for r in records])
+
+
+def test_the_spectrogram_twin_computes_what_the_model_computes(held_out):
+    """Integrated Gradients run on a twin that takes the model's own log-mel map."""
+    from mmcli.model.explain.audio import log_mel, spectrogram_twin
+
+    model, inputs = held_out["model"], held_out["inputs"]
+    spectrograms = log_mel(model, "audio", inputs["audio"])
+    assert spectrograms.shape[1:] == (64, 51, 1)
+    assert 0.0 <= spectrograms.min() and spectrograms.max() == pytest.approx(1.0)
+    twin = spectrogram_twin(model, "audio", (None, *spectrograms.shape[1:]))
+    got = np.asarray(twin({**inputs, "audio": spectrograms}, training=False))
+    assert np.allclose(got, np.asarray(model.predict_on_batch(inputs)), atol=1e-5)
