@@ -80,6 +80,11 @@ class PrepConfig:
     duplicates: str = "keep-first"
     encoding: str = "utf-8"
     cache: bool = True
+    # Tabular columns (one modality, ``tabular``). None: detected; a tuple (maybe empty): these
+    # and no others (detection settles both when it runs, so predict reads the same columns).
+    numeric_col: str | tuple[str, ...] | None = None
+    category_col: str | tuple[str, ...] | None = None
+    ignore_col: str | tuple[str, ...] | None = None  # never given any role
 
     def __post_init__(self) -> None:
         _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side")
@@ -100,6 +105,7 @@ class PrepConfig:
                 raise UsageError(f"a column is named twice in {name}: {', '.join(columns)}")
         if self.image_dir is not None and self.image_col is not None:
             raise UsageError("--image-dir and --image-col cannot be used together")
+        _tabular_columns(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrepConfig:
@@ -124,6 +130,25 @@ class PrepConfig:
         if self.image_col is None:
             return ()
         return (self.image_col,) if isinstance(self.image_col, str) else tuple(self.image_col)
+
+
+def _tabular_columns(config: PrepConfig) -> None:
+    """Normalise the tabular and ignored columns to tuples (None stays None: detected) and
+    refuse a column named twice, or named and ignored."""
+    for name in ("numeric_col", "category_col", "ignore_col"):
+        value = getattr(config, name)
+        if value is not None:
+            value = (value,) if isinstance(value, str) else tuple(str(c) for c in value)
+            object.__setattr__(config, name, value)
+    tabular = (config.numeric_col or ()) + (config.category_col or ())
+    if len(set(tabular)) != len(tabular):
+        raise UsageError(f"a column is named twice in numeric_col/category_col: "
+                         f"{', '.join(tabular)}")
+    named = {*tabular, *config.image_cols, *config.text_cols,
+             *(c for c in (config.id_col, config.label_col, config.split_col) if c)}
+    clash = sorted(named & set(config.ignore_col or ()))
+    if clash:
+        raise UsageError(f"--ignore-col {', '.join(clash)}: also named for another role")
 
 
 def _columns(value):

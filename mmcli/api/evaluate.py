@@ -67,7 +67,7 @@ def run_evaluation(
         BundleError, DataError, UsageError.
     """
     from mmcli.model.ablation import ablation
-    from mmcli.model.inference import dataset_proba
+    from mmcli.model.inference import dataset_proba, input_reports
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")
@@ -94,6 +94,7 @@ def run_evaluation(
         result.update(task.evaluate(targets, proba, labels, presence))
         result.update(ablation(model, dataset, indices, targets, modalities, task, labels, batch,
                                fused=proba))
+        result.update(input_reports(model, dataset, indices, modalities, bundle.config.prep))
     return Evaluation(result, labels, rows, targets, proba, task)
 
 

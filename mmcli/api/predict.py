@@ -94,6 +94,7 @@ def predict_records(
     for chunk in chunks:
         if roles is None:
             roles = detect_roles(chunk.table.frame, prep, name=chunk.table.name)
+            prep = roles.settled(prep)  # a bundle's config has them settled already
             summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:

@@ -110,7 +110,7 @@ def train(
     for line in task.train_lines(meta):
         console.print(line)
     emit_json({"bundle": str(out), **{k: meta[k] for k in
-               ("labels", "modalities", "data", "training", "validation", "head",
+               ("labels", "modalities", "roles", "data", "training", "validation", "head",
                 *task.state_keys)}})
 
 

@@ -57,7 +57,7 @@ class WriteSummary:
             self.rejected += 1
             return
         self.kept += 1
-        self.masked += bool(row.issues)
+        self.masked += any(i.action == "masked" for i in row.issues)
         self.labels[row.label] += 1
         self.splits[row.split] += 1
 

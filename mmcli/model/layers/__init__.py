@@ -5,6 +5,7 @@ from mmcli.model.layers.gated_fusion import GatedFusion
 from mmcli.model.layers.late_fusion import LateFusion
 from mmcli.model.layers.modality_mask import ModalityMask
 from mmcli.model.layers.position_embedding import PositionEmbedding
+from mmcli.model.layers.tabular_cells import TabularCells
 from mmcli.model.layers.tfidf_normalize import TfidfNormalize
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "LateFusion",
     "ModalityMask",
     "PositionEmbedding",
+    "TabularCells",
     "TfidfNormalize",
 ]
