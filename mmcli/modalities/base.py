@@ -27,7 +27,9 @@ The model side lives in the model layer, in the module named by :attr:`Modality.
 ``extractor(config, x, count)``: a shared feature extractor's output tensor over one input and
 whether it is frozen (its features are then computed once per run), or None, with
 ``encode_features(features, config, seed, name)`` from those features to an ``embed_dim``
-vector (``count``: how many modalities of the kind the model has).
+vector (``count``: how many modalities of the kind the model has). It may also define
+``input_report(model, name, values, prep)``: a dict about rows' values against what the model
+learnt (tabular: ``unseen_categories``), merged into evaluate's JSON and train's validation.
 """
 
 from __future__ import annotations

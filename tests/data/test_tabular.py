@@ -120,3 +120,18 @@ def test_check_lists_roles_and_reports_imputed_cells(runner, app, tmp_path):
     assert report["kept"] == 12 and report["masked"] == 0
     imputed = [r for r in report["rejects"] if r["action"] == "imputed"]
     assert {r["column"] for r in imputed} == {"size"}
+
+
+def test_a_joined_side_table_of_attributes_becomes_the_tabular_modality(runner, app, tmp_path):
+    table = _write(tmp_path / "data.csv", ["id", "text", "label"],
+                   [[f"p{i}", f"w{i} x y", "a" if i % 2 else "b"] for i in range(10)])
+    _write(tmp_path / "attributes.csv", ["id", "gender", "year", "empty"],
+           [[f"p{i}", "Men" if i % 3 else "Women", str(2010 + i % 2), ""] for i in range(10)])
+    result = runner.invoke(app, ["check", str(table), "--join",
+                                 str(tmp_path / "attributes.csv")])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["modalities"] == ["text", "tabular"]
+    assert report["roles"]["numeric"] == ["year"]
+    assert report["roles"]["categorical"] == ["gender"]  # the empty column is never taken
+    assert report["prep"]["numeric_col"] == ["year"]  # settled: what predict will read

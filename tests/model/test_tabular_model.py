@@ -101,3 +101,15 @@ def test_tabular_cells_layer_parses_imputes_and_round_trips():
     assert [v[0] for v in np.asarray(colour).tolist()] == [b"red", b"[missing]", b"x"]
     again = keras.layers.deserialize(keras.layers.serialize(layer))
     assert again.get_config() == layer.get_config()
+
+
+def test_a_named_column_empty_in_every_training_row_is_refused(runner, app, tmp_path):
+    table = tmp_path / "data.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "size", "label"])
+        writer.writerows([f"r{i}", f"w{i} x y", "", "ab"[i % 2]] for i in range(20))
+    result = runner.invoke(app, ["train", str(table), "--out", str(tmp_path / "b"),
+                                 "--numeric-col", "size", "--epochs", "1", "--no-cache"])
+    assert result.exit_code == 3
+    assert "size" in result.stderr and "--ignore-col" in result.stderr
