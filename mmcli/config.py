@@ -11,6 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmcli import registry
+from mmcli.config_checks import (
+    as_tuple,
+    check_audio,
+    check_tabular_columns,
+    choice,
+    columns,
+    fraction,
+    positive,
+)
 from mmcli.errors import UsageError
 
 ON_MISSING = ("keep", "drop", "error")
@@ -26,31 +35,6 @@ FUSIONS = tuple(registry.FUSIONS)
 # "auto" (ImageNet when cached or downloadable, else small_cnn with a note on stderr), or a path.
 IMAGE_WEIGHTS = ("auto", "imagenet", "none")
 SPLIT_CHOICES = ("auto", "train", "val", "test", "all")  # the rows evaluate scores (--split)
-
-
-def _positive(owner: object, *names: str) -> None:
-    for name in names:
-        value = getattr(owner, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise UsageError(
-                f"Expected a positive integer for `{name}`. Received: {name}={value!r}"
-            )
-
-
-def _fraction(owner: object, name: str, *, high: float = 1.0) -> None:
-    value = getattr(owner, name)
-    if not isinstance(value, (int, float)) or not 0.0 <= value < high:
-        raise UsageError(
-            f"Expected a number in [0, {high}) for `{name}`. Received: {name}={value!r}"
-        )
-
-
-def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
-    value = getattr(owner, name)
-    if value not in choices:
-        raise UsageError(
-            f"Unknown {name.replace('_', ' ')} {value!r}. Choose one of: {', '.join(choices)}"
-        )
 
 
 @dataclass(frozen=True)
@@ -92,9 +76,14 @@ class PrepConfig:
     audio_rate: int = 16_000
     audio_seconds: float = 1.0
     max_audio_seconds: float = 600.0
+    # Tabular columns (one modality, ``tabular``). None: detected; a tuple (maybe empty): these
+    # and no others (detection settles both when it runs, so predict reads the same columns).
+    numeric_col: str | tuple[str, ...] | None = None
+    category_col: str | tuple[str, ...] | None = None
+    ignore_col: str | tuple[str, ...] | None = None  # never given any role
 
     def __post_init__(self) -> None:
-        _positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side")
+        positive(self, "image_size", "max_text_chars", "max_pixels", "min_image_side")
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
             raise UsageError(
                 "Expected 0 (all cores) or a positive integer for `workers`. "
@@ -104,18 +93,19 @@ class PrepConfig:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise UsageError("Expected a number in [0, 1] for `max_missing_fraction`. "
                              f"Received: max_missing_fraction={value!r}")
-        _choice(self, "on_missing", ON_MISSING)
-        _choice(self, "duplicates", DUPLICATES)
-        _choice(self, "label_case", LABEL_CASES)
-        _choice(self, "text_inputs", TEXT_INPUTS)
+        choice(self, "on_missing", ON_MISSING)
+        choice(self, "duplicates", DUPLICATES)
+        choice(self, "label_case", LABEL_CASES)
+        choice(self, "text_inputs", TEXT_INPUTS)
         for name in ("text_col", "image_col", "audio_col"):
-            object.__setattr__(self, name, _columns(getattr(self, name)))
-            columns = _as_tuple(getattr(self, name))
-            if len(set(columns)) != len(columns):
-                raise UsageError(f"a column is named twice in {name}s: {', '.join(columns)}")
-        _audio(self)
+            object.__setattr__(self, name, columns(getattr(self, name)))
+            named = as_tuple(getattr(self, name))
+            if len(set(named)) != len(named):
+                raise UsageError(f"a column is named twice in {name}s: {', '.join(named)}")
+        check_audio(self)
         if self.image_dir is not None and self.image_col is not None:
             raise UsageError("--image-dir and --image-col cannot be used together")
+        check_tabular_columns(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrepConfig:
@@ -140,31 +130,6 @@ class PrepConfig:
         if self.image_col is None:
             return ()
         return (self.image_col,) if isinstance(self.image_col, str) else tuple(self.image_col)
-
-
-def _as_tuple(value) -> tuple[str, ...]:
-    return () if value is None else (value,) if isinstance(value, str) else tuple(value)
-
-
-def _audio(config: PrepConfig) -> None:
-    rate = config.audio_rate
-    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1000:
-        raise UsageError("Expected an integer >= 1000 for `audio_rate`. "
-                         f"Received: audio_rate={config.audio_rate!r}")
-    for name in ("audio_seconds", "max_audio_seconds"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise UsageError(f"Expected a positive number for `{name}`. Received: {name}={value!r}")
-
-
-def _columns(value):
-    """One column as a string, several as a tuple, none as None (a list from TOML/JSON too)."""
-    if isinstance(value, (list, tuple)):
-        columns = tuple(str(c) for c in value)
-        if not columns:
-            return None
-        return columns[0] if len(columns) == 1 else columns
-    return value
 
 
 @dataclass(frozen=True)
@@ -194,12 +159,12 @@ class ModelConfig:
     freeze_backbone: bool = True
 
     def __post_init__(self) -> None:
-        _choice(self, "image_encoder", IMAGE_ENCODERS)
-        _choice(self, "text_encoder", TEXT_ENCODERS)
-        _choice(self, "fusion", FUSIONS)
-        _positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
-        _fraction(self, "dropout")
-        _fraction(self, "modality_dropout", high=0.5)
+        choice(self, "image_encoder", IMAGE_ENCODERS)
+        choice(self, "text_encoder", TEXT_ENCODERS)
+        choice(self, "fusion", FUSIONS)
+        positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
+        fraction(self, "dropout")
+        fraction(self, "modality_dropout", high=0.5)
         if not isinstance(self.image_weights, str) or not self.image_weights.strip():
             raise UsageError(
                 "Expected auto, imagenet, none or a file path for `image_weights`. "
@@ -230,10 +195,10 @@ class TrainConfig:
     label_delimiter: str = "|"
 
     def __post_init__(self) -> None:
-        _positive(self, "epochs", "batch_size", "patience")
-        _fraction(self, "val_fraction", high=0.9)
-        _fraction(self, "label_smoothing", high=0.5)
-        _choice(self, "class_weight", CLASS_WEIGHTS)
+        positive(self, "epochs", "batch_size", "patience")
+        fraction(self, "val_fraction", high=0.9)
+        fraction(self, "label_smoothing", high=0.5)
+        choice(self, "class_weight", CLASS_WEIGHTS)
         if not isinstance(self.label_delimiter, str) or not self.label_delimiter.strip():
             raise UsageError(
                 "Expected a non-blank string for `label_delimiter`. "

@@ -43,6 +43,6 @@ def test_preprocess_finds_the_audio_and_reports_the_silent_row(runner, app, tmp_
     result = runner.invoke(app, ["check", str(FOUR), "--max-reject-fraction", "1"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["modalities"] == ["image", "text", "audio"]
+    assert report["modalities"] == ["image", "text", "audio", "tabular"]
     assert report["roles"]["audio"] == "audio"
     assert report["issues"]["masked:silent"] == 1

@@ -47,6 +47,7 @@ def check_table(
         )
     inputs = load_inputs(source, config, fmt=fmt)
     table, roles = inputs.table, inputs.roles
+    config = roles.settled(config)
     if need_label and roles.label is None:
         raise DataError(f"{table.name}: no label column; name it with --label-col")
     if on_start is not None:

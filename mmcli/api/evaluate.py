@@ -74,7 +74,7 @@ def run_evaluation(
         BundleError, DataError, UsageError.
     """
     from mmcli.model.ablation import ablation
-    from mmcli.model.inference import dataset_proba
+    from mmcli.model.inference import dataset_proba, input_reports
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")
@@ -114,6 +114,7 @@ def run_evaluation(
             result["modality_attribution"] = mean_attribution(
                 model, dataset, indices, modalities, truth, labels, max(batch, 64),
                 bundle.config.prep)
+        result.update(input_reports(model, dataset, indices, modalities, bundle.config.prep))
     return Evaluation(result, labels, rows, targets, proba, task)
 
 

@@ -102,6 +102,7 @@ def predict_records(
             roles = detect_roles(with_absent(chunk.table, pinned).frame, prep,
                                  name=chunk.table.name)
             summary.absent = absent_inputs(roles, pinned)
+            prep = roles.settled(prep)  # a bundle's config has them settled already
             summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:

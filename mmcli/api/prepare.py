@@ -59,6 +59,7 @@ def prepare(
     if inputs is None:
         inputs = load_inputs(source, config, fmt=fmt)
     table, roles = inputs.table, inputs.roles
+    config = roles.settled(config)
     if need_label is None:
         need_label = roles.label is not None
     elif need_label and roles.label is None:

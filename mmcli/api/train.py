@@ -60,6 +60,8 @@ def train(
         _check_coverage(dataset, config.prep, on_warning)
         if is_dataset(Path(data)) and str(data) != "-":
             config = replace(config, prep=_prepared_config(dataset, config.prep))
+        else:  # what detection settled about the columns travels in the bundle
+            config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
                                    checkpoints=checkpoints)
         save_bundle(model, meta, history, Path(out), force=force)
@@ -78,6 +80,11 @@ def _check_coverage(dataset: Dataset, given: PrepConfig,
     if lost and not given.allow_missing_modality:
         raise DataError(f"{lost[0]['message']}; training would learn nothing from it: fix the "
                         "table (or --image-root), or pass --allow-missing-modality")
+def _settled(dataset: Dataset, given: PrepConfig) -> PrepConfig:
+    from mmcli import modalities
+
+    fields = {f for impl in modalities.REGISTRY.values() for f in impl.settles}
+    return replace(given, **{f: getattr(dataset.schema.prep, f) for f in fields})
 
 
 def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
@@ -125,6 +132,9 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
                     streams.feature_seconds)
     validation, task = report_step(built, dataset, split, streams, task, config)
     meta = bundle_meta(dataset, config, split, task, validation, run, command)
+    inputs = {m: f.to_dict() for m, f in built.fit.items() if hasattr(f, "to_dict")}
+    if inputs:  # statistics fitted on the training rows (tabular: medians, constant columns)
+        meta["training"]["inputs"] = inputs
     return built.model, meta, history
 
 
@@ -147,7 +157,7 @@ def report_step(built, dataset: Dataset, split: Split, streams, task, config: Ru
     task tunes what it tunes there (multi-label thresholds), then its scores and the modality
     ablation. Returns ``(validation report, tuned task)``."""
     from mmcli.model.ablation import ablation
-    from mmcli.model.inference import dataset_proba
+    from mmcli.model.inference import dataset_proba, input_reports
 
     trainable = built.head if built.head is not None else built.model
     scored, labels, batch = split.scored, split.targets.labels, config.train.batch_size
@@ -160,6 +170,7 @@ def report_step(built, dataset: Dataset, split: Split, streams, task, config: Ru
         **task.validation(y, proba, labels),
         **ablation(trainable, dataset, scored, y, dataset.modalities, task, labels, batch,
                    fused=proba, batches=streams.batches, gates=built.head_weights),
+        **input_reports(trainable, dataset, scored, dataset.modalities, config.prep),
     }
     return report, task
 

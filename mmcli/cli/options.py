@@ -39,6 +39,9 @@ UNSET = {
     "split_col": "'split' if present",
     "image_root": "the table's folder",
     "input_format": "from the extension; csv for stdin",
+    "numeric_col": "detected: every value a number",
+    "category_col": "detected: few distinct strings",
+    "ignore_col": "none",
 }
 # On evaluate and predict the bundle's saved preprocessing settings are the defaults.
 AS_TRAINED = "as in training"
@@ -58,6 +61,10 @@ Join = Annotated[str | None, typer.Option(help="A second table whose columns are
 InputFormat = Annotated[str | None, typer.Option("--input-format", "--format", help=f"Table format: {one_of(FORMATS)}; --format is the same flag.", rich_help_panel=COLUMNS)]
 # predict keeps --format for its output format, so its input format has only the long name.
 PredictInputFormat = Annotated[str | None, typer.Option("--input-format", help=f"Format of INPUT: {one_of(FORMATS)} (--format is the output format here).", rich_help_panel=COLUMNS)]
+# Tabular columns (issue 13): together one modality, ``tabular``. Naming any turns detection off.
+NumericCol = Annotated[list[str] | None, typer.Option(help="Numeric column, standardized with training statistics (blanks: training median + a missing flag). Repeatable. Naming any tabular column turns tabular detection off.", rich_help_panel=COLUMNS)]
+CategoryCol = Annotated[list[str] | None, typer.Option(help="Categorical column, embedded (values unseen in training: an out-of-vocabulary bucket). Repeatable.", rich_help_panel=COLUMNS)]
+IgnoreCol = Annotated[list[str] | None, typer.Option(help="Column to leave out of every role. Repeatable.", rich_help_panel=COLUMNS)]
 AllowOutsideRoot = Annotated[bool | None, typer.Option("--allow-outside-root", help="Open image paths outside the table's folder or --image-root (refused unless given).", rich_help_panel=PREP)]
 Workers = Annotated[int | None, typer.Option(help="Processes decoding images; 0 = all cores (small tables are decoded in-process).", min=0, rich_help_panel=PREP)]
 
@@ -83,6 +90,7 @@ READING = group(
     text_sep=TextSep, text_inputs=TextInputs, image_root=ImageRoot, image_dir=ImageDir,
     join=Join, allow_outside_root=AllowOutsideRoot, workers=Workers,
     audio_col=AudioCol,
+    numeric_col=NumericCol, category_col=CategoryCol, ignore_col=IgnoreCol,
 )
 CLEANING = group(
     PrepConfig, image_size=ImageSize, on_missing=OnMissing, lowercase=Lowercase,

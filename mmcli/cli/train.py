@@ -119,7 +119,7 @@ def train(
         warn(console, rejected_line(data_meta["rows"], data_meta["rejected"],
                                     data_meta["rejected_by_reason"]) + " (not trained on)")
     emit_json({"bundle": str(out), **{k: meta[k] for k in
-               ("labels", "modalities", "data", "training", "validation", "head",
+               ("labels", "modalities", "roles", "data", "training", "validation", "head",
                 *task.state_keys)}, "warnings": meta["data"].get("warnings", [])})
 
 

@@ -28,6 +28,8 @@ class Roles:
     columns each modality is made of, in model order (:func:`mmcli.modalities.ordered`).
 
     ``notes`` are settings a kind reports beside its columns (``image_dir``, ``text_inputs``).
+    ``settings`` are the PrepConfig fields detection settled (:meth:`Modality.settle`): apply
+    them with :meth:`settled` before reading the rows.
     """
 
     id: str | None
@@ -35,6 +37,14 @@ class Roles:
     split: str | None
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def settled(self, config: PrepConfig) -> PrepConfig:
+        """``config`` with what detection settled about the columns (e.g. which tabular
+        columns are numeric): the config to read, save and train with."""
+        import dataclasses
+
+        return dataclasses.replace(config, **self.settings) if self.settings else config
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -70,7 +80,8 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             or no modality column is found.
     """
     columns = list(frame.columns)
-    lower = {str(c).lower(): c for c in columns}
+    ignored = set(config.ignore_col or ())  # a name the table lacks ignores nothing
+    lower = {str(c).lower(): c for c in columns if c not in ignored}
     kinds = modalities.REGISTRY
     named = {kind: impl.named_columns(config) for kind, impl in kinds.items()}
     given = {"id": config.id_col, "label": config.label_col, "split": config.split_col}
@@ -91,6 +102,7 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
         if virtual is not None and chosen["id"] is None:
             raise DataError(f"{name}: --{kind}-dir needs an id column (name it with --id-col)")
     taken = {c for c in chosen.values() if c} | {c for cols in named.values() for c in cols}
+    taken |= ignored
     found: dict[str, tuple[str, ...]] = {}
     for kind, impl in kinds.items():  # by flag, else by name
         if named[kind]:
@@ -103,9 +115,20 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             taken.add(column)
     for kind, impl in kinds.items():  # else by content
         if kind not in found:
-            column = _by_content(frame, impl, taken)
-            found[kind] = (column,) if column is not None else ()
+            free = [c for c in columns if c not in taken]
+            claimed = impl.detect_columns(frame, free, config)
+            if claimed is None:
+                column = _by_content(frame, impl, taken)
+                claimed = (column,) if column is not None else ()
+            found[kind] = tuple(claimed)
             taken |= set(found[kind])
+    settings: dict[str, Any] = {}
+    for kind, impl in kinds.items():
+        settings.update(impl.settle(found[kind], frame, config))
+    if settings:
+        import dataclasses
+
+        config = dataclasses.replace(config, **settings)
     sources: dict[str, tuple[str, ...]] = {}
     notes: dict[str, Any] = {}
     for kind, impl in kinds.items():
@@ -116,9 +139,14 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     if not sources:
         raise DataError(
             f"{name}: found no {' or '.join(kinds)} column (columns: {', '.join(columns)}); "
-            f"name them with {' / '.join(f'--{k}-col' for k in kinds)}"
+            f"name them with {' / '.join(_flags(kinds))}"
         )
-    return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes)
+    return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes, settings)
+
+
+def _flags(kinds) -> list[str]:
+    return [f"--{impl.config_field.replace('_', '-')}" for impl in kinds.values()
+            if impl.config_field]
 
 
 def pin_roles(

@@ -232,8 +232,12 @@ def _plan_rows(
             outcome = prepare([values[i] for values in cells[name]], ident,
                               _has_rejection(issues))
             if isinstance(outcome, Fault):
-                issues.append(Issue(reported[name], outcome.reason, "masked", outcome.message))
+                issues.append(Issue(outcome.column or reported[name], outcome.reason, "masked",
+                                    outcome.message))
                 outcome = None
+            elif isinstance(outcome, Ready):  # parts of the value treated as missing
+                issues += [Issue(n.column or reported[name], n.reason, "imputed", n.message)
+                           for n in outcome.notes]
             outcomes[name] = outcome
         yield _Plan(number, ident, split, label, outcomes, tuple(issues))
 

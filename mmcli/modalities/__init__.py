@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from mmcli.modalities.audio import AudioModality
 from mmcli.modalities.base import Modality
 from mmcli.modalities.image import ImageModality
+from mmcli.modalities.tabular import TabularModality
 from mmcli.modalities.text import TextModality
 
 REGISTRY: dict[str, Modality] = {}
@@ -114,3 +115,4 @@ RECORD_MODALITIES = ("image", "text")
 register(ImageModality())
 register(TextModality())
 register(AudioModality())
+register(TabularModality())  # last: it takes the columns the kinds before it left

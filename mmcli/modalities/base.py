@@ -28,7 +28,9 @@ learns nothing :meth:`Modality.encoder_settings`); and optionally
 ``extractor(config, x, count)``: a shared feature extractor's output tensor over one input and
 whether it is frozen (its features are then computed once per run), or None, with
 ``encode_features(features, config, seed, name)`` from those features to an ``embed_dim``
-vector (``count``: how many modalities of the kind the model has).
+vector (``count``: how many modalities of the kind the model has). It may also define
+``input_report(model, name, values, prep)``: a dict about rows' values against what the model
+learnt (tabular: ``unseen_categories``), merged into evaluate's JSON and train's validation.
 """
 
 from __future__ import annotations
@@ -48,9 +50,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Ready:
-    """A cell cleaned without heavy work: its value, or None when the modality is absent."""
+    """A cell cleaned without heavy work: its value, or None when the modality is absent.
+
+    ``notes`` are problems with part of the value that did not make the modality absent
+    (a tabular cell that is not a number, treated as missing): each becomes a rejects.csv
+    line with the action ``imputed``, the value is kept.
+    """
 
     value: Any
+    notes: tuple[Fault, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,13 @@ class Job:
 
 @dataclass(frozen=True)
 class Fault:
-    """A cell that cannot be used: a stable ``reason`` code and a one-line message."""
+    """A cell that cannot be used: a stable ``reason`` code and a one-line message;
+    ``column``: the source column at fault, when the modality has several (else all of
+    them are named)."""
 
     reason: str
     message: str
+    column: str | None = None
 
 
 Outcome = Ready | Job | Fault
@@ -114,6 +125,7 @@ class Modality(ABC):
     encoders: ClassVar[str]  # the model-side module: see "The model side" above
     decodes: ClassVar[bool] = False  # whether its preparer returns Jobs (decoded in workers)
     needs_fit: ClassVar[bool] = False  # whether its encoder learns from data before training
+    settles: ClassVar[tuple[str, ...]] = ()  # the PrepConfig fields settle() may set
 
     # -- columns -----------------------------------------------------------------------
     def named_columns(self, config: PrepConfig) -> tuple[str, ...]:
@@ -142,6 +154,22 @@ class Modality(ABC):
     def sources(self, columns: Sequence[str], config: PrepConfig) -> list[tuple[str, ...]]:
         """The table columns each modality of this kind is made of (default: one column each)."""
         return [(column,) for column in columns]
+
+    def detect_columns(
+        self, frame: pd.DataFrame, free: Sequence[str], config: PrepConfig
+    ) -> tuple[str, ...] | None:
+        """Columns of this kind found by content among ``free`` (the columns no flag, name or
+        earlier kind took), all at once; None (the default): the one column
+        :meth:`match_score` scores best."""
+        return None
+
+    def settle(
+        self, columns: Sequence[str], frame: pd.DataFrame, config: PrepConfig
+    ) -> dict[str, Any]:
+        """PrepConfig fields fixing what was decided about this kind's columns from the table
+        (e.g. which tabular columns are numeric), or {}. They are saved with the prepared
+        data and the bundle, so evaluate and predict read any later table the same way."""
+        return {}
 
     # -- cells ---------------------------------------------------------------------------
     @abstractmethod
@@ -197,9 +225,13 @@ class Modality(ABC):
         """The encoders a user may choose for this kind (empty: one fixed encoder)."""
         return ()
 
-    def fit_values(self, values: Sequence[Any]) -> Any:
+    def fit_values(self, values: Sequence[Any], config: PrepConfig) -> Any:
         """What the encoder learns from before training, given the training rows' present
-        values (e.g. a text vocabulary); None when it needs nothing."""
+        values (e.g. a text vocabulary) and the data's settings; None when it needs nothing.
+
+        Raises:
+            DataError: nothing can be learnt (e.g. a named tabular column with no value).
+        """
         return None
 
     def encoder_settings(self, config: PrepConfig) -> Any:

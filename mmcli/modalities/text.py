@@ -82,5 +82,5 @@ class TextModality(Modality):
 
         return tuple(TEXT_ENCODERS)
 
-    def fit_values(self, values: Sequence[Any]) -> Any:
+    def fit_values(self, values: Sequence[Any], config: PrepConfig) -> Any:
         return [v for v in values if v]

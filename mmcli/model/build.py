@@ -51,6 +51,7 @@ class Built:
     extractors: dict[str, Any] = field(default_factory=dict)
     head: Any = None
     head_weights: Any = None  # like fusion_weights_model(model), over the head's inputs
+    fit: Mapping[str, Any] = field(default_factory=dict)  # what each encoder learnt first
 
 
 def build(

@@ -69,3 +69,20 @@ def fusion_weights(
     mean = np.concatenate(parts).mean(axis=0)
     return {m: round(float(w), 4) for m, w in zip(modalities, mean, strict=True)}
 
+
+
+def input_reports(model, dataset, indices, names, prep) -> dict:
+    """What each kind's model side says about the scored rows' values against what it learnt
+    (its optional ``input_report(model, name, values, prep)``; tabular: ``unseen_categories``,
+    the cells of each categorical column outside its training vocabulary)."""
+    import importlib
+
+    from mmcli import modalities
+
+    out: dict = {}
+    for name in names:
+        side = importlib.import_module(modalities.modality_of(name).encoders)
+        report = getattr(side, "input_report", None)
+        if report is not None and name in dataset.modalities:
+            out.update(report(model, name, dataset.values(name, indices, prep), prep))
+    return out

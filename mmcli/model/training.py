@@ -39,6 +39,10 @@ def build_model(dataset: Dataset, split: Split, config: RunConfig, task: Task, c
 
         tf.config.experimental.enable_op_determinism()
     fit = fit_values(dataset, split.train)
+    for name, fitted in fit.items():  # e.g. a constant tabular column: said, and recorded
+        for note in getattr(fitted, "notes", lambda: ())():
+            if console is not None:
+                console.print(f"[yellow]note: {name}: {note}[/]")
 
     def attempt(run: RunConfig):
         return build(dataset.modalities, run.model, run.prep,
@@ -65,7 +69,7 @@ def build_model(dataset: Dataset, split: Split, config: RunConfig, task: Task, c
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
         loss=loss, metrics=metrics,
     )
-    return built, config
+    return replace(built, fit=fit), config
 
 
 def fit_values(dataset: Dataset, train_idx: np.ndarray) -> dict[str, Any]:
@@ -77,7 +81,8 @@ def fit_values(dataset: Dataset, train_idx: np.ndarray) -> dict[str, Any]:
         kind = modalities.modality_of(name)
         if kind.needs_fit:
             present = dataset.present(name, train_idx).astype(bool)
-            out[name] = kind.fit_values(list(dataset.values(name, train_idx[present])))
+            values = list(dataset.values(name, train_idx[present]))
+            out[name] = kind.fit_values(values, dataset.schema.prep)
         elif (settings := kind.encoder_settings(dataset.schema.prep)) is not None:
             out[name] = settings
     return out

@@ -7,6 +7,7 @@ from mmcli.model.layers.log_mel_scale import LogMelScale
 from mmcli.model.layers.modality_mask import ModalityMask
 from mmcli.model.layers.position_embedding import PositionEmbedding
 from mmcli.model.layers.spec_augment import SpecAugment
+from mmcli.model.layers.tabular_cells import TabularCells
 from mmcli.model.layers.tfidf_normalize import TfidfNormalize
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "ModalityMask",
     "PositionEmbedding",
     "SpecAugment",
+    "TabularCells",
     "TfidfNormalize",
 ]
