@@ -98,7 +98,8 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
         indices = _select(dataset.examples, options)
         model = load_model(bundle)
         context = Context(model, Forward(model, names), names,
-                          Settings(steps=options.steps, seed=options.seed))
+                          Settings(steps=options.steps, seed=options.seed),
+                          prep=bundle.config.prep)
         from mmcli.model.explain.run import explain_batch
 
         rows = []

@@ -4,8 +4,8 @@
 ``EXPLAINERS`` maps a modality kind to its inside-the-modality explainer (the module and the
 class, imported when used; see :class:`~mmcli.model.explain.base.Explainer`). A new kind adds
 one line here and its module; until then its rows get the Shapley value alone. ``audio``:
-Integrated Gradients over the model's own log-mel spectrogram. Planned: ``tabular`` (each
-column reset to its missing value).
+Integrated Gradients over the model's own log-mel spectrogram; ``tabular``: each column
+reset to its missing value.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ EXPLAINERS: dict[str, tuple[str, str]] = {
     "image": ("mmcli.model.explain.image", "ImageExplainer"),
     "text": ("mmcli.model.explain.text", "TextExplainer"),
     "audio": ("mmcli.model.explain.audio", "AudioExplainer"),
+    "tabular": ("mmcli.model.explain.tabular", "TabularExplainer"),
 }
 
 

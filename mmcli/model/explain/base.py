@@ -80,6 +80,7 @@ class Context:
     names: Sequence[str]
     settings: Settings
     cache: dict[str, Any] = field(default_factory=dict)
+    prep: Any = None  # the bundle's PrepConfig (the tabular explainer's column names)
 
 
 def take(inputs: Mapping[str, Any], index: np.ndarray) -> dict:
