@@ -252,6 +252,7 @@ def _write(folder: Path, rows: list[dict[str, Any]], bundle: Bundle) -> int:
     note = (f"Bundle {bundle.folder}; Shapley values of the target probability over the "
             "modalities (masked through the model's absent path); pictures: Integrated "
             "Gradients against a mean-colour baseline (audio: over the model's log-mel "
-            "spectrogram, from its mean level); text: leave-one-token-out occlusion.")
+            "spectrogram, from its mean level); text: leave-one-token-out occlusion; "
+            "tabular: each column reset to its missing value.")
     (folder / PAGE_FILE).write_text(page("mmcli explain", cards, note), encoding="utf-8")
     return count
