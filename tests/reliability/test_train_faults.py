@@ -95,7 +95,7 @@ def test_disk_full_while_saving_then_resume_finishes_without_retraining(
     out = tmp_path / "bundle"
     real_write_meta = mmcli.api.train.write_meta
 
-    def full_disk(folder, meta):
+    def full_disk(folder, meta, **kwargs):
         (folder / "bundle.json").write_text("{")  # a partial write, then the error
         raise OSError(errno.ENOSPC, "No space left on device", str(folder / "bundle.json"))
 
@@ -141,7 +141,7 @@ def test_a_run_early_stopping_ended_resumes_to_its_best_weights(runner, app, tmp
 
     out = tmp_path / "bundle"
 
-    def full_disk(folder, meta):
+    def full_disk(folder, meta, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(mmcli.api.train, "write_meta", full_disk)
