@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := .demo
 
-.PHONY: demo test test-fast lint clean sample-data
+.PHONY: demo demo-four test test-fast lint clean sample-data
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ demo: $(STAMP)
 	@$(PY) -c "import json; m = json.load(open('$(DEMO)/metrics.json')); print(json.dumps({k: m[k] for k in ('accuracy', 'macro_f1', 'modalities')}, indent=2))"
 	@echo "--- first predictions ($(DEMO)/predictions.jsonl) ---"
 	@head -n 3 $(DEMO)/predictions.jsonl
+
+# The same job on sample_data/four.csv: image, text, audio and a number, the label needing all
+# four. Late fusion: the default (gated) lets the text branch starve on this table (measured:
+# 0.52 test accuracy, text weight 0.00; late 0.84, every modality contributing); see issue 16.
+demo-four: $(STAMP)
+	rm -rf $(DEMO)/four && mkdir -p $(DEMO)/four
+	$(VENV)/bin/mmcli preprocess sample_data/four.csv --out $(DEMO)/four/prepared > $(DEMO)/four/preprocess.json
+	$(VENV)/bin/mmcli train $(DEMO)/four/prepared --out $(DEMO)/four/bundle --seed 0 --fusion late
+	$(VENV)/bin/mmcli evaluate $(DEMO)/four/bundle $(DEMO)/four/prepared > $(DEMO)/four/metrics.json
+	@$(PY) -c "import json; m = json.load(open('$(DEMO)/four/metrics.json')); print(json.dumps({k: m[k] for k in ('accuracy', 'modalities', 'modality_contribution', 'fusion_weights')}, indent=2))"
 
 test: $(STAMP)
 	$(PY) -m pytest

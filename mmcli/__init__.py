@@ -1,4 +1,4 @@
-"""mmcli: train, evaluate and serve multimodal (image + text) classifiers.
+"""mmcli: train, evaluate and serve multimodal (image, text, audio, tabular) classifiers.
 
 Importing this package is cheap: TensorFlow and pandas are imported only by
 the functions that need them.

@@ -50,7 +50,7 @@ EXIT_TABLE = "\n".join(f"{code:>5}  {escape(meaning)}" for code, meaning in EXIT
 
 app = typer.Typer(
     name="mmcli",
-    help="Train, evaluate and serve multimodal (image + text) classifiers.\n\n"
+    help="Train, evaluate and serve multimodal (image, text, audio, tabular) classifiers.\n\n"
     "Data goes to stdout, messages to stderr. Exit codes:\n\n" + EXIT_TABLE,
     no_args_is_help=True,
     cls=_OneLineErrors,
@@ -77,7 +77,7 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """Train, evaluate and serve multimodal (image + text) classifiers."""
+    """Train, evaluate and serve multimodal (image, text, audio, tabular) classifiers."""
 
 
 def main() -> None:

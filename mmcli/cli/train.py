@@ -80,7 +80,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
     quiet: opt.Quiet = False,
 ) -> None:
-    """Train a fused image + text classifier on DATA (a prepared folder, or a raw table that is
+    """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
     then preprocessed with the same code) and write the bundle folder.
 
     Rows whose split is 'test' are never used for training. Prints the bundle's metadata
