@@ -53,6 +53,22 @@ def parse_number(cell: Any) -> float | None:
     return None
 
 
+# A column is numeric when its non-empty cells are numbers but for a few placeholder tokens
+# (``n/a``, ``?``, ``-``): at most this share of the cells and this many distinct tokens. Those
+# cells are then imputed and reported (``not_a_number``), never a reason to drop the column.
+PLACEHOLDER_SHARE = 0.1
+PLACEHOLDER_TOKENS = 3
+
+
+def mostly_numbers(values: Sequence[Any]) -> bool:
+    """Whether non-empty cells are numbers but for a few placeholders (see above)."""
+    others = [v for v in values if parse_number(v) is None]
+    if len(others) == len(values):
+        return False
+    return (len(others) <= PLACEHOLDER_SHARE * len(values)
+            and len({str(v).strip().lower() for v in others}) <= PLACEHOLDER_TOKENS)
+
+
 @dataclass(frozen=True)
 class NumericFit:
     """A numeric column's training statistics: ``median`` (the imputed value), ``mean`` and
@@ -133,7 +149,7 @@ class TabularModality(Modality):
             values = _present(frame[column])
             if not values or any(k.match_score(_as_series(values)) is not None for k in decoders):
                 continue
-            if all(parse_number(v) is not None for v in values):
+            if mostly_numbers(values):
                 if not (_ID_NAME.search(str(column)) or _CAMEL_ID.search(str(column))):
                     numeric.append(column)
             elif _is_categorical(values):
@@ -146,8 +162,7 @@ class TabularModality(Modality):
         if config.numeric_col is not None or config.category_col is not None:
             return {"numeric_col": config.numeric_col or (),
                     "category_col": config.category_col or ()}
-        numeric = tuple(c for c in columns
-                        if all(parse_number(v) is not None for v in _present(frame[c])))
+        numeric = tuple(c for c in columns if mostly_numbers(_present(frame[c])))
         return {"numeric_col": numeric,
                 "category_col": tuple(c for c in columns if c not in numeric)}
 

@@ -109,7 +109,11 @@ def test_a_named_column_empty_in_every_training_row_is_refused(runner, app, tmp_
         writer = csv.writer(handle)
         writer.writerow(["id", "text", "size", "label"])
         writer.writerows([f"r{i}", f"w{i} x y", "", "ab"[i % 2]] for i in range(20))
-    result = runner.invoke(app, ["train", str(table), "--out", str(tmp_path / "b"),
-                                 "--numeric-col", "size", "--epochs", "1", "--no-cache"])
+    args = ["train", str(table), "--out", str(tmp_path / "b"), "--numeric-col", "size",
+            "--epochs", "1", "--no-cache"]
+    result = runner.invoke(app, args)  # a modality lost in every row: refused before the model
+    assert result.exit_code == 3
+    assert "tabular (size)" in result.stderr and "--allow-missing-modality" in result.stderr
+    result = runner.invoke(app, [*args, "--allow-missing-modality"])  # the kind refuses too
     assert result.exit_code == 3
     assert "size" in result.stderr and "--ignore-col" in result.stderr
