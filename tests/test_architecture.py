@@ -22,6 +22,7 @@ LAYERS = [
     ("model", ["mmcli.model"]),
     ("bundle", ["mmcli.bundle"]),
     ("api", ["mmcli.api"]),
+    ("serve", ["mmcli.serve"]),
     ("cli", ["mmcli.cli", "mmcli.__main__"]),
 ]
 

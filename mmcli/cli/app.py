@@ -21,6 +21,7 @@ from mmcli.cli.explain import explain
 from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
+from mmcli.cli.serve import serve
 from mmcli.cli.train import train
 from mmcli.errors import EXIT_CODES
 
@@ -64,6 +65,7 @@ app.command()(predict)
 app.command()(check)
 app.command()(inspect)
 app.command()(explain)
+app.command()(serve)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,133 @@
+"""A request's rows through predict's own row path, and their records.
+
+The validated rows become the lines of a JSON Lines table (uploads replaced by the paths of
+their spooled files) read by :func:`mmcli.io.tables.iter_table_chunks`, whose columns are
+pinned to the bundle's as ``mmcli predict`` pins them, then cleaned and decoded by
+:func:`mmcli.data.rows.iter_rows`; records are built as predict builds them
+(:func:`mmcli.api.predict.prediction_record` / ``error_record``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mmcli import modalities
+from mmcli.api.predict import error_record, prediction_record
+from mmcli.config import PrepConfig, replace
+from mmcli.data.inputs import with_absent
+from mmcli.data.roles import detect_roles, pin_roles
+from mmcli.data.rows import Row, iter_rows
+from mmcli.errors import CellError, UsageError
+from mmcli.io.paths import resolve_path
+from mmcli.io.tables import Table, iter_table_chunks
+from mmcli.modalities import RECORD_MODALITIES, present_column
+from mmcli.serve.files import file_suffix, spool
+from mmcli.serve.requests import Inputs, LocalPath, RequestError, Upload
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mmcli.bundle import Bundle
+
+
+def serving_prep(bundle: Bundle) -> PrepConfig:
+    """The bundle's reading settings for served rows: decoded in the request's thread, files
+    only where the service put or checked them (uploads in its spool folder, local paths
+    already resolved under ``--allow-paths``).
+
+    Raises:
+        UsageError: the bundle reads images from ``--image-dir`` by id (rows cannot send them).
+    """
+    prep = bundle.config.prep
+    if prep.image_dir is not None:
+        raise UsageError(f"{bundle.folder} reads images from --image-dir by row id; serve "
+                         "needs a bundle trained on an image column")
+    return replace(prep, workers=1, image_root=None, allow_outside_root=True)
+
+
+def serving_inputs(bundle: Bundle) -> Inputs:
+    """The columns a served row may carry: those training read, by kind."""
+    _, by_kind = pin_roles(bundle.roles, bundle.config.prep, [])
+    files = {c: kind for kind, columns in by_kind.items() if modalities.get(kind).decodes
+             for c in columns}
+    values = tuple(c for kind, columns in by_kind.items() for c in columns if c not in files)
+    identity = bundle.roles.get("id")
+    return Inputs(files, values, identity if isinstance(identity, str) else None)
+
+
+def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
+              inputs: Inputs, folder: Path, allow_paths: Path | None, *,
+              form: bool = False) -> list[Row]:
+    """The request's rows cleaned and decoded, in order (uploads spooled in ``folder``;
+    errors name ``rows[i].<column>``, or the field of a ``form``).
+
+    Raises:
+        RequestError: 422 an upload that is not a file of its kind; 403 a local path outside
+            ``allow_paths``.
+        DataError: the rows do not make a table (e.g. two keys that differ only by spaces).
+    """
+    lines = []
+    for i, row in enumerate(rows):
+        cells: dict[str, Any] = {}
+        for j, (column, value) in enumerate(row.items()):
+            field = column if form else f"rows[{i}].{column}"
+            kind = inputs.file_columns.get(column, "")
+            if isinstance(value, Upload):
+                suffix = file_suffix(kind, value.data, field)
+                value = str(spool(folder, f"{i}-{j}{suffix}", value.data))
+            elif isinstance(value, LocalPath):
+                value = _local(value.value, kind, field, allow_paths)
+            cells[column] = value
+        lines.append(json.dumps(cells, ensure_ascii=False))
+    data = io.BytesIO("\n".join(lines).encode("utf-8"))
+    chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(rows), stdin=data))
+    columns = list(chunk.table.frame.columns)
+    prep, pinned = pin_roles(bundle.roles, prep, columns)  # as mmcli predict reads a table
+    prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
+    root = allow_paths if allow_paths is not None else folder
+    table = with_absent(Table(chunk.table.frame, Path(root), "request", ""), pinned)
+    roles = detect_roles(table.frame, prep, name="request")
+    return list(iter_rows(table, roles, roles.settled(prep), need_label=False,
+                          dedupe_ids=False))
+
+
+def _local(value: str, kind: str, field: str, root: Path | None) -> str:
+    """A row's local path, refused (403) when it leads outside ``root``; any other fault
+    (missing, not a file) is left for the row path to report as predict does."""
+    if root is None:
+        raise RequestError(403, field, "local paths are not allowed; start the server with "
+                                       "--allow-paths ROOT")
+    try:
+        resolve_path(value, root, what=kind or "file")
+    except CellError as exc:
+        if exc.reason == "outside_root":
+            raise RequestError(403, field, f"outside the allowed folder ({exc})") from None
+    return value
+
+
+def usable(rows: Sequence[Row]) -> list[Row]:
+    """The rows the model predicts (the others get an error record)."""
+    return [row for row in rows if not row.rejected]
+
+
+def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
+            top_k: int) -> list[dict[str, Any]]:
+    """One record per row, as ``mmcli predict`` writes it; ``proba`` holds the usable rows'
+    probabilities, in order ``(len(usable(rows)), classes)``."""
+    task, labels = bundle.task, bundle.labels
+    extra = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
+    out, position = [], 0
+    for row in rows:
+        if row.rejected:
+            record = error_record(row, task)
+        else:
+            record = prediction_record(row, task.prediction(proba[position], labels, top_k))
+            position += 1
+        for name in extra:  # image_2_present ... after the usual fields, as predict does
+            record[present_column(name)] = record["error"] is None and row.present(name)
+        out.append(record)
+    return out

@@ -1,0 +1,119 @@
+"""The service without HTTP: a verified bundle, its engine behind a micro-batcher, and what
+a request's rows need (read, predict, records). The routes in :mod:`mmcli.serve.app` only
+move bytes in and out of it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from mmcli import __version__
+from mmcli.bundle import Bundle, read_bundle
+from mmcli.data.roles import pin_roles
+from mmcli.data.rows import Row
+from mmcli.errors import DataError
+from mmcli.serve import prepare
+from mmcli.serve.batching import MicroBatcher
+from mmcli.serve.engine import Engine, load_engine
+from mmcli.serve.requests import RequestError
+from mmcli.serve.settings import BATCH_ROWS, ServeConfig
+from mmcli.tasks import task_name
+
+
+class Service:
+    """A bundle ready to serve: hashes verified and the model loaded (both before the
+    server binds), a worker thread started.
+
+    Raises:
+        BundleError: a tampered, incomplete or unreadable bundle (exit 4).
+        UsageError: a bundle serve cannot take (images by id from ``--image-dir``).
+    """
+
+    def __init__(self, bundle: str | Path, config: ServeConfig) -> None:
+        self.config = config
+        self.bundle: Bundle = read_bundle(bundle)  # signature and every file's SHA-256
+        self.prep = prepare.serving_prep(self.bundle)
+        self.inputs = prepare.serving_inputs(self.bundle)
+        engine_prep, _ = pin_roles(self.bundle.roles, self.prep, list(self.inputs.columns))
+        self.engine: Engine = load_engine(self.bundle, engine_prep)
+        self.engine.predict([_blank_row(self.bundle.modalities)])  # the first call traces
+        self.batcher = MicroBatcher(self.engine.predict, capacity=config.queue,
+                                    wait=config.batch_wait_ms / 1000, batch_rows=BATCH_ROWS)
+        self.spool = Path(tempfile.mkdtemp(prefix="mmcli-serve-"))
+        self.batcher.start()
+
+    def read(self, rows: Sequence[dict[str, Any]], *, form: bool = False) -> list[Row]:
+        """Rows (validated by :mod:`mmcli.serve.requests`) read as predict reads a table.
+
+        Raises:
+            RequestError: an upload that does not decode, a path outside ``--allow-paths``,
+                rows that do not make a table.
+        """
+        folder = Path(tempfile.mkdtemp(dir=self.spool))
+        try:
+            return prepare.read_rows(rows, self.bundle, self.prep, self.inputs, folder,
+                                     self.config.allow_paths, form=form)
+        except RequestError:
+            raise
+        except DataError as exc:
+            raise RequestError(422, "form" if form else "rows", str(exc)) from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def submit(self, rows: Sequence[Row]) -> Future | None:
+        """Queue the usable rows for the model (None: there are none).
+
+        Raises:
+            QueueFull: the queue is full (503).
+        """
+        usable = prepare.usable(rows)
+        return self.batcher.submit(usable) if usable else None
+
+    def records(self, rows: Sequence[Row], proba) -> list[dict[str, Any]]:
+        import numpy as np
+
+        if proba is None:
+            proba = np.zeros((0, len(self.bundle.labels)))
+        return prepare.records(rows, proba, self.bundle, self.config.top_k)
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "queued": self.batcher.waiting, "queue": self.config.queue,
+                "batches": self.batcher.batches}
+
+    def metadata(self) -> dict[str, Any]:
+        """Labels, inputs, modalities, task, versions, limits and the bundle's hashes."""
+        bundle, config = self.bundle, self.config
+        return {
+            "bundle": str(bundle.folder),
+            "task": task_name(bundle.config.train),
+            "labels": list(bundle.labels),
+            "modalities": list(bundle.modalities),
+            "inputs": {
+                "files": dict(self.inputs.file_columns),
+                "values": list(self.inputs.value_columns),
+                "id": self.inputs.id_column,
+            },
+            "engine": self.engine.name,
+            "versions": {"mmcli": __version__, "bundle_mmcli": bundle.mmcli_version,
+                         **dict(bundle.versions)},
+            "files": dict(bundle.files),
+            "limits": {"max_body_bytes": config.max_body_bytes, "max_rows": config.max_rows,
+                       "max_text_chars": config.max_text_chars, "queue": config.queue,
+                       "batch_wait_ms": config.batch_wait_ms, "top_k": config.top_k,
+                       "allow_paths": str(config.allow_paths) if config.allow_paths else None},
+        }
+
+    def close(self) -> None:
+        """Answer what is queued, stop the worker, remove the spool folder."""
+        self.batcher.stop(timeout=60)
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+
+def _blank_row(names: Sequence[str]) -> Row:
+    """A row with every modality absent: the warm-up call's input."""
+    return Row(row=0, id="", split="test", label=None, values=dict.fromkeys(names),
+               issues=(), rejected=False)
