@@ -60,10 +60,13 @@ def serving_inputs(bundle: Bundle) -> Inputs:
 
 
 def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
-              inputs: Inputs, folder: Path, allow_paths: Path | None, *,
-              form: bool = False) -> list[Row]:
-    """The request's rows cleaned and decoded, in order (uploads spooled in ``folder``;
-    errors name ``rows[i].<column>``, or the field of a ``form``).
+              inputs: Inputs, spooled: list[Path], folder: Path, allow_paths: Path | None, *,
+              prefix: str = "", form: bool = False,
+              roles_cache: dict | None = None) -> list[Row]:
+    """The request's rows cleaned and decoded, in order (uploads written to ``folder`` as
+    ``<prefix>-<row>-<cell><suffix>`` and appended to ``spooled``, the caller's to remove;
+    errors name ``rows[i].<column>``, or the field of a ``form``). ``roles_cache`` keeps
+    the roles of each set of columns between requests (a third of a one-row request's time).
 
     Raises:
         RequestError: 422 an upload that is not a file of its kind; 403 a local path outside
@@ -78,21 +81,39 @@ def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
             kind = inputs.file_columns.get(column, "")
             if isinstance(value, Upload):
                 suffix = file_suffix(kind, value.data, field)
-                value = str(spool(folder, f"{i}-{j}{suffix}", value.data))
+                path = spool(folder, f"{prefix}-{i}-{j}{suffix}", value.data)
+                spooled.append(path)
+                value = str(path)
             elif isinstance(value, LocalPath):
                 value = _local(value.value, kind, field, allow_paths)
             cells[column] = value
         lines.append(json.dumps(cells, ensure_ascii=False))
     data = io.BytesIO("\n".join(lines).encode("utf-8"))
     chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(rows), stdin=data))
-    columns = list(chunk.table.frame.columns)
-    prep, pinned = pin_roles(bundle.roles, prep, columns)  # as mmcli predict reads a table
-    prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
+    columns = tuple(chunk.table.frame.columns)
     root = allow_paths if allow_paths is not None else folder
-    table = with_absent(Table(chunk.table.frame, Path(root), "request", ""), pinned)
-    roles = detect_roles(table.frame, prep, name="request")
-    return list(iter_rows(table, roles, roles.settled(prep), need_label=False,
-                          dedupe_ids=False))
+    frame = chunk.table.frame
+    known = roles_cache is not None and set(columns) <= _known_columns(bundle, inputs)
+    if known and columns in roles_cache:
+        pinned, roles, settled = roles_cache[columns]
+        table = with_absent(Table(frame, Path(root), "request", ""), pinned)
+    else:
+        prep, pinned = pin_roles(bundle.roles, prep, list(columns))  # as mmcli predict does
+        prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
+        table = with_absent(Table(frame, Path(root), "request", ""), pinned)
+        roles = detect_roles(table.frame, prep, name="request")
+        settled = roles.settled(prep)
+        if known and len(roles_cache) < 256:
+            # Only the bundle's own columns: every kind is pinned or absent and no column is
+            # left to detect by content, so the roles depend on the column names alone.
+            roles_cache[columns] = (pinned, roles, settled)
+    return list(iter_rows(table, roles, settled, need_label=False, dedupe_ids=False))
+
+
+def _known_columns(bundle: Bundle, inputs: Inputs) -> set[str]:
+    """The model's input columns and the id (pinned by name). Not the label or split: unset
+    for reading, a label column with an unusual name would be left to detection."""
+    return {*inputs.columns, *([inputs.id_column] if inputs.id_column else [])}
 
 
 def _local(value: str, kind: str, field: str, root: Path | None) -> str:

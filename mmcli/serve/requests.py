@@ -114,12 +114,13 @@ def parse_form(fields: Sequence[tuple[str, str | bytes]], inputs: Inputs,
                     raise RequestError(422, name, "an uploaded value that is not UTF-8 text; "
                                                   "only file columns take files") from None
         row[name] = value
-    return [check_row(row, "form", inputs, config)]
+    return [check_row(row, "", inputs, config)]
 
 
 def check_row(row: Any, where: str, inputs: Inputs, config: ServeConfig) -> dict[str, Any]:
     """One row checked: file cells as :class:`Upload` / :class:`LocalPath` / None, other
-    cells as they came (a JSON object or list in a value column is refused).
+    cells as they came (a JSON object or list in a value column is refused). Fields are
+    named ``<where>.<column>`` (``where`` empty, a form's: ``<column>``).
 
     Raises:
         RequestError: see :func:`parse_json`.
@@ -127,11 +128,11 @@ def check_row(row: Any, where: str, inputs: Inputs, config: ServeConfig) -> dict
     if not isinstance(row, dict):
         raise RequestError(422, where, f"expected an object, got {_json_type(row)}")
     if not any(column in row for column in inputs.columns):
-        raise RequestError(422, where, "has none of the model's input columns "
+        raise RequestError(422, where or "form", "has none of the model's input columns "
                                        f"({', '.join(inputs.columns)})")
     checked: dict[str, Any] = {}
     for column, value in row.items():
-        field = f"{where}.{column}"
+        field = f"{where}.{column}" if where else column
         if column in inputs.file_columns:
             checked[column] = _file_cell(value, field, config)
         elif isinstance(value, Upload):

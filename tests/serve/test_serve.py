@@ -134,6 +134,8 @@ BAD = [  # (name, request kwargs, status, field)
      "content-type"),
     ("an upload that is no image", {"files": {"image": ("a.png", b"GIF89a broken")}}, 422,
      "image"),
+    ("a form's text over --max-text-chars", {"data": {"text": "a" * 301},
+                                              "files": {"note": ("n.txt", b"x")}}, 422, "text"),
     ("a non-UTF-8 upload for text", {"files": {"text": ("t.txt", b"\xff\xfe\x00")}}, 422,
      "text"),
 ]
