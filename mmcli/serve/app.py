@@ -5,8 +5,10 @@ Every refusal is a 4xx JSON body ``{"error": why, "field": the field at fault}``
 over ``--max-body-bytes`` (413, read no further), JSON that does not parse (400), a missing
 or malformed field, an undecodable upload or an over-long text (422), too many rows (413),
 a local path not allowed (403), an unknown content type (415); a full queue is 503 with
-``Retry-After``. Reading, decoding and the model all run off the event loop (a thread pool,
-then the model's worker thread), so a slow request never stalls the others.
+``Retry-After``. Parsing, reading, decoding and the model all run off the event loop (a
+thread pool, the reader's and the model's worker threads), so a slow request never stalls
+the others. Requests whose rows carry the id column and only the model's columns are read
+together in one table (the reader, a micro-batcher like the model's); others alone.
 """
 
 from __future__ import annotations
@@ -71,20 +73,27 @@ def create_app(service: Service) -> FastAPI:
     @app.post("/predict", summary="Predict rows: the records of mmcli predict --format jsonl",
               openapi_extra=_BODY)
     async def predict(request: Request) -> JSONResponse:
-        if service.batcher.full():  # refuse before reading the body
-            raise QueueFull(f"{service.batcher.waiting} requests are waiting")
+        if service.batcher.full() or service.reader.full():  # refuse before reading the body
+            raise QueueFull(f"{service.config.queue} requests are waiting")
         body = await _read_body(request, config.max_body_bytes)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
             fields = await _form_fields(request, body, config.max_body_bytes)
             rows = parse_form(fields, service.inputs, config)
-            decoded = await run_in_threadpool(service.read, rows, form=True)
         elif kind in ("", "application/json") or kind.endswith("+json"):
             rows = await run_in_threadpool(parse_json, body, service.inputs, config)
-            decoded = await run_in_threadpool(service.read, rows)
         else:
             raise RequestError(415, "content-type", f"{kind!r}: send application/json or "
                                                     "multipart/form-data")
+        form = kind == "multipart/form-data"
+        cells, spooled = await run_in_threadpool(service.cells, rows, form=form)
+        try:
+            if service.shareable(cells):
+                decoded = await asyncio.wrap_future(service.reader.submit(cells))
+            else:
+                decoded = await run_in_threadpool(service.read, cells)
+        finally:
+            service.discard(spooled)
         future = service.submit(decoded)
         proba = await asyncio.wrap_future(future) if future is not None else None
         return JSONResponse({"records": service.records(decoded, proba)})

@@ -1,5 +1,7 @@
 """Micro-batching: requests wait in a bounded queue; one worker thread, the only one that
-touches the model, takes the waiting rows together and predicts them in one call.
+touches the model, takes the waiting rows together and predicts them in one call. (The
+service runs a second one over reading: any function from a list of rows to one result per
+row, in order, can be batched.)
 
 The first waiting request waits at most ``wait`` seconds for others to fill the batch (up to
 ``batch_rows`` rows), then everything waiting that fits is predicted together and each

@@ -59,21 +59,19 @@ def serving_inputs(bundle: Bundle) -> Inputs:
     return Inputs(files, values, identity if isinstance(identity, str) else None)
 
 
-def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
-              inputs: Inputs, spooled: list[Path], folder: Path, allow_paths: Path | None, *,
-              prefix: str = "", form: bool = False,
-              roles_cache: dict | None = None) -> list[Row]:
-    """The request's rows cleaned and decoded, in order (uploads written to ``folder`` as
-    ``<prefix>-<row>-<cell><suffix>`` and appended to ``spooled``, the caller's to remove;
-    errors name ``rows[i].<column>``, or the field of a ``form``). ``roles_cache`` keeps
-    the roles of each set of columns between requests (a third of a one-row request's time).
+def cells_of(rows: Sequence[dict[str, Any]], inputs: Inputs, spooled: list[Path],
+             folder: Path, allow_paths: Path | None, *, prefix: str = "",
+             form: bool = False) -> list[dict[str, Any]]:
+    """The request's rows as JSON Lines objects: uploads checked and written to ``folder``
+    as ``<prefix>-<row>-<cell><suffix>`` (appended to ``spooled``, the caller's to remove)
+    and replaced by their paths, local paths checked under ``allow_paths``. Errors name
+    ``rows[i].<column>``, or the field of a ``form``.
 
     Raises:
         RequestError: 422 an upload that is not a file of its kind; 403 a local path outside
             ``allow_paths``.
-        DataError: the rows do not make a table (e.g. two keys that differ only by spaces).
     """
-    lines = []
+    out = []
     for i, row in enumerate(rows):
         cells: dict[str, Any] = {}
         for j, (column, value) in enumerate(row.items()):
@@ -87,12 +85,25 @@ def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
             elif isinstance(value, LocalPath):
                 value = _local(value.value, kind, field, allow_paths)
             cells[column] = value
-        lines.append(json.dumps(cells, ensure_ascii=False))
-    data = io.BytesIO("\n".join(lines).encode("utf-8"))
-    chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(rows), stdin=data))
-    columns = tuple(chunk.table.frame.columns)
-    root = allow_paths if allow_paths is not None else folder
+        out.append(cells)
+    return out
+
+
+def table_rows(cells: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
+               inputs: Inputs, root: Path, roles_cache: dict | None = None) -> list[Row]:
+    """Rows from :func:`cells_of` read as ``mmcli predict`` reads the same lines of a JSON
+    Lines table (file paths relative to ``root``), cleaned and decoded, in order.
+    ``roles_cache`` keeps the roles of each set of columns between calls (a third of a
+    one-row request's time).
+
+    Raises:
+        DataError: the rows do not make a table (e.g. two keys that differ only by spaces).
+    """
+    lines = "\n".join(json.dumps(c, ensure_ascii=False) for c in cells)
+    data = io.BytesIO(lines.encode("utf-8"))
+    chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(cells), stdin=data))
     frame = chunk.table.frame
+    columns = tuple(frame.columns)
     known = roles_cache is not None and set(columns) <= _known_columns(bundle, inputs)
     if known and columns in roles_cache:
         pinned, roles, settled = roles_cache[columns]
@@ -108,6 +119,15 @@ def read_rows(rows: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
             # left to detect by content, so the roles depend on the column names alone.
             roles_cache[columns] = (pinned, roles, settled)
     return list(iter_rows(table, roles, settled, need_label=False, dedupe_ids=False))
+
+
+def shareable(cells: Sequence[dict[str, Any]], bundle: Bundle, inputs: Inputs) -> bool:
+    """Whether these rows read the same inside a table shared with other requests' rows:
+    each has the id column (a row without one is numbered by its place in the table) and
+    only the model's own columns (nothing left to detect by content)."""
+    known = _known_columns(bundle, inputs)
+    return inputs.id_column is not None and all(
+        inputs.id_column in row and set(row) <= known for row in cells)
 
 
 def _known_columns(bundle: Bundle, inputs: Inputs) -> set[str]:

@@ -46,30 +46,52 @@ class Service:
             self.engine.predict([_blank_row(self.bundle.modalities)] * size)  # (1.4 s each)
         self.batcher = MicroBatcher(self.engine.predict, capacity=config.queue,
                                     wait=config.batch_wait_ms / 1000, batch_rows=BATCH_ROWS)
-        self._roles: dict = {}  # column names -> roles (prepare.read_rows)
+        # Requests' rows are read together too: one table for several requests' rows costs
+        # about what one request's did (pandas, roles, the row path's set-up).
+        self.reader = MicroBatcher(self.read, capacity=config.queue,
+                                   wait=config.batch_wait_ms / 1000, batch_rows=BATCH_ROWS)
+        self._roles: dict = {}  # column names -> roles (prepare.table_rows)
         self.spool = Path(tempfile.mkdtemp(prefix="mmcli-serve-", dir=_memory_folder()))
+        self.root = config.allow_paths if config.allow_paths is not None else self.spool
         self.batcher.start()
+        self.reader.start()
 
-    def read(self, rows: Sequence[dict[str, Any]], *, form: bool = False) -> list[Row]:
-        """Rows (validated by :mod:`mmcli.serve.requests`) read as predict reads a table.
+    def cells(self, rows: Sequence[dict[str, Any]], *,
+              form: bool = False) -> tuple[list[dict[str, Any]], list[Path]]:
+        """Rows (validated by :mod:`mmcli.serve.requests`) as table lines, uploads spooled;
+        and the spooled files, to :meth:`discard` once the rows are read.
 
         Raises:
-            RequestError: an upload that does not decode, a path outside ``--allow-paths``,
-                rows that do not make a table.
+            RequestError: an upload that does not decode, a path outside ``--allow-paths``.
         """
         spooled: list[Path] = []
         try:
-            return prepare.read_rows(rows, self.bundle, self.prep, self.inputs, spooled,
-                                     self.spool, self.config.allow_paths,
-                                     prefix=uuid.uuid4().hex, form=form,
-                                     roles_cache=self._roles)
-        except RequestError:
+            return prepare.cells_of(rows, self.inputs, spooled, self.spool,
+                                    self.config.allow_paths, prefix=uuid.uuid4().hex,
+                                    form=form), spooled
+        except BaseException:
+            self.discard(spooled)
             raise
+
+    def shareable(self, cells: Sequence[dict[str, Any]]) -> bool:
+        """Whether the rows may be read in one table with other requests' (:attr:`reader`)."""
+        return prepare.shareable(cells, self.bundle, self.inputs)
+
+    def read(self, cells: Sequence[dict[str, Any]]) -> list[Row]:
+        """Table lines read as predict reads a table: cleaned, decoded, in order.
+
+        Raises:
+            RequestError: 422 the rows do not make a table.
+        """
+        try:
+            return prepare.table_rows(cells, self.bundle, self.prep, self.inputs, self.root,
+                                      roles_cache=self._roles)
         except DataError as exc:
-            raise RequestError(422, "form" if form else "rows", str(exc)) from None
-        finally:
-            for path in spooled:
-                path.unlink(missing_ok=True)
+            raise RequestError(422, "rows", str(exc)) from None
+
+    def discard(self, spooled: Sequence[Path]) -> None:
+        for path in spooled:
+            path.unlink(missing_ok=True)
 
     def submit(self, rows: Sequence[Row]) -> Future | None:
         """Queue the usable rows for the model (None: there are none).
@@ -88,8 +110,8 @@ class Service:
         return prepare.records(rows, proba, self.bundle, self.config.top_k)
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "queued": self.batcher.waiting, "queue": self.config.queue,
-                "batches": self.batcher.batches}
+        return {"status": "ok", "queued": self.batcher.waiting + self.reader.waiting,
+                "queue": self.config.queue, "batches": self.batcher.batches}
 
     def metadata(self) -> dict[str, Any]:
         """Labels, inputs, modalities, task, versions, limits and the bundle's hashes."""
@@ -116,6 +138,7 @@ class Service:
 
     def close(self) -> None:
         """Answer what is queued, stop the worker, remove the spool folder."""
+        self.reader.stop(timeout=60)
         self.batcher.stop(timeout=60)
         shutil.rmtree(self.spool, ignore_errors=True)
 

@@ -90,6 +90,24 @@ def test_records_equal_predict_for_paths_and_uploads(server, trained, runner, ap
     assert form.json()["records"] == [expected[good[0]]]
 
 
+def test_concurrent_one_row_requests_read_together_equal_predict(server, trained, runner,
+                                                                  app, tmp_path):
+    rows = _sample_rows(24)
+    expected = _predict(runner, app, trained["bundle"], rows, tmp_path)
+    answers: dict[int, httpx.Response] = {}
+
+    def call(i: int) -> None:
+        answers[i] = _post(server, json={"rows": [{**rows[i], "image": {"path":
+                                                                          rows[i]["image"]}}]})
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(rows))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [answers[i].json()["records"][0] for i in range(len(rows))] == expected
+
+
 def test_metadata_health_and_docs(server, trained):
     meta = httpx.get(server.url + "/metadata", timeout=30).json()
     bundle = json.loads((trained["bundle"] / "bundle.json").read_text())
