@@ -36,7 +36,8 @@ def four(tmp_path_factory, runner, app) -> Path:
     """A tiny four-modality bundle (image, text, audio, tabular), with train's LiteRT export."""
     bundle = tmp_path_factory.mktemp("four") / "bundle"
     result = runner.invoke(app, ["train", str(FOUR), "--out", str(bundle), "--image-size", "32",
-                                 "--epochs", "4", "--seed", "0", "--fusion", "late", "--quiet"])
+                                 "--epochs", "4", "--seed", "0", "--fusion", "late", "--quiet",
+                                 "--engine-export"])
     assert result.exit_code == 0, result.stderr
     return bundle
 
@@ -196,3 +197,14 @@ def test_onnx_into_an_older_bundle_hashed_and_equal_to_tf(runner, app, trained, 
     (bundle / "engine" / "model.onnx").write_bytes(b"tampered")
     result = runner.invoke(app, ["predict", str(bundle), str(SAMPLE), "--engine", "onnx"])
     assert result.exit_code == 4 and "engine/model.onnx" in result.stderr
+
+
+def test_a_bundle_without_an_export_predicts_with_tf_and_says_what_it_lacks(runner, app,
+                                                                           trained):
+    bundle = trained["bundle"]  # trained with MMCLI_ENGINE_EXPORT=0 (tests/conftest.py)
+    assert not (bundle / "engine").exists()
+    result = runner.invoke(app, ["predict", str(bundle), str(SAMPLE), "--engine", "lite"])
+    assert result.exit_code == 2
+    assert "no lite export" in result.stderr and "mmcli export" in result.stderr
+    assert_same(predict(runner, app, bundle, SAMPLE, "auto"),
+                predict(runner, app, bundle, SAMPLE, "tf"), 0.0)
