@@ -43,3 +43,10 @@ def check_format(document, expected: int, error: type[Exception], where: str, wh
         raise error(f"{where}: {what} format {version} cannot be read by this mmcli, which "
                     f"reads format {expected}; {advice}")
     return document
+
+# A bundle's numeric exports for predicting without TensorFlow (mmcli export; train writes the
+# default one): the contract and a model per engine, all under engine/ and all hashed.
+ENGINE_DIR = "engine"
+ENGINE_CONTRACT = "engine/contract.json"
+ENGINE_README = "engine/README.md"
+ENGINE_FILES = {"lite": "engine/model.tflite", "onnx": "engine/model.onnx"}

@@ -26,6 +26,9 @@ def _private_cache(tmp_path_factory):
     """Point mmcli's prepared-data cache at a temporary folder, never the real home."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MMCLI_CACHE_DIR", str(tmp_path_factory.mktemp("mmcli-cache")))
+        # Train's LiteRT export costs 10-25 s a bundle here: only tests/test_export.py, which
+        # passes --engine-export, pays it (subprocesses inherit the variable).
+        patch.setenv("MMCLI_ENGINE_EXPORT", "0")
         yield
 
 

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mmcli.bundle import Bundle, load_model
+from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs, with_absent
 from mmcli.data.roles import detect_roles, pin_roles
 from mmcli.data.rows import Row, iter_rows
 from mmcli.errors import DataError, UsageError
-from mmcli.io.tables import iter_table_chunks
+from mmcli.io.tables import Chunk, iter_table_chunks
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.tasks import Task
 
@@ -63,6 +63,7 @@ def predict_records(
     summary: PredictSummary | None = None,
     on_start: Callable[[int | None], None] | None = None,
     on_row: Callable[[], None] | None = None,
+    engine: str = "auto",
 ) -> Iterator[dict[str, Any]]:
     """Yield one prediction record per input row, in input order, reading ``chunk_rows`` rows
     at a time (see :data:`RECORD_FIELDS`; kept input columns come after them).
@@ -74,15 +75,38 @@ def predict_records(
     Raises:
         DataError: unreadable table, a missing ``keep_columns`` column, or (``strict``) a bad row.
     """
-    from mmcli.model.feed import rows_inputs
-    from mmcli.model.inference import predict_proba
+    prep = replace(bundle.config.prep, **(prep_overrides or {}))
+    chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
+    yield from predict_chunks(
+        bundle, chunks, top_k=top_k, batch_size=batch_size, keep_columns=keep_columns,
+        strict=strict, prep_overrides=prep_overrides, summary=summary, on_start=on_start,
+        on_row=on_row, engine=engine)
+
+
+def predict_chunks(
+    bundle: Bundle,
+    chunks: Iterable[Chunk],
+    *,
+    top_k: int = 3,
+    batch_size: int = 256,
+    keep_columns: Sequence[str] = (),
+    strict: bool = False,
+    prep_overrides: dict[str, Any] | None = None,
+    summary: PredictSummary | None = None,
+    on_start: Callable[[int | None], None] | None = None,
+    on_row: Callable[[], None] | None = None,
+    engine: str = "auto",
+) -> Iterator[dict[str, Any]]:
+    """:func:`predict_records` over chunks already read (a table's, or rows given in Python:
+    :func:`mmcli.api.load.rows_chunk`). ``engine``: ``tf``, ``lite``, ``onnx`` or ``auto``
+    (:func:`mmcli.api.engine.open_engine`)."""
+    from mmcli.api.engine import open_engine
 
     if top_k < 1:
         raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")
     summary = summary if summary is not None else PredictSummary()
     task = bundle.task
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
-    chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
     model = None
     roles = None
     pinned: dict[str, tuple[str, ...]] = {}
@@ -93,7 +117,7 @@ def predict_records(
         usable = [r for r in batch if not r.rejected]
         if not usable:
             return np.zeros((0, len(labels)))
-        return predict_proba(model, rows_inputs(usable, bundle.modalities, prep))
+        return model(usable, prep)
 
     for chunk in chunks:
         if roles is None:
@@ -107,7 +131,7 @@ def predict_records(
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
-            model = load_model(bundle)
+            model = open_engine(bundle, engine)
         kept = _kept_values(chunk.table.frame, summary.kept_names)
         rows = iter_rows(
             with_absent(chunk.table, pinned),

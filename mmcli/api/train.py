@@ -35,8 +35,12 @@ def train(
     resume: bool = False,
     command: list[str] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    engine_export: bool = True,
 ) -> dict[str, Any]:
-    """Train a fused model on ``data`` and write the bundle ``out``.
+    """Train a fused model on ``data`` and write the bundle ``out``; with ``engine_export``
+    also its LiteRT export in ``engine/`` (checked on the first rows; its figures and seconds
+    under ``training.engine_export``), so ``mmcli predict`` runs without TensorFlow. A failed
+    conversion or check is a warning, not a failed run.
 
     Returns:
         The bundle metadata (also written to ``out/bundle.json``).
@@ -64,7 +68,9 @@ def train(
             config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
                                    checkpoints=checkpoints)
-        save_bundle(model, meta, history, Path(out), force=force)
+        engine = (lambda: _engine_export(model, dataset, meta, on_warning)) \
+            if engine_export else None
+        save_bundle(model, meta, history, Path(out), force=force, engine=engine)
         checkpoints.finish()
         return meta
 
@@ -175,8 +181,37 @@ def report_step(built, dataset: Dataset, split: Split, streams, task, config: Ru
     return report, task
 
 
+def _engine_export(model, dataset: Dataset, meta: dict[str, Any], on_warning) -> tuple | None:
+    """The LiteRT export of the trained model, checked on the dataset's first rows (after the
+    model is saved: cutting it adds nodes to its layers, which Keras cannot serialize)."""
+    import time
+
+    import numpy as np
+
+    from mmcli.api.export import numeric_export
+    from mmcli.errors import MmcliError
+    from mmcli.model.feed import dataset_inputs
+
+    started = time.perf_counter()
+    names = list(meta["modalities"])
+    rows = np.arange(min(128, len(dataset.examples)))
+    batches = [dataset_inputs(dataset, rows[i:i + 64], names) for i in range(0, len(rows), 64)]
+    try:
+        data, contract, agreement = numeric_export(model, meta["labels"], names, "tflite",
+                                                   batches)
+    except MmcliError as exc:
+        if on_warning is not None:
+            on_warning(f"no LiteRT export in the bundle (predict will use TensorFlow): {exc}")
+        return None
+    meta["training"]["engine_export"] = {
+        "format": "tflite", **agreement.to_dict(),
+        "seconds": round(time.perf_counter() - started, 2)}
+    return data, contract
+
+
 def save_bundle(
-    model, meta: dict[str, Any], history: dict[str, list[float]], out: Path, *, force: bool = False
+    model, meta: dict[str, Any], history: dict[str, list[float]], out: Path, *,
+    force: bool = False, engine: Callable[[], tuple | None] | None = None,
 ) -> None:
     """Write the bundle folder atomically: model.keras, history.csv, bundle.json (with hashes)
     and, when ``MMCLI_SIGNING_KEY`` is set, bundle.sig."""
@@ -186,6 +221,12 @@ def save_bundle(
         from mmcli.report.curves import save_curves
 
         save_curves(history, folder / layout.CURVES_FILE, title=_curves_title(meta))
+        exported = engine() if engine is not None else None
+        if exported is not None:
+            from mmcli.api.export import write_numeric
+
+            (folder / layout.ENGINE_DIR).mkdir()
+            write_numeric(folder / layout.ENGINE_DIR, "tflite", *exported)
         write_meta(folder, meta, key=signing_key())
 
 

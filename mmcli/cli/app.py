@@ -18,6 +18,7 @@ from mmcli import __version__
 from mmcli.cli.check import check
 from mmcli.cli.evaluate import evaluate
 from mmcli.cli.explain import explain
+from mmcli.cli.export import export
 from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
@@ -66,6 +67,7 @@ app.command()(check)
 app.command()(inspect)
 app.command()(explain)
 app.command()(serve)
+app.command()(export)
 
 
 def _version(value: bool) -> None:

@@ -33,6 +33,7 @@ def predict(
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop with exit code 3 at the first row that cannot be predicted, instead of writing it with an error.", rich_help_panel=opt.OUTPUT)] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, predicted and written at a time (memory stays bounded).", min=1, rich_help_panel=opt.OUTPUT)] = 10_000,
+    engine: Annotated[str, typer.Option(help="tf (the Keras model), lite or onnx (the bundle's export under LiteRT / ONNX Runtime, without TensorFlow), or auto: the bundle's export when it has one, else tf.", rich_help_panel=opt.OUTPUT)] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
@@ -57,6 +58,8 @@ def predict(
     if format == "parquet" and out is None:
         raise typer.BadParameter("parquet output needs --out FILE (it cannot stream to stdout)",
                                  param_hint="--format")
+    if engine not in ("auto", "tf", "lite", "onnx"):
+        raise typer.BadParameter("choose one of auto, tf, lite, onnx", param_hint="--engine")
     if out is not None:
         check_writable(out, force=force)
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()] if keep_columns else []
@@ -67,7 +70,7 @@ def predict(
     records = predict_records(loaded, input, fmt=flags.input_format, top_k=top_k,
                               chunk_rows=chunk_rows, keep_columns=keep, strict=strict,
                               prep_overrides=dict(flags.prep), summary=summary,
-                              on_start=on_start, on_row=on_row)
+                              on_start=on_start, on_row=on_row, engine=engine)
     with progress:
         if out is None:
             count = write_records(records, sys.stdout, format)

@@ -77,6 +77,7 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override one setting, e.g. --set train.epochs=5 (repeatable; wins over --config and flags).", rich_help_panel=CONFIG, show_default=False)] = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved configuration as TOML on stdout and exit (no training).", rich_help_panel=CONFIG)] = False,
     force: opt.Force = False,
+    engine_export: Annotated[bool, typer.Option("--engine-export/--no-engine-export", envvar="MMCLI_ENGINE_EXPORT", help="Also write the model's LiteRT export into the bundle (engine/), so mmcli predict runs without TensorFlow (MMCLI_ENGINE_EXPORT=0 turns it off by default).", rich_help_panel=opt.OUTPUT)] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -106,7 +107,7 @@ def train(
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
-                        command=command_line(ctx), resume=resume,
+                        command=command_line(ctx), resume=resume, engine_export=engine_export,
                         on_warning=lambda message: warn(console, message))
     task = task_for(config.train)
     for line in task.train_lines(meta):
