@@ -208,3 +208,22 @@ def test_a_bundle_without_an_export_predicts_with_tf_and_says_what_it_lacks(runn
     assert "no lite export" in result.stderr and "mmcli export" in result.stderr
     assert_same(predict(runner, app, bundle, SAMPLE, "auto"),
                 predict(runner, app, bundle, SAMPLE, "tf"), 0.0)
+
+
+def test_serve_on_the_lite_engine_answers_predicts_records_for_every_modality(runner, app,
+                                                                             four, head):
+    """serve --engine lite (audio and tabular included) gives predict --engine lite's records."""
+    import httpx
+
+    from tests.serve.server import running
+
+    expected = predict(runner, app, four, head, "lite")
+    rows = _rows(head)
+    as_paths = [{k: ({"path": v} if k in ("image", "audio") else v) if v else None
+                 for k, v in r.items()} for r in rows]
+    with running(four, "--engine", "lite", "--allow-paths", str(head.parent)) as server:
+        metadata = httpx.get(server.url + "/metadata", timeout=60).json()
+        answer = httpx.post(server.url + "/predict", json={"rows": as_paths}, timeout=300)
+    assert answer.status_code == 200, answer.text
+    assert metadata["engine"] == "lite"
+    assert_same(answer.json()["records"], expected, 1e-6)

@@ -1,6 +1,6 @@
 """The one place that predicts rows: an :class:`Engine` holds a model and turns decoded rows
-into class probabilities. ``serve`` uses the TensorFlow engine; another runtime (LiteRT,
-ONNX Runtime) is another class with the same two members, chosen in :func:`load_engine`."""
+into class probabilities, through the same engines as ``mmcli predict --engine`` (TensorFlow,
+or the bundle's LiteRT / ONNX export without TensorFlow)."""
 
 from __future__ import annotations
 
@@ -25,29 +25,28 @@ class Engine(Protocol):
         ...
 
 
-class TensorFlowEngine:
-    """The bundle's Keras model (``model.keras``), fed as ``mmcli predict`` feeds it."""
+class BundleEngine:
+    """The bundle's model under the engine ``mmcli predict --engine`` would use: TensorFlow on
+    ``model.keras``, or the bundle's LiteRT / ONNX export (:func:`mmcli.api.engine.open_engine`),
+    so served records equal predict's for the same engine."""
 
-    name = "tf"
+    def __init__(self, bundle: Bundle, prep: PrepConfig, engine: str = "auto") -> None:
+        from mmcli.api.engine import open_engine, resolve
 
-    def __init__(self, bundle: Bundle, prep: PrepConfig) -> None:
-        from mmcli.bundle import load_model
-
-        self.modalities = bundle.modalities
+        self.name = resolve(bundle, engine)
         self.prep = prep
-        self.model = load_model(bundle)
+        self._run = open_engine(bundle, self.name)
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
-        from mmcli.model.feed import rows_inputs
-        from mmcli.model.inference import predict_proba
-
-        return predict_proba(self.model, rows_inputs(rows, self.modalities, self.prep))
+        return self._run(rows, self.prep)
 
 
-def load_engine(bundle: Bundle, prep: PrepConfig) -> Engine:
-    """The engine that serves ``bundle`` (TensorFlow; the model loaded once, here).
+def load_engine(bundle: Bundle, prep: PrepConfig, engine: str = "auto") -> Engine:
+    """The engine that serves ``bundle``, loaded once, here (``auto``: the bundle's export
+    when it has one, else TensorFlow).
 
     Raises:
+        UsageError: an unknown engine or one the bundle has no export for.
         BundleError: the model cannot be loaded.
     """
-    return TensorFlowEngine(bundle, prep)
+    return BundleEngine(bundle, prep, engine)

@@ -41,7 +41,7 @@ class Service:
         self.prep = prepare.serving_prep(self.bundle)
         self.inputs = prepare.serving_inputs(self.bundle)
         engine_prep, _ = pin_roles(self.bundle.roles, self.prep, list(self.inputs.columns))
-        self.engine: Engine = load_engine(self.bundle, engine_prep)
+        self.engine: Engine = load_engine(self.bundle, engine_prep, config.engine)
         for size in (1, 2, 3):  # Keras traces a call per new batch size, then one for any
             self.engine.predict([_blank_row(self.bundle.modalities)] * size)  # (1.4 s each)
         self.batcher = MicroBatcher(self.engine.predict, capacity=config.queue,

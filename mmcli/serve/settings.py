@@ -29,6 +29,7 @@ class ServeConfig:
         batch_wait_ms: How long the first waiting request waits for others to share its
             batch, in milliseconds.
         top_k: Labels listed in each record's ``top_k``.
+        engine: ``auto``, ``tf``, ``lite`` or ``onnx``, as ``mmcli predict --engine``.
     """
 
     host: str = "127.0.0.1"
@@ -40,6 +41,7 @@ class ServeConfig:
     queue: int = 64
     batch_wait_ms: float = 5.0
     top_k: int = 3
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "max_text_chars", "queue", "top_k"):
@@ -52,5 +54,7 @@ class ServeConfig:
         if self.batch_wait_ms < 0:
             raise UsageError("Expected a non-negative number for `batch_wait_ms`. "
                              f"Received: batch_wait_ms={self.batch_wait_ms}")
+        if self.engine not in ("auto", "tf", "lite", "onnx"):
+            raise UsageError(f"--engine {self.engine}: choose one of auto, tf, lite, onnx")
         if self.allow_paths is not None and not Path(self.allow_paths).is_dir():
             raise UsageError(f"--allow-paths {self.allow_paths}: not a folder")
