@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.coverage import lost_everywhere, warning_text
 from mmcli.data.dataset import Dataset, is_dataset
+from mmcli.data.parts import expand_data
 from mmcli.data.split import Split, split_indices
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
@@ -25,7 +26,7 @@ from mmcli.io.signature import signing_key
 
 
 def train(
-    data: str | Path,
+    data: str | Path | Sequence[str | Path],
     config: RunConfig,
     out: Path,
     *,
@@ -58,7 +59,7 @@ def train(
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
                               notify=notify)
         _check_coverage(dataset, config.prep, on_warning)
-        if is_dataset(Path(data)) and str(data) != "-":
+        if all(s != "-" and is_dataset(Path(s)) for s in expand_data(data)):
             config = replace(config, prep=_prepared_config(dataset, config.prep))
         else:  # what detection settled about the columns travels in the bundle
             config = replace(config, prep=_settled(dataset, config.prep))

@@ -68,7 +68,7 @@ MODEL_OPTIONS = opt.group(
 @opt.adds(TRAINING, into="training")
 def train(
     ctx: typer.Context,
-    data: Annotated[str | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin).", show_default=False)] = None,
+    data: Annotated[list[str] | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin); or several prepared folders (repeated, or a quoted glob such as 'parts/part-*') read as one dataset.", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
@@ -98,14 +98,14 @@ def train(
     if print_config:
         sys.stdout.write(to_toml(config))
         return
-    if data is None or out is None:
+    if not data or out is None:
         raise UsageError("train needs DATA and --out BUNDLE (or --print-config)")
     from mmcli.api.train import train as run_training
     from mmcli.tasks import task_for
 
     console = make_console(quiet)
-    console.print(f"training on {data} -> {out}")
-    meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
+    console.print(f"training on {' '.join(data)} -> {out}")
+    meta = run_training(data[0] if len(data) == 1 else data, config, out, force=force, fmt=flags.input_format, console=console,
                         command=command_line(ctx), resume=resume,
                         on_warning=lambda message: warn(console, message))
     task = task_for(config.train)
@@ -132,7 +132,7 @@ def command_line(ctx: typer.Context) -> list[str]:
         if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT") or value is None:
             continue
         if not param.opts[0].startswith("-"):
-            words.append(str(value))
+            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
         elif getattr(param, "is_flag", False):
             words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
         else:
