@@ -78,6 +78,8 @@ def train(
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved configuration as TOML on stdout and exit (no training).", rich_help_panel=CONFIG)] = False,
     force: opt.Force = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
+    strategy: Annotated[str, typer.Option("--strategy", help="Where to train: auto (multi-worker when TF_CONFIG describes a cluster, mirrored with several GPUs, else one), one device, mirrored (the GPUs of this machine), multi-worker (TF_CONFIG's cluster; the chief writes the bundle). The global batch is --batch-size, split across replicas; the learning rate is not rescaled.", rich_help_panel="Distribution")] = "auto",
+    mixed_precision: Annotated[bool, typer.Option("--mixed-precision", help="float16 compute with float32 variables (for GPUs).", rich_help_panel="Distribution")] = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
@@ -107,7 +109,8 @@ def train(
     console.print(f"training on {' '.join(data)} -> {out}")
     meta = run_training(data[0] if len(data) == 1 else data, config, out, force=force, fmt=flags.input_format, console=console,
                         command=command_line(ctx), resume=resume,
-                        on_warning=lambda message: warn(console, message))
+                        on_warning=lambda message: warn(console, message),
+                        strategy=strategy, mixed_precision=mixed_precision)
     task = task_for(config.train)
     for line in task.train_lines(meta):
         if line.startswith(WARNING_LINE):  # shown with --quiet too
