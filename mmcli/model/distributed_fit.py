@@ -130,8 +130,7 @@ def _agree(strategy, logs: dict[str, float]) -> dict[str, float]:
     local = tf.constant([logs[k] for k in keys], tf.float32)
     mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(local)),
                            axis=None)
-    return {k: float(v) for k, v in zip(keys, mean.numpy(), strict=True)} | {
-        k: logs[k] for k in logs if k not in keys}
+    return {k: float(v) for k, v in zip(keys, mean.numpy(), strict=True)}
 
 
 def _validate(model, stream, loss_fn, head) -> dict[str, float]:
