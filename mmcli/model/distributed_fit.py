@@ -15,6 +15,8 @@ worker takes the same early-stopping decision. The callbacks are those ``fit`` w
 
 from __future__ import annotations
 
+import numpy as np
+
 from mmcli.model.backend import import_keras
 from mmcli.model.distribute import Placement, distribute
 
@@ -28,8 +30,9 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
     (:func:`mmcli.model.training.run_epochs`), ``mirrored`` and ``multi-worker`` through
     :func:`run_epochs_custom` (``fit`` under ``MirroredStrategy`` fails on string inputs: its
     symbolic build averages the first batch across replicas, text included). A distributed run's
-    weights are then copied into the same model built on one device, which the report and the
-    bundle use (so the saved model holds no distributed variables).
+    weights (and a ``--mixed-precision`` run's) are then copied into the same model built on
+    one device in float32, which the report and the bundle use (so the saved model holds no
+    distributed variables and no float16 layers).
 
     Returns:
         ``(built, history, monitor)``.
@@ -42,17 +45,29 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
 
     trainable = built.head if built.head is not None else built.model
     if placement.strategy is None:
-        return (built, *training.run_epochs(trainable, streams, config, resume, console))
+        history, monitor = training.run_epochs(trainable, streams, config, resume, console)
+        if not placement.mixed_precision:
+            return built, history, monitor
+        return _float32_copy(built, dataset, split, config, task), history, monitor
     if built.head is not None:
         raise UsageError(f"--strategy {placement.name} does not train on cached frozen-backbone "
                          "features yet: pass --train-backbone, a from-scratch encoder "
                          "(--image-encoder small_cnn), or --strategy one")
     history, monitor = run_epochs_custom(trainable, streams, config, resume, placement, console,
                                          task_head=task.head)
+    return _float32_copy(built, dataset, split, config, task), history, monitor
+
+
+def _float32_copy(built, dataset, split, config, task):
+    """The trained weights in the same model built on one device in float32 (the global
+    policy reset after ``--mixed-precision``), so a bundle loads and predicts anywhere."""
+    from mmcli.model import training
+
+    keras.mixed_precision.set_global_policy("float32")
     copy, _ = training.build_model(dataset, split, config, task, None)
     for mine, theirs in zip(copy.model.variables, built.model.variables, strict=True):
-        mine.assign(theirs.numpy())
-    return copy, history, monitor
+        mine.assign(np.asarray(theirs.numpy(), dtype=mine.dtype))
+    return copy
 
 
 def run_epochs_custom(trainable, streams, config, resume, placement: Placement, console=None,

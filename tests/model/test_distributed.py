@@ -70,6 +70,10 @@ def probabilities(bundle: Path, table: Path) -> np.ndarray:
 def one_process(prepared) -> np.ndarray:
     done = mmcli("train", prepared, "--out", prepared.parent / "one", "--strategy", "one", *TRAIN)
     assert done.returncode == 0, done.stderr
+    meta = json.loads((prepared.parent / "one" / "bundle.json").read_text())
+    assert meta["training"]["distribution"] == {
+        "strategy": "one", "replicas": 1, "devices": ["/device:CPU:0"], "mixed_precision": False,
+        "workers": 1}
     return probabilities(prepared.parent / "one", prepared.parent / "t.csv")
 
 
@@ -128,3 +132,13 @@ def test_a_killed_worker_resumes_from_the_last_completed_epoch(prepared, tmp_pat
     assert "epoch 1/6" not in chief and "epoch 6/6" in chief  # continued, not from scratch
     history = (out / "history.csv").read_text().splitlines()
     assert len(history) == 1 + 6
+
+
+def test_mixed_precision_trains_and_its_bundle_predicts_in_float32(prepared, tmp_path):
+    done = mmcli("train", prepared, "--out", tmp_path / "mp", "--strategy", "one",
+                 "--mixed-precision", *TRAIN[:-2])
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((tmp_path / "mp" / "bundle.json").read_text())
+    assert meta["training"]["distribution"]["mixed_precision"] is True
+    proba = probabilities(tmp_path / "mp", prepared.parent / "t.csv")
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
