@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,7 @@ def evaluate(bundle_path: str | Path, data: str | Path, **kwargs: Any) -> dict[s
 
 def run_evaluation(
     bundle_path: str | Path,
-    data: str | Path,
+    data: str | Path | Sequence[str | Path],
     *,
     split: str = "auto",
     fmt: str | None = None,
@@ -94,7 +94,8 @@ def run_evaluation(
         modalities = list(bundle.modalities)
         batch = bundle.config.train.batch_size
         proba = dataset_proba(model, dataset, indices, modalities, batch)
-        result: dict[str, Any] = {"bundle": str(bundle.folder), "data": str(data), "split": chosen}
+        result: dict[str, Any] = {"bundle": str(bundle.folder), "data": _named(data),
+                                  "split": chosen}
         absent = [m for m in modalities if m not in dataset.modalities or m in no_column]
         if absent:  # the model's inputs the data has no column for: masked in every row
             result["absent_modalities"] = absent
@@ -207,3 +208,7 @@ def _select(dataset: Dataset, split: str,
         raise DataError(f"no labelled rows to evaluate in split {split!r}")
     return indices, split
 
+
+def _named(data) -> str:
+    """DATA as the JSON's ``data``: the path, or several joined by a space."""
+    return str(data) if isinstance(data, (str, Path)) else " ".join(map(str, data))

@@ -14,6 +14,7 @@ from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.rows import iter_rows
 from mmcli.data.schema import Schema
+from mmcli.data.shard import Part
 from mmcli.errors import DataError, NoUsableRowsError
 from mmcli.io.atomic import atomic_dir
 
@@ -30,6 +31,7 @@ def prepare(
     inputs: Inputs | None = None,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
+    part: Part | None = None,
 ) -> dict[str, Any]:
     """Read, clean, align and decode a table into a prepared dataset folder at ``out``.
 
@@ -45,6 +47,8 @@ def prepare(
         inputs: the table already loaded by :func:`~mmcli.data.inputs.load_inputs`.
         on_start: called with the number of rows before decoding starts (progress).
         on_row: called once per row (progress).
+        part: prepare only this part of the rows (``--shard I/N``, :mod:`mmcli.data.shard`);
+            the rejects about no row of the table (``--join``) go to part 1.
 
     Returns:
         The summary also saved as ``schema.json``.
@@ -68,18 +72,21 @@ def prepare(
             " name it with --label-col"
         )
     if on_start is not None:
-        on_start(len(table.frame))
+        on_start(len(table.frame) if part is None else part.count(len(table.frame)))
     with atomic_dir(Path(out), force=force) as folder:
         rows = iter_rows(
             table, roles, config, need_label=need_label, on_row=on_row,
             row_issues=inputs.row_issues,
+            part=None if part is None else (part.index, part.parts),
         )
-        summary = write_rows(
-            rows, folder, config, names=roles.modalities, extra_rejects=inputs.extra_rejects,
-        )
+        extra = inputs.extra_rejects if part is None or part.index == 1 else ()
+        summary = write_rows(rows, folder, config, names=roles.modalities, extra_rejects=extra)
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
-        schema = build_schema(inputs, config, summary).to_dict()
+        schema = build_schema(inputs, config, summary)
+        if part is not None:
+            schema = dataclasses.replace(schema, part=part.to_dict())
+        schema = schema.to_dict()
         (folder / layout.SCHEMA_FILE).write_text(json.dumps(schema, indent=2), encoding="utf-8")
     return schema
 

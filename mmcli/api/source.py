@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,12 @@ from mmcli.config import PrepConfig
 from mmcli.data.cache import cache_key, entry_path
 from mmcli.data.dataset import Dataset, is_dataset, open_dataset
 from mmcli.data.inputs import load_inputs
-from mmcli.errors import DataError
+from mmcli.data.parts import expand_data, open_parts
+from mmcli.errors import DataError, UsageError
 
 
 def open_source(
-    data: str | Path,
+    data: str | Path | Sequence[str | Path],
     config: PrepConfig,
     workdir: Path,
     *,
@@ -37,7 +38,21 @@ def open_source(
     pins the columns read (:func:`mmcli.data.inputs.load_inputs`); a trained input's column
     that the table lacks is masked in every row, and given to ``on_absent`` (kind -> the
     columns missing).
+
+    Several DATA (a list, or a glob pattern) must be prepared folders, read as one dataset
+    (:mod:`mmcli.data.parts`: their settings must match; a table's ``--shard`` parts all given).
+
+    Raises:
+        UsageError: several DATA that are not all prepared folders, or that do not match.
     """
+    sources = expand_data(data)
+    if len(sources) > 1:
+        raw = [s for s in sources if s == "-" or not is_dataset(Path(s))]
+        if raw:
+            raise UsageError(f"several DATA must all be prepared folders (mmcli preprocess); "
+                             f"{raw[0]} is not")
+        return open_parts(sources)
+    data = sources[0]
     path = Path(data)
     if str(data) != "-" and is_dataset(path):
         return open_dataset(path)

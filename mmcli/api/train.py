@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,17 @@ from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
 from mmcli.data.coverage import lost_everywhere, warning_text
 from mmcli.data.dataset import Dataset, is_dataset
+from mmcli.data.parts import expand_data
 from mmcli.data.split import Split, split_indices
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
 from mmcli.io.checkpoint import Checkpoints
+from mmcli.io.cluster import WorkerCheckpoints, cluster_role
 from mmcli.io.signature import signing_key
 
 
 def train(
-    data: str | Path,
+    data: str | Path | Sequence[str | Path],
     config: RunConfig,
     out: Path,
     *,
@@ -36,11 +38,17 @@ def train(
     command: list[str] | None = None,
     on_warning: Callable[[str], None] | None = None,
     engine_export: bool = True,
+    strategy: str = "auto",
+    mixed_precision: bool = False,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``; with ``engine_export``
     also its LiteRT export in ``engine/`` (checked on the first rows; its figures and seconds
     under ``training.engine_export``), so ``mmcli predict`` runs without TensorFlow. A failed
     conversion or check is a warning, not a failed run.
+
+    ``strategy`` (:mod:`mmcli.model.distribute`): under ``multi-worker`` every worker runs
+    this same call; the chief (:mod:`mmcli.io.cluster`) writes ``out`` and ``<out>.ckpt``,
+    the others only their own temporary folder, removed at the end.
 
     Returns:
         The bundle metadata (also written to ``out/bundle.json``).
@@ -55,19 +63,41 @@ def train(
         OutputLockedError: another mmcli process is writing ``out``.
         UsageError: ``resume`` without a checkpoint to resume, or with other data or flags.
     """
+    role = cluster_role()
+    if strategy == "multi-worker" or (strategy == "auto" and role.clustered):
+        if console is not None:
+            console.print(f"mmcli: {role.describe()}", markup=False)
+        if not role.chief:
+            with tempfile.TemporaryDirectory(prefix="mmcli-worker-") as own:
+                mine = Path(own) / "bundle"
+                return _train(data, config, mine, WorkerCheckpoints(mine, out, resume=resume),
+                              fmt=fmt, console=console, command=command,
+                              on_warning=on_warning, strategy=strategy,
+                              mixed_precision=mixed_precision, role=role,
+                              engine_export=False)
     check_writable(Path(out), force=force)
     checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
+    return _train(data, config, Path(out), checkpoints, force=force, fmt=fmt, console=console,
+                  command=command, on_warning=on_warning, strategy=strategy,
+                  mixed_precision=mixed_precision, role=role, engine_export=engine_export)
+
+
+def _train(data, config: RunConfig, out: Path, checkpoints, *, force: bool = False,
+           fmt=None, console=None, command=None, on_warning=None, strategy: str = "auto",
+           mixed_precision: bool = False, role=None,
+           engine_export: bool = True) -> dict[str, Any]:
     with checkpoints, tempfile.TemporaryDirectory(prefix="mmcli-") as work:
         notify = (lambda m: console.print(m, markup=False)) if console is not None else None
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
                               notify=notify)
         _check_coverage(dataset, config.prep, on_warning)
-        if is_dataset(Path(data)) and str(data) != "-":
+        if all(s != "-" and is_dataset(Path(s)) for s in expand_data(data)):
             config = replace(config, prep=_prepared_config(dataset, config.prep))
         else:  # what detection settled about the columns travels in the bundle
             config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
-                                   checkpoints=checkpoints)
+                                   checkpoints=checkpoints, strategy=strategy,
+                                   mixed_precision=mixed_precision, role=role)
         engine = (lambda: _engine_export(model, dataset, meta, on_warning)) \
             if engine_export else None
         save_bundle(model, meta, history, Path(out), force=force, engine=engine)
@@ -104,7 +134,7 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
 
 
 def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
-        checkpoints=None):
+        checkpoints=None, strategy: str = "one", mixed_precision: bool = False, role=None):
     """Build and train the fused model on a prepared dataset, in named steps: targets, build,
     streams, fit, report, metadata.
 
@@ -122,22 +152,29 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     Raises:
         DataError: no labelled training rows, or targets the task cannot train on.
     """
+    from mmcli.io.cluster import Role
     from mmcli.model import training
     from mmcli.model.checkpoint import resume_training
+    from mmcli.model.distribute import place
+    from mmcli.model.distributed_fit import train_epochs
     from mmcli.tasks import task_for
 
     task = task_for(config.train)
+    placement = place(strategy, role or Role(), mixed_precision=mixed_precision)
     split = targets_step(dataset, config, task)
-    built, config = training.build_model(dataset, split, config, task, console)
-    trainable = built.head if built.head is not None else built.model
-    resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
+    with placement.scope():
+        built, config = training.build_model(dataset, split, config, task, console)
+        trainable = built.head if built.head is not None else built.model
+        resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
     started = time.perf_counter()
     streams = training.make_streams(built, dataset, split, config, resume.initial_epoch)
-    history, monitor = training.run_epochs(trainable, streams, config, resume, console)
+    built, history, monitor = train_epochs(built, streams, config, resume, placement, task,
+                                           console, dataset=dataset, split=split)
     run = RunRecord(history, monitor, time.perf_counter() - started + resume.seconds,
                     streams.feature_seconds)
     validation, task = report_step(built, dataset, split, streams, task, config)
     meta = bundle_meta(dataset, config, split, task, validation, run, command)
+    meta["training"]["distribution"] = {**placement.to_dict(), "workers": (role or Role()).tasks}
     inputs = {m: f.to_dict() for m, f in built.fit.items() if hasattr(f, "to_dict")}
     if inputs:  # statistics fitted on the training rows (tabular: medians, constant columns)
         meta["training"]["inputs"] = inputs

@@ -24,7 +24,7 @@ ERROR_FILES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "j
 @opt.table_flags(opt.READING.overriding(opt.AS_TRAINED))
 def evaluate(
     bundle: str,
-    data: str,
+    data: Annotated[list[str], typer.Argument(help="Labelled data: a prepared folder or a raw table; or several prepared folders (repeated, or a quoted glob) read as one dataset.", show_default=False)],
     split: Annotated[str, typer.Option(help="Rows to score: " + one_of(SPLIT_CHOICES, SPLIT_NOTES) + ".")] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,
     report: Annotated[Path | None, typer.Option("--report", help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
@@ -50,7 +50,7 @@ def evaluate(
         if target is not None:
             check_writable(target, force=force)
     console = make_console(quiet)
-    evaluation = run_evaluation(bundle, data, split=split, fmt=flags.input_format,
+    evaluation = run_evaluation(bundle, data[0] if len(data) == 1 else data, split=split, fmt=flags.input_format,
                                 prep_overrides=dict(flags.prep), attribution=report is not None,
                                 notify=lambda message: console.print(Text(f"mmcli: {message}")))
     result = evaluation.metrics

@@ -21,6 +21,7 @@ def preprocess(
     max_reject_fraction: opt.MaxRejectFraction = None,
     need_label: opt.NeedLabel = False,
     flags: opt.TableFlags = opt.FROM_GROUP,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="I/N", help="Prepare only part I of N of the rows (data row r goes to part ((r-1) mod N)+1; ids, duplicates and labels judged over the whole table). Train and evaluate take the N folders together as one dataset.", show_default=False)] = None,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -31,8 +32,15 @@ def preprocess(
     --out, validates without writing, exactly as mmcli check.
 
     Example: mmcli preprocess data.csv --out prepared/ | jq .kept
+
+    Split across machines: mmcli preprocess data.csv --shard 2/4 --out prepared/part-2
     """
+    from mmcli.data.shard import Part
     from mmcli.errors import UsageError
+
+    part = Part.parse(shard) if shard is not None else None
+    if part is not None and check:
+        raise UsageError("--shard only applies with --out: --check validates the whole table")
 
     if check and out is not None:
         raise UsageError("--out and --check cannot be used together: --check writes nothing")
@@ -58,6 +66,6 @@ def preprocess(
     progress, on_start, on_row = row_progress(console, "preprocessing")
     with progress:
         schema = prepare(table, config, out, force=force, fmt=flags.input_format,
-                         on_start=on_start, on_row=on_row)
+                         on_start=on_start, on_row=on_row, part=part)
     render_prep_summary(console, schema, out)
     emit_json({"out": str(out), **schema})

@@ -68,7 +68,7 @@ MODEL_OPTIONS = opt.group(
 @opt.adds(TRAINING, into="training")
 def train(
     ctx: typer.Context,
-    data: Annotated[str | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin).", show_default=False)] = None,
+    data: Annotated[list[str] | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin); or several prepared folders (repeated, or a quoted glob such as 'parts/part-*') read as one dataset.", show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
@@ -79,6 +79,8 @@ def train(
     force: opt.Force = False,
     engine_export: Annotated[bool, typer.Option("--engine-export/--no-engine-export", envvar="MMCLI_ENGINE_EXPORT", help="Also write the model's LiteRT export into the bundle (engine/), so mmcli predict runs without TensorFlow (MMCLI_ENGINE_EXPORT=0 turns it off by default).", rich_help_panel=opt.OUTPUT)] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
+    strategy: Annotated[str, typer.Option("--strategy", help="Where to train: auto (multi-worker when TF_CONFIG describes a cluster, mirrored with several GPUs, else one), one device, mirrored (the GPUs of this machine), multi-worker (TF_CONFIG's cluster; the chief writes the bundle). The global batch is --batch-size, split across replicas; the learning rate is not rescaled.", rich_help_panel="Distribution")] = "auto",
+    mixed_precision: Annotated[bool, typer.Option("--mixed-precision", help="float16 compute with float32 variables (for GPUs).", rich_help_panel="Distribution")] = False,
     quiet: opt.Quiet = False,
 ) -> None:
     """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
@@ -99,16 +101,18 @@ def train(
     if print_config:
         sys.stdout.write(to_toml(config))
         return
-    if data is None or out is None:
+    if not data or out is None:
         raise UsageError("train needs DATA and --out BUNDLE (or --print-config)")
     from mmcli.api.train import train as run_training
     from mmcli.tasks import task_for
 
     console = make_console(quiet)
-    console.print(f"training on {data} -> {out}")
-    meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
-                        command=command_line(ctx), resume=resume, engine_export=engine_export,
-                        on_warning=lambda message: warn(console, message))
+    console.print(f"training on {' '.join(data)} -> {out}")
+    meta = run_training(data[0] if len(data) == 1 else data, config, out, force=force,
+                        fmt=flags.input_format, console=console, command=command_line(ctx),
+                        resume=resume, engine_export=engine_export,
+                        on_warning=lambda message: warn(console, message),
+                        strategy=strategy, mixed_precision=mixed_precision)
     task = task_for(config.train)
     for line in task.train_lines(meta):
         if line.startswith(WARNING_LINE):  # shown with --quiet too
@@ -133,7 +137,7 @@ def command_line(ctx: typer.Context) -> list[str]:
         if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT") or value is None:
             continue
         if not param.opts[0].startswith("-"):
-            words.append(str(value))
+            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
         elif getattr(param, "is_flag", False):
             words.append(param.opts[0] if value else (param.secondary_opts or param.opts)[0])
         else:

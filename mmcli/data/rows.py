@@ -20,6 +20,7 @@ from mmcli.data.clean import clean_label, is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
 from mmcli.data.labelmap import load_label_map
+from mmcli.data.shard import in_part
 from mmcli.errors import CellError, DataError
 from mmcli.io.decode import Noted, decode_jobs, decode_workers
 from mmcli.modalities.base import Fault, Job, Outcome, Ready, TableContext
@@ -30,16 +31,8 @@ if TYPE_CHECKING:
     from mmcli.io.tables import Table
 
 NOTED = "noted"  # an Issue's action when the value is kept: a note about it
-SPLITS = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-    "testing": "test",
-}
+SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val",
+          "validation": "val", "dev": "val", "test": "test", "testing": "test"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +84,7 @@ def iter_rows(
     on_row: Callable[[], None] | None = None,
     row_issues: Mapping[int, Sequence[Issue]] | None = None,
     first_row: int = 1,
+    part: tuple[int, int] | None = None,
 ) -> Iterator[Row]:
     """Yield one :class:`Row` per table row, in table order, decoding images on the way.
 
@@ -103,13 +97,15 @@ def iter_rows(
         on_row: called once per row yielded (progress).
         row_issues: issues found before (e.g. by ``--join``), by 0-based row position.
         first_row: the number of the table's first row (a chunk of a longer table).
+        part: ``(i, n)``: yield only the rows of part i of n (:mod:`mmcli.data.shard`);
+            ids, duplicates and labels are still judged over the whole table.
 
     Raises:
         DataError: a row breaks a rule and ``on_missing`` (or ``duplicates``) is ``error``.
     """
     plans = _plan_rows(
         table, roles, config, need_label=need_label, dedupe_ids=dedupe_ids,
-        row_issues=row_issues or {}, first_row=first_row,
+        row_issues=row_issues or {}, first_row=first_row, part=part,
     )
     # Plans wait in `ahead` while their cells decode: the decoder pulls jobs (and so plans)
     # only a few chunks ahead of the results, so planning overlaps decoding and memory stays
@@ -173,6 +169,7 @@ def _plan_rows(
     dedupe_ids: bool,
     row_issues: Mapping[int, Sequence[Issue]],
     first_row: int = 1,
+    part: tuple[int, int] | None = None,
 ) -> Iterator[_Plan]:
     frame = table.frame
     casefold = config.label_case == "fold"
@@ -199,6 +196,8 @@ def _plan_rows(
     )
     for i in range(len(frame)):
         number = i + first_row
+        if part is not None and not in_part(number, *part):
+            continue
         issues: list[Issue] = list(row_issues.get(i, ()))
         ident = ids[i]
         if raw_ids and is_missing(raw_ids[i]):

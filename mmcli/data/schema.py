@@ -41,6 +41,7 @@ class Schema:
     split_counts: dict[str, int]
     warnings: tuple[str | dict[str, Any], ...] = ()  # a line, or a modality_lost object
     join: dict[str, Any] | None = field(default=None)
+    part: dict[str, int] | None = None  # preprocess --shard I/N: {"index": I, "of": N}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout of schema.json (and of preprocess' summary)."""
@@ -59,6 +60,8 @@ class Schema:
         data["warnings"] = list(self.warnings)
         if self.join is not None:
             data["join"] = self.join
+        if self.part is not None:
+            data["part"] = self.part
         return data
 
     @classmethod
@@ -72,7 +75,7 @@ class Schema:
                             "run mmcli preprocess again")
         known = {"format_version", "source"} | {f.name for f in dataclasses.fields(cls)}
         known -= {"table", "sha256"}
-        required = known - {"warnings", "join"}
+        required = known - {"warnings", "join", "part"}
         missing, unknown = sorted(required - set(data)), sorted(set(data) - known)
         if missing or unknown:
             what = "; ".join(filter(None, [
@@ -91,6 +94,7 @@ class Schema:
                 class_counts=dict(data["class_counts"]),
                 split_counts=dict(data["split_counts"]),
                 warnings=tuple(data.get("warnings", ())), join=data.get("join"),
+                part=data.get("part"),
             )
         except (KeyError, TypeError, ValueError, UsageError) as exc:
             raise DataError(f"{where}: bad value ({exc}); run mmcli preprocess again") from exc
