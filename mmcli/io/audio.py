@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import stat
 import struct
@@ -90,19 +91,22 @@ def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
     """
     import soundfile
 
-    try:
-        info = path.stat()
+    try:  # one open per file: O_NONBLOCK so that a FIFO cannot block before it is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (FileNotFoundError, NotADirectoryError):
         raise _error("missing", path, "file not found") from None
-    if not stat.S_ISREG(info.st_mode):  # never open a FIFO or device: it may block
-        raise _error("not_a_file", path, "not a regular file")
-    if info.st_size == 0:
-        raise _error("unreadable", path, "empty file (0 bytes)")
-    codec = _wav_codec(path)
-    if codec is not None and codec not in WAV_CODECS:
-        raise _error("unsupported", path, f"WAV codec 0x{codec:04x} is not supported")
+    except OSError as exc:
+        raise _error("unreadable", path, describe(exc)) from None
     try:
-        with soundfile.SoundFile(path) as sound:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # never read a FIFO or device: it may block
+            raise _error("not_a_file", path, "not a regular file")
+        if info.st_size == 0:
+            raise _error("unreadable", path, "empty file (0 bytes)")
+        codec = _wav_codec(os.pread(fd, 65_536, 0))
+        if codec is not None and codec not in WAV_CODECS:
+            raise _error("unsupported", path, f"WAV codec 0x{codec:04x} is not supported")
+        with soundfile.SoundFile(fd, closefd=False) as sound:
             return _decode(sound, path, options)
     except CellError:
         raise
@@ -112,6 +116,8 @@ def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
         raise _error(reason, path, text) from None
     except (RuntimeError, OSError, ValueError) as exc:
         raise _error("truncated", path, describe(exc)) from None
+    finally:
+        os.close(fd)
 
 
 def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
@@ -142,11 +148,9 @@ def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
     return out
 
 
-def _wav_codec(path: Path) -> int | None:
-    """The format tag of a RIFF/WAVE file's ``fmt `` chunk, or None (not a WAV, no fmt chunk
-    in its first 64 KB)."""
-    with open(path, "rb") as handle:
-        head = handle.read(65_536)
+def _wav_codec(head: bytes) -> int | None:
+    """The format tag of a RIFF/WAVE file's ``fmt `` chunk, given the file's first bytes (64
+    KB), or None (not a WAV, no fmt chunk in them)."""
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
         return None
     at = 12

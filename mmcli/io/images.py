@@ -14,6 +14,8 @@ file's notes (:func:`load_image_noted`).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 import stat
 import warnings
 from collections.abc import Iterable, Iterator
@@ -98,13 +100,18 @@ def load_image(path: Path, options: ImageOptions) -> np.ndarray:
         ImageError: reason ``missing``, ``not_a_file``, ``unreadable``, ``truncated``,
             ``too_large`` or ``too_small``.
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
+        return _load(path, options)
+
+
+def _load(path: Path, options: ImageOptions) -> np.ndarray:
+    """:func:`load_image` without its warnings filter (the caller sets one)."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # never open a FIFO or device: it may block
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or device: it may block
             raise _error("not_a_file", path, "not a regular file")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
-            with Image.open(path, formats=_known_formats()) as img:
-                return _to_array(img, path, options)
+        with Image.open(path, formats=_known_formats()) as img:
+            return _to_array(img, path, options)
     except ImageError:
         raise
     except (FileNotFoundError, NotADirectoryError):
@@ -133,9 +140,10 @@ def load_image_noted(path: Path, options: ImageOptions) -> np.ndarray | Noted:
     Raises:
         ImageError: as :func:`load_image`.
     """
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:  # one filter context per file
         warnings.simplefilter("always")
-        array = load_image(path, options)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
+        array = _load(path, options)
     notes = tuple(dict.fromkeys(f"{path}: {' '.join(str(w.message).split())}" for w in caught))
     return Noted(array, notes) if notes else array
 
@@ -174,7 +182,7 @@ def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray
         raise _error("too_small", path, f"{width}x{height} pixels is {limit}")
     img.draft("RGB", (options.size, options.size))  # JPEG only: decode at a reduced scale
     img.load()
-    img = ImageOps.exif_transpose(img)
+    ImageOps.exif_transpose(img, in_place=True)  # no copy when there is no orientation to undo
     rgb = _to_rgb(img, options.background)
     rgb = rgb.resize((options.size, options.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
@@ -200,9 +208,10 @@ def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
         layer = img.convert("RGBA")
         canvas = Image.new("RGBA", img.size, (*background, 255))
         return Image.alpha_composite(canvas, layer).convert("RGB")
-    return img.convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")  # resize makes the copy
 
 
+@functools.lru_cache(maxsize=1)
 def _known_formats() -> tuple[str, ...]:
     """Returns: the ``FORMATS`` this Pillow can open (an unknown name makes it raise)."""
     Image.init()
