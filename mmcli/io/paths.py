@@ -58,12 +58,11 @@ def _resolve(value: str, root: Path, what: str, error: type[CellError],
         raise error("missing", f"invalid {what} path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
     joined = os.path.join(base, value)  # an absolute value replaces base
-    outside = error("outside_root", f"{what} path {value!r} is outside the data folder '{base}'")
     if not allow_outside_root and not _inside(os.path.normpath(joined), base):
-        raise outside
+        raise _outside(value, base, what, error)
     path, mode = _realpath(joined)
     if not allow_outside_root and not _inside(path, base):
-        raise outside
+        raise _outside(value, base, what, error)
     try:
         mode = os.stat(path).st_mode if mode is None else mode
     except (FileNotFoundError, NotADirectoryError):
@@ -73,6 +72,11 @@ def _resolve(value: str, root: Path, what: str, error: type[CellError],
     if not stat.S_ISREG(mode):
         raise error("not_a_file", f"{what} path {value!r} is not a regular file")
     return Path(path)
+
+
+def _outside(value: str, base: str, what: str, error: type[CellError]) -> CellError:
+    """The ``outside_root`` error (made only when raised: most paths are inside)."""
+    return error("outside_root", f"{what} path {value!r} is outside the data folder '{base}'")
 
 
 def _inside(path: str, base: str) -> bool:
