@@ -87,10 +87,20 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self.pending:
-            self.handle.write(self.buffer[: self.pending].tobytes())
-            self.handle.flush()
+            _write(self.handle, self.buffer[: self.pending].tobytes(), self.path)
             self.syncer.fsync(self.path)
             self.pending = 0
+
+
+def _write(handle: Any, data: bytes, path: Path) -> None:
+    """Write and flush ``data``; an OSError (a full disk ...) names the file."""
+    try:
+        handle.write(data)
+        handle.flush()
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 class Syncer:
