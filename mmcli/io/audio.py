@@ -76,7 +76,7 @@ class AudioOptions:
         return max(1, round(self.seconds * self.rate))
 
 
-def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
+def load_audio(path: Path | str, options: AudioOptions) -> np.ndarray:
     """Decode one audio file into a mono waveform.
 
     Args:
@@ -178,7 +178,7 @@ class AudioDecoder:
     options: AudioOptions
     what = "audio"
 
-    def __call__(self, path: Path) -> np.ndarray:
+    def __call__(self, path: Path | str) -> np.ndarray:
         return load_audio(path, self.options)
 
 

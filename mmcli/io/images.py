@@ -86,7 +86,7 @@ class ImageOptions:
         return cls(**data)
 
 
-def load_image(path: Path, options: ImageOptions) -> np.ndarray:
+def load_image(path: Path | str, options: ImageOptions) -> np.ndarray:
     """Decode one image file into a square RGB array.
 
     Args:
@@ -106,7 +106,7 @@ def load_image(path: Path, options: ImageOptions) -> np.ndarray:
         return _load(path, options)
 
 
-def _load(path: Path, options: ImageOptions) -> np.ndarray:
+def _load(path: Path | str, options: ImageOptions) -> np.ndarray:
     """:func:`load_image` without its warnings filter (the caller sets one)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or device: it may block
@@ -130,7 +130,7 @@ def _load(path: Path, options: ImageOptions) -> np.ndarray:
         raise _error(reason, path, _describe(exc)) from None
 
 
-def load_image_noted(path: Path, options: ImageOptions) -> np.ndarray | Noted:
+def load_image_noted(path: Path | str, options: ImageOptions) -> np.ndarray | Noted:
     """:func:`load_image`, with the warnings Pillow raised while reading the file (a corrupt
     EXIF block, a palette with transparency in bytes ...) caught instead of printed.
 
@@ -157,7 +157,7 @@ class ImageDecoder:
     options: ImageOptions
     what = "image"
 
-    def __call__(self, path: Path) -> np.ndarray | Noted:
+    def __call__(self, path: Path | str) -> np.ndarray | Noted:
         return load_image_noted(path, self.options)
 
 
