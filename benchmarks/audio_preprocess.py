@@ -18,9 +18,10 @@ import argparse
 import datetime
 import json
 import multiprocessing
+import os
 import platform
 import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +29,9 @@ import wave
 from pathlib import Path
 
 import numpy as np
-import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from runs import run_command, run_loop, spread  # noqa: E402
 
 RATE_IN, RATE_OUT = 22_050, 16_000
 
@@ -73,60 +76,76 @@ def write_table(folder: Path, rows: int) -> tuple[Path, list[str]]:
 def run_preprocess(table: Path, out: Path, workers: int) -> dict:
     cmd = [sys.executable, "-m", "mmcli", "preprocess", str(table), "--out", str(out),
            "--force", "--quiet", "--workers", str(workers)]
-    start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak_main = peak_tree = 0
-    while proc.poll() is None:
-        try:
-            main = proc.memory_info().rss
-            tree = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
-        except psutil.Error:
-            continue
-        peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
-        time.sleep(0.02)
-    seconds = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"mmcli preprocess failed: {stderr.decode()[-2000:]}")
-    kept = json.loads(stdout)["kept"]
-    return {"seconds": round(seconds, 2), "kept": kept, "peak_rss_mb": round(peak_main / 2**20),
-            "peak_rss_tree_mb": round(peak_tree / 2**20)}
+    run = run_command(cmd)
+    run["kept"] = json.loads(run.pop("stdout"))["kept"]
+    return run
+
+
+def measure(rows: int, workers: int, repeat: int) -> dict:
+    """``repeat`` interleaved runs of mmcli and of the bare loop, order alternating."""
+    folder = Path(tempfile.mkdtemp(prefix="mmcli-audio-bench-"))
+    try:
+        table, paths = write_table(folder, rows)
+        ours, bare = [], []
+        for i in range(repeat):
+            for step in ("mmcli", "bare") if i % 2 == 0 else ("bare", "mmcli"):
+                if step == "mmcli":
+                    ours.append(run_preprocess(table, folder / "prepared", workers))
+                    shutil.rmtree(folder / "prepared", ignore_errors=True)
+                else:
+                    bare.append(run_loop(lambda: bare_loop(paths, workers)))
+            print(json.dumps({"rows": rows, "mmcli": ours[-1], "bare": bare[-1]}),
+                  file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    median = statistics.median
+    return {"rows": rows, "workers": workers, "repeats": repeat,
+            "mmcli_files_per_s": round(rows / median(r["seconds"] for r in ours), 1),
+            "bare_files_per_s": round(rows / median(b["seconds"] for b in bare), 1),
+            "ratio_vs_bare": spread([b["seconds"] / r["seconds"]
+                                     for r, b in zip(ours, bare, strict=True)]),
+            "cpu_ratio_vs_bare": spread([b["cpu_s"] / r["cpu_s"]
+                                         for r, b in zip(ours, bare, strict=True)]),
+            "mmcli_cpu_s": spread([r["cpu_s"] for r in ours]),
+            "bare_cpu_s": spread([b["cpu_s"] for b in bare]),
+            "kept": ours[0]["kept"],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in ours),
+            "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in ours)}
+
+
+def _cell(figure: dict) -> str:
+    return f"{figure['median']} ({figure['min']}-{figure['max']})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1000, 20000])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
     parser.add_argument("--out", default="benchmarks/results/audio_preprocess.md")
     args = parser.parse_args()
     results = []
     for rows in args.rows:
-        folder = Path(tempfile.mkdtemp(prefix="mmcli-audio-bench-"))
-        try:
-            table, paths = write_table(folder, rows)
-            ours = run_preprocess(table, folder / "prepared", args.workers)
-            bare = bare_loop(paths, args.workers)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        result = {"rows": rows, "workers": args.workers,
-                  "mmcli_files_per_s": round(rows / ours["seconds"], 1),
-                  "bare_files_per_s": round(rows / bare, 1),
-                  "ratio_vs_bare": round(bare / ours["seconds"], 3), **ours}
+        result = measure(rows, args.workers, max(1, args.repeat))
         print(json.dumps(result), flush=True)
         results.append(result)
     lines = [f"| {r['rows']} | {r['mmcli_files_per_s']} | {r['bare_files_per_s']} | "
-             f"{r['ratio_vs_bare']} | {r['peak_rss_mb']} | {r['peak_rss_tree_mb']} |"
-             for r in results]
+             f"{_cell(r['ratio_vs_bare'])} | {_cell(r['cpu_ratio_vs_bare'])} | "
+             f"{r['peak_rss_mb']} | {r['peak_rss_tree_mb']} |" for r in results]
     Path(args.out).write_text("\n".join([
         "# Audio preprocess throughput and peak memory", "",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {platform.machine()}, 2 cores shared with ~6 other agents (busy: "
-        "figures are noisy and pessimistic)",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{[round(x, 2) for x in os.getloadavg()]} at the end (shared with other agents: "
+        "wall figures are noisy and pessimistic; the CPU ratio barely depends on the load)",
         f"- command: `python {' '.join(sys.argv)}`; 1 s 22.05 kHz WAVs resampled to 16 kHz, "
-        f"{args.workers} processes for both", "",
-        "| files | mmcli files/s | bare files/s | ratio | peak RSS MB | peak RSS tree MB |",
-        "|---|---|---|---|---|---|", *lines, "",
+        f"{args.workers} processes for both; {args.repeat} interleaved runs of each, order "
+        "alternating: median (min-max) of the per-run ratios; files/s from median seconds", "",
+        "| files | mmcli files/s | bare files/s | ratio (wall) | ratio (CPU s) | peak RSS MB "
+        "| peak RSS tree MB |",
+        "|---|---|---|---|---|---|---|", *lines, "",
         "Goal: ratio >= 0.8; peak memory nearly flat from 1,000 to 20,000 files.", "",
+        "```json", json.dumps(results, indent=2), "```", "",
     ]))
 
 

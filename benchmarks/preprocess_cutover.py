@@ -3,9 +3,9 @@ and with a pool of all cores, for growing N. Prints JSON on stdout.
 
 The cut-over found here is ``mmcli.io.decode.IN_PROCESS_BELOW``. The files are read once
 before timing (both variants see a warm page cache), and the order of the two variants
-alternates from one N to the next (neither always goes first).
+alternates from one N and one repeat to the next (neither always goes first).
 
-    nice -n 10 .venv/bin/python benchmarks/preprocess_cutover.py [IMAGE_FOLDER]
+    REPEAT=3 nice -n 10 .venv/bin/python benchmarks/preprocess_cutover.py [IMAGE_FOLDER]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mmcli.io.images import ImageOptions, decode_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import machine, write_result  # noqa: E402
+from runs import spread  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion30" / "images"
 
@@ -35,22 +36,28 @@ def main() -> None:
     results = []
     for path in paths[:2400]:  # warm the page cache for every variant alike
         path.read_bytes()
+    repeat = int(os.environ.get("REPEAT", "3"))
     for index, n in enumerate((100, 300, 600, 1200, 2400)):
-        timing = {}
-        for workers in (1, cores) if index % 2 == 0 else (cores, 1):
-            start = time.perf_counter()
-            for _ in decode_images(paths[:n], options, workers=workers):
-                pass
-            timing[workers] = round(time.perf_counter() - start, 3)
-        results.append({"images": n, "seconds_in_process": timing[1],
-                        f"seconds_{cores}_processes": timing[cores]})
+        timing: dict[int, list[float]] = {1: [], cores: []}
+        for r in range(repeat):
+            for workers in (1, cores) if (index + r) % 2 == 0 else (cores, 1):
+                start = time.perf_counter()
+                for _ in decode_images(paths[:n], options, workers=workers):
+                    pass
+                timing[workers].append(time.perf_counter() - start)
+        results.append({"images": n, "seconds_in_process": spread(timing[1]),
+                        f"seconds_{cores}_processes": spread(timing[cores]),
+                        "pool_over_in_process": spread(
+                            [p / i for p, i in zip(timing[cores], timing[1], strict=True)])})
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     figures = {"machine": machine(), "image_size": 64, "folder": str(folder),
                "results": results}
     print(json.dumps(figures, indent=2))
     write_result("preprocess_cutover", figures, notes=(
         "Seconds to decode N images in-process and in a pool of all cores (spawn and worker "
-        "imports included), warm page cache, alternating order; shared machine."))
+        "imports included), warm page cache; REPEAT (3) runs of each, the order alternating "
+        "from one N and one repeat to the next: median, min and max; shared machine (see "
+        "load_average)."))
 
 
 if __name__ == "__main__":

@@ -26,18 +26,18 @@ import json
 import multiprocessing
 import os
 import shutil
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import machine, write_result  # noqa: E402
+from runs import run_command, run_loop, spread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION = ROOT.parent / "shared" / "data" / "fashion30"
@@ -71,34 +71,20 @@ def bare_loop(paths: list[str], workers: int, draft: bool) -> float:
 
 
 def run_preprocess(table: Path, out: Path, workers: int, extra: list[str]) -> dict:
-    """Run ``mmcli preprocess`` and sample the RSS of it and its children."""
+    """Run ``mmcli preprocess``: wall and CPU seconds, peak RSS of it and its children."""
     cmd = [*MMCLI, "preprocess", str(table), "--out", str(out), "--force", "--quiet",
            "--image-size", str(SIZE), "--workers", str(workers), *extra]
-    start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak_main = peak_tree = 0
-    while proc.poll() is None:
-        try:
-            main = proc.memory_info().rss
-            tree = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
-        except psutil.Error:
-            continue
-        peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
-        time.sleep(0.02)
-    seconds = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"mmcli preprocess failed ({proc.returncode}): {stderr.decode()}")
-    summary = json.loads(stdout)
-    return {"seconds": round(seconds, 2), "kept": summary["kept"],
-            "peak_rss_mb": round(peak_main / 2**20), "peak_rss_tree_mb": round(peak_tree / 2**20)}
+    run = run_command(cmd)
+    run["kept"] = json.loads(run.pop("stdout"))["kept"]
+    return run
 
 
-REPEAT = 1
+REPEAT = 3
 
 
 def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[str]) -> dict:
-    """Best of ``REPEAT`` interleaved runs of each (the machine is shared: noise is high)."""
+    """``REPEAT`` interleaved runs of each, alternating their order (the machine is shared:
+    the median and the spread of the per-repeat ratios are reported)."""
     n = len(paths)
     print(f"{name}: {n} images, {workers} processes", file=sys.stderr, flush=True)
     runs, bares, drafts = [], [], []
@@ -109,19 +95,27 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
                 with tempfile.TemporaryDirectory(prefix="mmcli-bench-out-") as work:
                     runs.append(run_preprocess(table, Path(work) / "prepared", workers, extra))
             else:
-                (drafts if step == "draft" else bares).append(
-                    bare_loop(paths, workers, draft=step == "draft"))
-    ours = min(runs, key=lambda r: r["seconds"])
-    ours["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    ours["peak_rss_tree_mb"] = max(r["peak_rss_tree_mb"] for r in runs)
-    bare, bare_draft = min(bares), min(drafts)
+                draft = step == "draft"
+                (drafts if draft else bares).append(
+                    run_loop(lambda draft=draft: bare_loop(paths, workers, draft=draft)))
+        print(json.dumps({"repeat": repeat, "mmcli": runs[-1], "bare_draft": drafts[-1]}),
+              file=sys.stderr, flush=True)
+    wall = [d["seconds"] / r["seconds"] for r, d in zip(runs, drafts, strict=True)]
+    cpu = [d["cpu_s"] / r["cpu_s"] for r, d in zip(runs, drafts, strict=True)]
+    median = statistics.median
     result = {
-        "dataset": name, "rows": n, "workers": workers,
-        "mmcli_images_per_s": round(n / ours["seconds"], 1),
-        "bare_draft_images_per_s": round(n / bare_draft, 1),
-        "ratio_vs_bare_draft": round(bare_draft / ours["seconds"], 3),
-        "bare_full_decode_images_per_s": round(n / bare, 1),  # reference only, not like for like
-        **ours,
+        "dataset": name, "rows": n, "workers": workers, "repeats": REPEAT,
+        "mmcli_images_per_s": round(n / median(r["seconds"] for r in runs), 1),
+        "bare_draft_images_per_s": round(n / median(d["seconds"] for d in drafts), 1),
+        "ratio_vs_bare_draft": spread(wall),
+        "cpu_ratio_vs_bare_draft": spread(cpu),
+        "mmcli_cpu_s": spread([r["cpu_s"] for r in runs]),
+        "bare_draft_cpu_s": spread([d["cpu_s"] for d in drafts]),
+        "bare_full_decode_images_per_s": round(n / median(b["seconds"] for b in bares), 1),
+        "seconds": spread([r["seconds"] for r in runs]),
+        "kept": runs[0]["kept"],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in runs),
     }
     print(json.dumps(result), file=sys.stderr, flush=True)
     return result
@@ -172,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[5000, 50000])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N runs of each")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
     args = parser.parse_args()
     global REPEAT
     REPEAT = max(1, args.repeat)
@@ -190,8 +184,10 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     write_result("preprocess_throughput", figures, notes=(
         "mmcli preprocess (whole command, start-up included) against a bare Pillow loop with "
-        "`draft` in a pool of the same processes: `ratio_vs_bare_draft`. Best of `repeat` "
-        "runs, alternating order; the machine was shared with other jobs (see load_average)."))
+        "`draft` in a pool of the same processes: `ratio_vs_bare_draft` (wall seconds) and "
+        "`cpu_ratio_vs_bare_draft` (CPU seconds of every process: barely depends on how busy "
+        "the machine is). Median, min and max over `repeat` interleaved runs of each, order "
+        "alternating; the machine was shared with other jobs (see load_average)."))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import numpy as np
 from mmcli import layout, modalities
 from mmcli.data.coverage import Coverage
 from mmcli.data.schema import Schema
+from mmcli.data.shards import ShardWriter, Syncer
+from mmcli.data.shards import rows_per_shard as rows_per_shard  # where it lived before
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
     from mmcli.config import PrepConfig
     from mmcli.data.rows import Row
-    from mmcli.modalities.base import ShardSpec
 
 _EXAMPLES_BATCH = 8192
 _BASE_COLUMNS = (("row", "int64"), ("id", "string"), ("split", "string"), ("label", "string"))
@@ -71,12 +72,6 @@ def reject_lines(row: Row) -> list[list[object]]:
     return [[row.row, row.id, i.column, i.reason, i.action, i.message] for i in row.issues]
 
 
-def rows_per_shard(spec: ShardSpec) -> int:
-    """Rows per shard: about ``SHARD_BYTES`` each, so memory does not grow with the row size."""
-    row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
-    return max(16, layout.SHARD_BYTES // max(1, row_bytes))
-
-
 def write_rows(
     rows: Iterable[Row],
     folder: Path,
@@ -97,57 +92,43 @@ def write_rows(
 
     _ARROW = {"string": pa.string, "int64": pa.int64, "float64": pa.float64, "bool": pa.bool_}
     shards = {}
+    syncer = Syncer()
     for name in names:
         spec = modalities.modality_of(name).shard_spec(name, config)
         if spec is not None:
-            shards[name] = _ShardWriter(folder / spec.folder, spec)
+            shards[name] = ShardWriter(folder / spec.folder, spec, syncer)
     schema = pa.schema([(c, _ARROW[t]()) for c, t in _examples_columns(names, config)])
     summary = WriteSummary()
     records: list[dict[str, Any]] = []
-    with pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema) as examples, \
-            open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
-        rejects = csv.writer(handle)
-        rejects.writerow(layout.REJECT_COLUMNS)
-        for line in extra_rejects:
-            rejects.writerow(line)
-            summary.reasons[f"{line[4]}:{line[3]}"] += 1
-        for row in rows:
-            rejects.writerows(reject_lines(row))
-            summary.tally(row)
-            if row.rejected:
-                continue
-            for name, writer in shards.items():
-                writer.add(row.values.get(name))
-            records.append(_record(row, names))
-            if len(records) == _EXAMPLES_BATCH:
-                examples.write_table(pa.Table.from_pylist(records, schema))
-                records.clear()
+    try:
+        with pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema) as examples, \
+                open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
+            rejects = csv.writer(handle)
+            rejects.writerow(layout.REJECT_COLUMNS)
+            for line in extra_rejects:
+                rejects.writerow(line)
+                summary.reasons[f"{line[4]}:{line[3]}"] += 1
+            for row in rows:
+                rejects.writerows(reject_lines(row))
+                summary.tally(row)
+                if row.rejected:
+                    continue
+                for name, writer in shards.items():
+                    writer.add(row.values.get(name))
+                records.append(_record(row, names))
+                if len(records) == _EXAMPLES_BATCH:
+                    examples.write_table(pa.Table.from_pylist(records, schema))
+                    records.clear()
+            for writer in shards.values():
+                writer.close()
+            examples.write_table(pa.Table.from_pylist(records, schema))
+    except BaseException:
         for writer in shards.values():
-            writer.close()
-        examples.write_table(pa.Table.from_pylist(records, schema))
+            writer.discard()
+        syncer.wait(raising=False)
+        raise
+    syncer.wait()
     return summary
-
-
-class _ShardWriter:
-    """Arrays of one modality written ``rows_per_shard`` rows to a ``.npy`` file."""
-
-    def __init__(self, folder: Path, spec: ShardSpec):
-        folder.mkdir()
-        self.folder = folder
-        self.buffer = np.zeros((rows_per_shard(spec), *spec.shape), spec.dtype)
-        self.filled = self.index = 0
-
-    def add(self, value: Any) -> None:
-        self.buffer[self.filled] = 0 if value is None else value
-        self.filled += 1
-        if self.filled == len(self.buffer):
-            self.close()
-
-    def close(self) -> None:
-        if self.filled:
-            np.save(self.folder / layout.SHARD_PATTERN.format(self.index),
-                    self.buffer[: self.filled])
-            self.index, self.filled = self.index + 1, 0
 
 
 def _examples_columns(names: Sequence[str], config: PrepConfig) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import stat
 import struct
@@ -38,6 +39,7 @@ SILENCE = 1e-4  # peak amplitude (full scale 1.0) below which a clip is silent: 
 # GSM 6.10, G.721, G.723, extensible (its sub-format is checked by libsndfile itself).
 WAV_CODECS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0x0014,
               0xFFFE}
+_BEYOND = object()  # _wav_codec: the fmt chunk may lie after the bytes read so far
 _SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
@@ -74,7 +76,7 @@ class AudioOptions:
         return max(1, round(self.seconds * self.rate))
 
 
-def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
+def load_audio(path: Path | str, options: AudioOptions) -> np.ndarray:
     """Decode one audio file into a mono waveform.
 
     Args:
@@ -90,19 +92,25 @@ def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
     """
     import soundfile
 
-    try:
-        info = path.stat()
+    try:  # one open per file: O_NONBLOCK so that a FIFO cannot block before it is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (FileNotFoundError, NotADirectoryError):
         raise _error("missing", path, "file not found") from None
-    if not stat.S_ISREG(info.st_mode):  # never open a FIFO or device: it may block
-        raise _error("not_a_file", path, "not a regular file")
-    if info.st_size == 0:
-        raise _error("unreadable", path, "empty file (0 bytes)")
-    codec = _wav_codec(path)
-    if codec is not None and codec not in WAV_CODECS:
-        raise _error("unsupported", path, f"WAV codec 0x{codec:04x} is not supported")
+    except OSError as exc:
+        raise _error("unreadable", path, describe(exc)) from None
     try:
-        with soundfile.SoundFile(path) as sound:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # never read a FIFO or device: it may block
+            raise _error("not_a_file", path, "not a regular file")
+        if info.st_size == 0:
+            raise _error("unreadable", path, "empty file (0 bytes)")
+        codec = _wav_codec(os.pread(fd, 4096, 0))
+        if codec is _BEYOND:  # the fmt chunk is further in: look in the first 64 KB
+            codec = _wav_codec(os.pread(fd, 65_536, 0))
+        codec = None if codec is _BEYOND else codec
+        if codec is not None and codec not in WAV_CODECS:
+            raise _error("unsupported", path, f"WAV codec 0x{codec:04x} is not supported")
+        with soundfile.SoundFile(fd, closefd=False) as sound:
             return _decode(sound, path, options)
     except CellError:
         raise
@@ -112,6 +120,8 @@ def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
         raise _error(reason, path, text) from None
     except (RuntimeError, OSError, ValueError) as exc:
         raise _error("truncated", path, describe(exc)) from None
+    finally:
+        os.close(fd)
 
 
 def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
@@ -129,24 +139,26 @@ def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
     data = sound.read(wanted, dtype="float32", always_2d=True)
     if len(data) < wanted:
         raise _error("truncated", path, f"{len(data)} of {wanted} frames could be decoded")
-    wave = np.nan_to_num(data.mean(axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+    wave = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # mono: mean of one = it
+    if not np.isfinite(wave.sum()):  # a NaN or inf sample (else nan_to_num changes nothing)
+        wave = np.nan_to_num(wave, nan=0.0, posinf=0.0, neginf=0.0)
+    wave = np.ascontiguousarray(wave)
     if rate != options.rate and len(wave):
         import soxr
 
         wave = soxr.resample(wave, rate, options.rate, quality="HQ")
     out = np.zeros(options.samples, np.float32)
     kept = wave[: options.samples]
-    out[: len(kept)] = np.clip(kept, -1.0, 1.0)
+    np.clip(kept, -1.0, 1.0, out=out[: len(kept)])
     if not len(kept) or float(np.abs(out).max()) < SILENCE:
         raise _error("silent", path, f"every sample is below {SILENCE:g} (-80 dBFS)")
     return out
 
 
-def _wav_codec(path: Path) -> int | None:
-    """The format tag of a RIFF/WAVE file's ``fmt `` chunk, or None (not a WAV, no fmt chunk
-    in its first 64 KB)."""
-    with open(path, "rb") as handle:
-        head = handle.read(65_536)
+def _wav_codec(head: bytes) -> int | None | object:
+    """The format tag of a RIFF/WAVE file's ``fmt `` chunk, given the file's first bytes (at
+    most 64 KB are looked at), or None (not a WAV, or no fmt chunk in the first 64 KB), or
+    ``_BEYOND`` when ``head`` ends before the chunk walk does (read more and ask again)."""
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
         return None
     at = 12
@@ -155,7 +167,7 @@ def _wav_codec(path: Path) -> int | None:
         if chunk == b"fmt ":
             return struct.unpack("<H", head[at + 8:at + 10])[0]
         at += 8 + size + (size & 1)
-    return None
+    return _BEYOND if len(head) == 4096 else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +178,7 @@ class AudioDecoder:
     options: AudioOptions
     what = "audio"
 
-    def __call__(self, path: Path) -> np.ndarray:
+    def __call__(self, path: Path | str) -> np.ndarray:
         return load_audio(path, self.options)
 
 

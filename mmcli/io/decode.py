@@ -99,11 +99,11 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
     try:
         pending: collections.deque = collections.deque()
         for chunk in chunks:
-            pending.append(pool.submit(decode_chunk, chunk))
+            pending.append(pool.submit(decode_packed, chunk))
             if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
+                yield unpack(pending.popleft().result())
         while pending:
-            yield pending.popleft().result()
+            yield unpack(pending.popleft().result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -130,6 +130,54 @@ def decode_chunk(jobs: list[tuple[Decoder, Any]]) -> list:
             what = getattr(decoder, "what", "cell")
             results.append(("unreadable", f"cannot decode {what} '{payload}': {describe(exc)}"))
     return results
+
+
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """Where a chunk's decoded array sits in its packed block (see :func:`decode_packed`)."""
+
+    index: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Packed:
+    """A chunk's results as they cross from a worker: the arrays of one shape and dtype
+    stacked into ``block`` (one array pickled per chunk, not one per row), each result
+    naming its row of the block (a :class:`_Slot`, also inside a :class:`Noted`)."""
+
+    block: Any  # np.ndarray (k, *shape) or None
+    results: list
+
+
+def decode_packed(jobs: list[tuple[Decoder, Any]]) -> Packed | list:
+    """:func:`decode_chunk`, its arrays stacked into one block when they share a shape and
+    dtype (the pool's unit of work; :func:`unpack` undoes it in the main process)."""
+    results = decode_chunk(jobs)
+    arrays = [(i, r.value if isinstance(r, Noted) else r) for i, r in enumerate(results)]
+    arrays = [(i, a) for i, a in arrays if type(a).__name__ == "ndarray"]
+    if len(arrays) < 2 or len({(a.shape, a.dtype.str) for _, a in arrays}) != 1:
+        return results
+    import numpy as np
+
+    block = np.stack([a for _, a in arrays])
+    for k, (i, _) in enumerate(arrays):
+        item = results[i]
+        results[i] = Noted(_Slot(k), item.notes) if isinstance(item, Noted) else _Slot(k)
+    return Packed(block, results)
+
+
+def unpack(chunk: Packed | list) -> list:
+    """A chunk's results from :func:`decode_packed`: each array a row (a view) of the block."""
+    if not isinstance(chunk, Packed):
+        return chunk
+    block, out = chunk.block, []
+    for item in chunk.results:
+        if isinstance(item, _Slot):
+            item = block[item.index]
+        elif isinstance(item, Noted) and isinstance(item.value, _Slot):
+            item = Noted(block[item.value.index], item.notes)
+        out.append(item)
+    return out
 
 
 def describe(exc: BaseException) -> str:

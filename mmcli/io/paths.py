@@ -38,6 +38,14 @@ def resolve_path(value: str, root: Path, *, what: str, error: type[CellError] = 
         CellError (``error``): reason ``outside_root``, ``missing``, ``not_a_file`` or
             ``unreadable``.
     """
+    return Path(resolve_file(value, root, what=what, error=error,
+                             allow_outside_root=allow_outside_root))
+
+
+def resolve_file(value: str, root: Path, *, what: str, error: type[CellError] = CellError,
+                 allow_outside_root: bool = False) -> str:
+    """:func:`resolve_path`, the path as a ``str`` (no ``Path`` made per row: the preparers
+    hand it to worker processes as it is)."""
     try:
         return _resolve(value, root, what, error, allow_outside_root)
     except CellError as exc:
@@ -53,17 +61,16 @@ def resolve_path(value: str, root: Path, *, what: str, error: type[CellError] = 
 
 
 def _resolve(value: str, root: Path, what: str, error: type[CellError],
-             allow_outside_root: bool) -> Path:
+             allow_outside_root: bool) -> str:
     if not value or not value.strip() or "\x00" in value:
         raise error("missing", f"invalid {what} path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
     joined = os.path.join(base, value)  # an absolute value replaces base
-    outside = error("outside_root", f"{what} path {value!r} is outside the data folder '{base}'")
     if not allow_outside_root and not _inside(os.path.normpath(joined), base):
-        raise outside
+        raise _outside(value, base, what, error)
     path, mode = _realpath(joined)
     if not allow_outside_root and not _inside(path, base):
-        raise outside
+        raise _outside(value, base, what, error)
     try:
         mode = os.stat(path).st_mode if mode is None else mode
     except (FileNotFoundError, NotADirectoryError):
@@ -72,7 +79,12 @@ def _resolve(value: str, root: Path, what: str, error: type[CellError],
         raise error("unreadable", f"cannot read {what} {value!r}: {describe(exc)}") from None
     if not stat.S_ISREG(mode):
         raise error("not_a_file", f"{what} path {value!r} is not a regular file")
-    return Path(path)
+    return path
+
+
+def _outside(value: str, base: str, what: str, error: type[CellError]) -> CellError:
+    """The ``outside_root`` error (made only when raised: most paths are inside)."""
+    return error("outside_root", f"{what} path {value!r} is outside the data folder '{base}'")
 
 
 def _inside(path: str, base: str) -> bool:

@@ -43,7 +43,7 @@ class AudioModality(Modality):
         from mmcli.data.clean import is_missing
         from mmcli.errors import CellError
         from mmcli.io.audio import AudioDecoder
-        from mmcli.io.paths import resolve_path
+        from mmcli.io.paths import resolve_file
 
         config, root = context.config, context.root
         decoder = AudioDecoder(options(config))
@@ -54,7 +54,7 @@ class AudioModality(Modality):
             if rejected:
                 return Ready(None)
             try:
-                path = resolve_path(str(cells[0]).strip(), root, what="audio",
+                path = resolve_file(str(cells[0]).strip(), root, what="audio",
                                     allow_outside_root=config.allow_outside_root)
             except CellError as exc:
                 return Fault(exc.reason, str(exc))

@@ -52,8 +52,9 @@ class ImageModality(Modality):
         return {"image_dir": config.image_dir} if config.image_dir is not None else {}
 
     def preparer(self, context: TableContext) -> Callable[[Sequence[Any], str, bool], Outcome]:
-        from mmcli.errors import CellError, UsageError
-        from mmcli.io.images import ImageDecoder, ImageOptions, index_image_dir, resolve_image_path
+        from mmcli.errors import CellError, ImageError, UsageError
+        from mmcli.io.images import ImageDecoder, ImageOptions, index_image_dir
+        from mmcli.io.paths import resolve_file
 
         config = context.config
         decoder = ImageDecoder(ImageOptions(size=config.image_size, max_pixels=config.max_pixels,
@@ -62,8 +63,8 @@ class ImageModality(Modality):
 
         def resolve(value: str) -> Outcome:
             try:
-                path = resolve_image_path(value, root,
-                                          allow_outside_root=config.allow_outside_root)
+                path = resolve_file(value, root, what="image", error=ImageError,
+                                    allow_outside_root=config.allow_outside_root)
             except CellError as exc:
                 return Fault(exc.reason, str(exc))
             return Job(decoder, path)

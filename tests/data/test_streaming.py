@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from PIL import Image
 
-import mmcli.io.images as images_module
+import mmcli.io.paths as paths_module
 from mmcli.config import PrepConfig
 from mmcli.data.roles import detect_roles
 from mmcli.data.rows import iter_rows
@@ -21,13 +21,13 @@ def test_rows_are_planned_a_bounded_window_ahead(tmp_path, monkeypatch):
     config = PrepConfig(image_size=8, workers=1)
     roles = detect_roles(frame, config)
     resolved = []
-    real = images_module.resolve_image_path
+    real = paths_module.resolve_file  # what the image preparer resolves each path with
 
     def counting(*args, **kwargs):
         resolved.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(images_module, "resolve_image_path", counting)
+    monkeypatch.setattr(paths_module, "resolve_file", counting)
     stream = iter_rows(table, roles, config, need_label=True)
     first = next(stream)
     assert first.row == 1 and first.present("image")

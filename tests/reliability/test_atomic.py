@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 import mmcli.data.dataset
+import mmcli.data.shards
 from mmcli.io.atomic import atomic_dir, atomic_file, clean_stale
 from tests.conftest import SAMPLE
 from tests.reliability.conftest import siblings, tree
@@ -95,6 +97,19 @@ def test_preprocess_refuses_to_overwrite_without_force(runner, app, tmp_path):
     assert siblings(out) == []
 
 
+class _Refusing:
+    """A file whose writes fail as on a full disk (an OSError without a file name)."""
+
+    def __init__(self, handle, code):
+        self.handle, self.code = handle, code
+
+    def write(self, data):
+        raise OSError(self.code, os.strerror(self.code))
+
+    def flush(self):
+        self.handle.flush()
+
+
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
 def test_disk_full_during_preprocess_is_exit_7_and_leaves_the_old_output(
     runner, app, tmp_path, monkeypatch, code
@@ -104,10 +119,12 @@ def test_disk_full_during_preprocess_is_exit_7_and_leaves_the_old_output(
     assert runner.invoke(app, args).exit_code == 0
     before = tree(out)
 
-    def full_disk(path, *a, **k):
-        raise OSError(code, "No space left on device", str(path))
+    real_write = mmcli.data.shards._write
 
-    monkeypatch.setattr(mmcli.data.dataset.np, "save", full_disk)
+    def full_disk(handle, data, path):  # the file system refuses the shard's bytes
+        real_write(_Refusing(handle, code), data, path)
+
+    monkeypatch.setattr(mmcli.data.shards, "_write", full_disk)
     result = runner.invoke(app, [*args, "--force"])
     assert result.exit_code == 7
     message = one_line(result)

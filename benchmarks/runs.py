@@ -1,0 +1,73 @@
+"""Measuring a command and a bare loop alike on a shared machine: wall seconds, CPU seconds
+(the process and every process it waited for), peak RSS; median and spread of repeats.
+
+CPU seconds barely depend on how busy the machine is, wall seconds do: the benchmarks report
+both, and the ratio of each.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+import psutil
+
+
+def run_command(cmd: list[str]) -> dict:
+    """Run ``cmd``; sample the RSS of it and its children every 20 ms.
+
+    Returns:
+        ``seconds`` (wall), ``cpu_s`` (user + system of the process and of the children it
+        reaped, from ``wait4``), ``peak_rss_mb`` (the process), ``peak_rss_tree_mb`` (with
+        its children), ``stdout``.
+
+    Raises:
+        SystemExit: the command failed (its stderr's end in the message).
+    """
+    start = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak_main = peak_tree = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            main = proc.memory_info().rss
+            tree = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except psutil.Error:
+            continue
+        peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}): {stderr.decode()[-2000:]}")
+    return {"seconds": round(seconds, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(peak_main / 2**20),
+            "peak_rss_tree_mb": round(peak_tree / 2**20), "stdout": stdout}
+
+
+def run_loop(loop: Callable[[], object]) -> dict:
+    """Run ``loop()`` (a bare loop that starts and joins its own process pool) and return its
+    wall ``seconds`` and ``cpu_s`` (this process plus the pool's reaped workers)."""
+    before = _cpu()
+    start = time.perf_counter()
+    loop()
+    return {"seconds": round(time.perf_counter() - start, 2), "cpu_s": round(_cpu() - before, 2)}
+
+
+def _cpu() -> float:
+    own, children = (resource.getrusage(who) for who in
+                     (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def spread(values: list[float]) -> dict:
+    """``{"median", "min", "max"}`` of repeated figures (rounded to 3 places)."""
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3)}
