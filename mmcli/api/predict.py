@@ -18,10 +18,11 @@ import numpy as np
 from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs, with_absent
+from mmcli.data.join import ChunkJoin
 from mmcli.data.roles import detect_roles, pin_roles
-from mmcli.data.rows import Row, iter_rows
+from mmcli.data.rows import Issue, Row, iter_rows
 from mmcli.errors import DataError, UsageError
-from mmcli.io.tables import Chunk, iter_table_chunks
+from mmcli.io.tables import Chunk, iter_table_chunks, read_table
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.tasks import Task
 
@@ -47,6 +48,7 @@ class PredictSummary:
     kept_names: dict[str, str] = field(default_factory=dict)
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
     missing: Counter = field(default_factory=Counter)  # input -> rows without it
+    join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
 
 
 def predict_records(
@@ -68,12 +70,17 @@ def predict_records(
     """Yield one prediction record per input row, in input order, reading ``chunk_rows`` rows
     at a time (see :data:`RECORD_FIELDS`; kept input columns come after them).
 
+    With a join table (``prep_overrides["join"]``, else the bundle's training ``--join``) each
+    chunk is left-joined to it on the id as ``preprocess`` joins (a row whose id it lacks has
+    the joined columns missing; ``summary.join`` counts both sides).
+
     A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
     record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
     ``strict`` the first such row raises instead.
 
     Raises:
-        DataError: unreadable table, a missing ``keep_columns`` column, or (``strict``) a bad row.
+        DataError: unreadable table (or join table: no shared id column, a repeated id), a
+            missing ``keep_columns`` column, or (``strict``) a bad row.
     """
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
     chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
@@ -107,6 +114,10 @@ def predict_chunks(
     summary = summary if summary is not None else PredictSummary()
     task = bundle.task
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
+    joiner = ChunkJoin(read_table(prep.join, encoding=prep.encoding), prep.id_col) \
+        if prep.join else None
+    not_in_join = Issue("join", "not_in_join", "masked",
+                        f"id not found in {joiner.other.name}") if joiner else None
     model = None
     roles = None
     pinned: dict[str, tuple[str, ...]] = {}
@@ -120,26 +131,27 @@ def predict_chunks(
         return model(usable, prep)
 
     for chunk in chunks:
+        table, unmatched = joiner.apply(chunk.table) if joiner else (chunk.table, ())
         if roles is None:
-            prep, pinned = pin_roles(bundle.roles, prep, list(chunk.table.frame.columns))
+            prep, pinned = pin_roles(bundle.roles, prep, list(table.frame.columns))
             prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-            roles = detect_roles(with_absent(chunk.table, pinned).frame, prep,
-                                 name=chunk.table.name)
+            roles = detect_roles(with_absent(table, pinned).frame, prep, name=table.name)
             summary.absent = absent_inputs(roles, pinned)
             prep = roles.settled(prep)  # a bundle's config has them settled already
-            summary.kept_names = kept_names(keep_columns, list(chunk.table.frame.columns),
+            summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
             model = open_engine(bundle, engine)
-        kept = _kept_values(chunk.table.frame, summary.kept_names)
+        kept = _kept_values(table.frame, summary.kept_names)
         rows = iter_rows(
-            with_absent(chunk.table, pinned),
+            with_absent(table, pinned),
             roles,
             prep,
             need_label=False,
             dedupe_ids=False,
             on_row=on_row,
+            row_issues={i: (not_in_join,) for i in unmatched},
             first_row=chunk.first_row,
         )
         for batch in _batches(rows, batch_size):
@@ -168,6 +180,8 @@ def predict_chunks(
                 for out_name, values in kept.items():
                     record[out_name] = values[local]
                 yield record
+    if joiner is not None:
+        summary.join = joiner.report()
 
 
 def kept_names(

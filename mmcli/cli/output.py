@@ -86,11 +86,15 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
     if summary.get("join"):
-        join = summary["join"]
-        console.print(f"  join on {join['on']} with {join['table']}: {join['matched']} matched, "
-                      f"{join['only_in_table']} ids only in the table, "
-                      f"{join['only_in_join']} only in the joined table")
+        console.print("  " + join_line(summary["join"]), markup=False)
     render_warnings(console, summary.get("warnings", []))
+
+
+def join_line(join: dict) -> str:
+    """The ``--join`` counts in one line (a summary's ``join`` object)."""
+    return (f"join on {join['on']} with {join['table']}: {join['matched']} matched, "
+            f"{join['only_in_table']} ids only in the table, "
+            f"{join['only_in_join']} only in the joined table")
 
 
 def render_warnings(console: Console, warnings: list) -> None:

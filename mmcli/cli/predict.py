@@ -11,14 +11,13 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import make_console, missing_input_line, row_progress, warn
+from mmcli.cli.output import join_line, make_console, missing_input_line, row_progress, warn
 from mmcli.io.records import RECORD_FORMATS
 from mmcli.io.tables import FORMATS
 
 # The bundle's reading settings, overridden by the flags. Labels and splits are not read (the
-# flags are accepted, so evaluate's flags work here too); a second table cannot be joined to
-# rows read in chunks.
-READING = (opt.READING.overriding(opt.AS_TRAINED).without("join").hiding("label_col", "split_col")
+# flags are accepted, so evaluate's flags work here too); --join joins each chunk.
+READING = (opt.READING.overriding(opt.AS_TRAINED).hiding("label_col", "split_col")
            .replacing(input_format=opt.PredictInputFormat))
 
 
@@ -45,6 +44,7 @@ def predict(
     which modalities were present; a row that cannot be used has an error instead (counted in
     the summary on stderr; --strict makes it fatal). The rows are read with the bundle's
     training settings; the reading flags (--image-root, --encoding, columns ...) override them.
+    A bundle trained with --join joins the same table again (or --join's), as preprocess does.
 
     Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
     """
@@ -84,6 +84,8 @@ def predict(
     lacking = "".join(f", {n} without {m}" for m, n in summary.missing.items())
     console.print(f"{count} rows: {count - summary.errors} predicted, {summary.errors} with "
                   "errors" + lacking + (f" -> {out}" if out else ""))
+    if summary.join:
+        console.print(join_line(summary.join), markup=False)
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))

@@ -102,3 +102,43 @@ def _exact_id(value: object) -> str | None:
     if is_missing(value):
         return None
     return value if isinstance(value, str) else to_str(value)
+
+
+class ChunkJoin:
+    """The ``--join`` of a table read in chunks (``predict``): each chunk is left-joined to
+    the same ``other`` table, with the same rules as :func:`join_tables`; :meth:`report` adds
+    the chunks up (an id of ``other`` is ``only_in_join`` when no chunk used it)."""
+
+    def __init__(self, other: Table, id_col: str | None) -> None:
+        self.other = other
+        self.id_col = id_col
+        self._key: str | None = None
+        self._not_in_join = 0
+        self._used: set[str] = set()
+
+    def apply(self, chunk: Table) -> tuple[Table, tuple[int, ...]]:
+        """``chunk`` joined, and the 0-based positions of its rows without a match.
+
+        Raises:
+            DataError: no shared id column, or ``other`` repeats an id.
+        """
+        joined, report = join_tables(chunk, self.other, self.id_col)
+        self._key = report.key
+        self._not_in_join += len(report.not_in_join)
+        unused = {ident for _, ident in report.only_in_join}
+        key_ids = (_exact_id(v) for v in self.other.frame[report.key])
+        self._used.update(i for i in key_ids if i is not None and i not in unused)
+        return joined, report.not_in_join
+
+    def report(self) -> dict:
+        """What :meth:`JoinReport.to_dict` says of a whole table: ``table``, ``on``,
+        ``matched`` (ids of ``other`` used), ``only_in_table`` (rows without a match),
+        ``only_in_join`` (rows of ``other`` no row used)."""
+        ids = [_exact_id(v) for v in self.other.frame[self._key]] if self._key else []
+        return {
+            "table": self.other.name,
+            "on": self._key,
+            "matched": len(self._used),
+            "only_in_table": self._not_in_join,
+            "only_in_join": sum(1 for i in ids if i is None or i not in self._used),
+        }

@@ -166,3 +166,32 @@ def test_force_replaces_and_the_same_call_gives_the_same_records(runner, app, tr
     first = (out / "explanations.jsonl").read_text()
     assert runner.invoke(app, [*args, "--force"]).exit_code == 0
     assert (out / "explanations.jsonl").read_text() == first
+
+
+def test_a_one_modality_model_skips_what_does_not_apply(runner, app, tmp_path):
+    """A text-only bundle: no pictures, no image bar; the one Shapley value is the whole gap
+    between all modalities and none (efficiency with M = 1), and the mood words still decide."""
+    bundle, out = tmp_path / "bundle", tmp_path / "why"
+    result = runner.invoke(app, ["train", str(SAMPLE), "--ignore-col", "image", "--out",
+                                 str(bundle), "--epochs", "8", "--seed", "0", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["modalities"] == ["text"]
+    ids = test_ids(12)
+    result = runner.invoke(app, ["explain", str(bundle), str(SAMPLE), "--out", str(out),
+                                 "--ids", ",".join(ids), "-q"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(x) for x in (out / "explanations.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ids
+    for r in records:
+        assert list(r["shapley"]) == ["text"] and r["files"] == [] and not r["columns"]
+        gap = r["target_probability"] - r["empty_probability"]
+        assert abs(r["shapley"]["text"] - gap) < 1e-5
+        assert list(r["tokens"]) == ["text"]
+    # the text tells the mood, not the colour: the mood word decides whichever colour won
+    assert sum(r["tokens"]["text"][0][0] in MOOD_WORDS for r in records) >= 11
+    assert not list(out.glob("*.png")) and not list(out.glob("**/*.png"))
+    parser = Cards()
+    parser.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert [c["id"] for c in parser.cards] == ids
+    assert all(c["bars"] == ["text"] and c["images"] == [] and c["tokens"] > 3
+               for c in parser.cards)

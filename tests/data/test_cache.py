@@ -87,11 +87,13 @@ def test_damaged_entry_is_rebuilt(cache, sample_copy):
 
 
 @pytest.mark.tf
-def test_training_twice_says_it_reuses_the_prepared_data(runner, app, tmp_path, monkeypatch):
-    from tests.conftest import SAMPLE
-
+def test_training_twice_says_it_reuses_the_prepared_data(runner, app, tmp_path, monkeypatch,
+                                                         sample_copy):
     monkeypatch.setenv("MMCLI_CACHE_DIR", str(tmp_path / "cache"))
-    args = ["train", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--seed", "0"]
+    small = sample_copy.with_name("small.csv")  # 80 rows: the messages, not the model, matter
+    lines = sample_copy.read_text(encoding="utf-8").splitlines()[:81]
+    small.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["train", str(small), "--image-size", "16", "--epochs", "1", "--seed", "0"]
     first = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     assert first.exit_code == 0, first.stderr
     assert "prepared data cached in" in first.stderr

@@ -28,6 +28,17 @@ def prepared(tmp_path_factory):
     return open_dataset(out)
 
 
+@pytest.fixture(scope="module")
+def prepared_small(tmp_path_factory):
+    """The first 64 rows of sample_data: enough steps for every backbone weight to move."""
+    folder = tmp_path_factory.mktemp("backbones_small")
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:65]
+    (folder / "data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    prepare(folder / "data.csv", PrepConfig(image_size=32, image_root=str(SAMPLE.parent)),
+            folder / "prepared")
+    return open_dataset(folder / "prepared")
+
+
 def fit_backbone(prepared, epochs=3, **model):
     from mmcli.api.train import fit
 
@@ -65,7 +76,7 @@ def test_frozen_backbone_trains_on_cached_features_and_reloads_equal(prepared, t
     assert set(meta["validation"]["fusion_weights"]) == {"image", "text"}
 
 
-def test_trainable_backbone_trains_end_to_end(prepared, tmp_path, monkeypatch):
+def test_trainable_backbone_trains_end_to_end(prepared_small, tmp_path, monkeypatch):
     import mmcli.model.build as build_module
 
     initial = {}
@@ -78,6 +89,7 @@ def test_trainable_backbone_trains_end_to_end(prepared, tmp_path, monkeypatch):
         return built
 
     monkeypatch.setattr(build_module, "build", build)
+    prepared = prepared_small  # one epoch of a trainable backbone: 64 rows suffice
     model, meta, history = fit_backbone(
         prepared, epochs=1, image_weights="none", freeze_backbone=False
     )
