@@ -4,13 +4,18 @@ is refused with both figures."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mmcli.engines.contract import Contract, InputSpec, TabularStep, TextStep
 from mmcli.engines.numeric import numeric_inputs, tabular_cells, tokens, vectorize
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_tokens_lowercase_ascii_strip_keras_punctuation_and_add_ngrams():
@@ -44,7 +49,16 @@ def test_numeric_inputs_stack_present_in_model_order_and_cast():
                                     "text": np.array(["red"], object)},
                          {"image": np.array([0.0]), "text": np.array([1.0])})
     assert got["present"].tolist() == [[0.0, 1.0]] and got["text__vector"].dtype == np.float32
-    assert "tensorflow" not in sys.modules
+
+
+def test_the_engines_numpy_steps_never_import_tensorflow():
+    """In a fresh process: another test in this session may have imported TensorFlow."""
+    code = ("import sys, mmcli.engines.contract, mmcli.engines.numeric, mmcli.engines.runtimes; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_an_export_outside_the_limits_is_refused_with_both_figures():
