@@ -157,6 +157,7 @@ class ModelConfig:
     image_weights: str = "auto"
     image_alpha: float = 0.25
     freeze_backbone: bool = True
+    aux_loss_weight: float = 0.5
 
     def __post_init__(self) -> None:
         choice(self, "image_encoder", IMAGE_ENCODERS)
@@ -165,6 +166,9 @@ class ModelConfig:
         positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
         fraction(self, "dropout")
         fraction(self, "modality_dropout", high=0.5)
+        if not isinstance(self.aux_loss_weight, (int, float)) or not self.aux_loss_weight >= 0:
+            raise UsageError("Expected a number >= 0 for `aux_loss_weight`. "
+                             f"Received: aux_loss_weight={self.aux_loss_weight!r}")
         if not isinstance(self.image_weights, str) or not self.image_weights.strip():
             raise UsageError(
                 "Expected auto, imagenet, none or a file path for `image_weights`. "
