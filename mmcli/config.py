@@ -138,8 +138,10 @@ class ModelConfig:
 
     The defaults are the best for their cost in ``benchmarks/models_fashion30.py``: a frozen
     ImageNet MobileNet (alpha 0.25) whose features are computed once, a bag of words (TF-IDF
-    over words and bigrams) for the text, gated fusion. With no ImageNet weights to be had,
-    ``auto`` falls back to ``small_cnn``.
+    over words and bigrams) for the text. With no ImageNet weights to be had, ``auto`` falls
+    back to ``small_cnn``. Fusion ``late`` with an auxiliary head per modality
+    (``aux_loss_weight`` 0.5, 0 turns them off) by ``benchmarks/defaults_table.py``
+    (``benchmarks/results/defaults.md``): gated fusion starved modalities on small tables.
 
     ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
     it only matters for the Keras applications backbones (``mobilenet``, ...).
@@ -147,7 +149,7 @@ class ModelConfig:
 
     image_encoder: str = "mobilenet"
     text_encoder: str = "bow"
-    fusion: str = "gated"
+    fusion: str = "late"
     embed_dim: int = 64
     max_tokens: int = 20_000
     ngrams: int = 2

@@ -23,9 +23,8 @@ OUTPUT_LAYER = "probabilities"
 
 def gated(tokens, present, config: ModelConfig, num_classes: int, seed: int,
           activation: str = "softmax"):
-    """A per-row sigmoid gate for each modality over its normalised token
-    (:class:`GatedFusion`, ``gate="sigmoid"``), then the head."""
-    fused, _ = GatedFusion(gate="sigmoid", name=FUSION_LAYER)(tokens)
+    """A per-row softmax gate over the modality tokens (:class:`GatedFusion`), then the head."""
+    fused, _ = GatedFusion(name=FUSION_LAYER)(tokens)
     return head(fused, config, num_classes, seed, activation)
 
 

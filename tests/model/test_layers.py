@@ -55,23 +55,6 @@ def test_gated_fusion_weights_sum_to_one(layers):
     assert clone.temperature == 2.0
 
 
-def test_sigmoid_gated_fusion_weighs_normalised_tokens_independently(layers):
-    layer = layers.GatedFusion(gate="sigmoid")
-    tokens = np.random.default_rng(0).normal(size=(5, 3, 8)).astype(np.float32)
-    fused, weights = layer(tokens)
-    weights = np.asarray(weights)
-    assert fused.shape == (5, 8) and np.allclose(weights.sum(axis=1), 1.0, atol=1e-5)
-    scaled, again = layer(tokens * np.array([1, 100, 1], np.float32)[None, :, None])
-    # a token's scale does not buy it weight: tokens are normalised before the gate
-    assert np.allclose(np.asarray(again), weights, atol=1e-2)
-    assert np.allclose(np.asarray(scaled), np.asarray(fused), atol=1e-2)
-    clone = layers.GatedFusion.from_config(layer.get_config())
-    assert clone.gate_kind == "sigmoid"
-    assert layers.GatedFusion.from_config({"name": "old"}).gate_kind == "softmax"  # old bundles
-    with pytest.raises(ValueError, match="gate"):
-        layers.GatedFusion(gate="max")
-
-
 def test_late_fusion_mixes_present_heads_only(layers):
     layer = layers.LateFusion(units=4)
     tokens = np.random.default_rng(0).normal(size=(3, 2, 8)).astype(np.float32)
