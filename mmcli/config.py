@@ -138,8 +138,10 @@ class ModelConfig:
 
     The defaults are the best for their cost in ``benchmarks/models_fashion30.py``: a frozen
     ImageNet MobileNet (alpha 0.25) whose features are computed once, a bag of words (TF-IDF
-    over words and bigrams) for the text, gated fusion. With no ImageNet weights to be had,
-    ``auto`` falls back to ``small_cnn``.
+    over words and bigrams) for the text. With no ImageNet weights to be had, ``auto`` falls
+    back to ``small_cnn``. Fusion ``late`` with an auxiliary head per modality
+    (``aux_loss_weight`` 0.5, 0 turns them off) by ``benchmarks/defaults_table.py``
+    (``benchmarks/results/defaults.md``): gated fusion starved modalities on small tables.
 
     ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
     it only matters for the Keras applications backbones (``mobilenet``, ...).
@@ -147,7 +149,7 @@ class ModelConfig:
 
     image_encoder: str = "mobilenet"
     text_encoder: str = "bow"
-    fusion: str = "gated"
+    fusion: str = "late"
     embed_dim: int = 64
     max_tokens: int = 20_000
     ngrams: int = 2
@@ -157,6 +159,7 @@ class ModelConfig:
     image_weights: str = "auto"
     image_alpha: float = 0.25
     freeze_backbone: bool = True
+    aux_loss_weight: float = 0.5
 
     def __post_init__(self) -> None:
         choice(self, "image_encoder", IMAGE_ENCODERS)
@@ -165,6 +168,9 @@ class ModelConfig:
         positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
         fraction(self, "dropout")
         fraction(self, "modality_dropout", high=0.5)
+        if not isinstance(self.aux_loss_weight, (int, float)) or not self.aux_loss_weight >= 0:
+            raise UsageError("Expected a number >= 0 for `aux_loss_weight`. "
+                             f"Received: aux_loss_weight={self.aux_loss_weight!r}")
         if not isinstance(self.image_weights, str) or not self.image_weights.strip():
             raise UsageError(
                 "Expected auto, imagenet, none or a file path for `image_weights`. "

@@ -59,6 +59,7 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
             "seconds": round(run.seconds, 2),
             "feature_seconds": round(run.feature_seconds, 2),
             "samples_per_second": round(len(split.train) * epochs_run / run.seconds, 1),
+            **auxiliary(run, dataset.modalities, val=len(split.val) > 0),
         },
         "validation": {"on": "val" if len(split.val) else "train", **validation},
         "head": task.head.to_dict(split.targets.class_weights),
@@ -76,6 +77,24 @@ def bundle_meta(dataset: Dataset, config: RunConfig, split, task: Task,
     meta.update(task.bundle_state(labels))
     meta["validation_ids"] = [str(i) for i in dataset.examples["id"].to_numpy()[split.val]]
     return meta
+
+
+def auxiliary(run: RunRecord, names: list[str], *, val: bool) -> dict[str, Any]:
+    """``{"auxiliary": {modality: {metric: score}}}``: each modality's auxiliary head
+    (``model.aux_loss_weight``) scored at the best epoch, on the validation rows (the
+    training rows without them), from the history's ``[val_]aux_<m>_<metric>``; empty
+    for a model without auxiliary heads."""
+    prefix = "val_aux_" if val else "aux_"
+    best = int(np.argmin(run.history[run.monitor]))
+    scores: dict[str, dict[str, float]] = {}
+    for key, values in run.history.items():
+        if key.startswith(prefix) and not key.endswith("_loss"):
+            for metric in ("accuracy", "micro_f1"):
+                if key.endswith(f"_{metric}"):
+                    name = key[len(prefix):-len(metric) - 1]
+                    scores.setdefault(name, {})[metric] = round(float(values[best]), 4)
+    ordered = {name: scores[name] for name in names if name in scores}
+    return {"auxiliary": ordered} if ordered else {}
 
 
 def rejected_by_reason(issues: dict[str, int]) -> dict[str, int]:

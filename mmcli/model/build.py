@@ -18,12 +18,13 @@ from mmcli import modalities, registry
 from mmcli.config import ModelConfig, PrepConfig
 from mmcli.model.backend import import_keras
 from mmcli.model.feed import PRESENT
-from mmcli.model.fusions import FUSION_LAYER, head
+from mmcli.model.fusions import FUSION_LAYER, OUTPUT_LAYER, head
 from mmcli.model.layers import ModalityMask
 
 keras = import_keras()
 
 HEAD_MODEL = "mmcli_head"  # features + other inputs -> probabilities (nested model)
+AUX_PREFIX = "aux_"  # aux_<modality>: a modality's own head, in the training model only
 
 
 def model_side(kind: str):
@@ -52,6 +53,15 @@ class Built:
     head: Any = None
     head_weights: Any = None  # like fusion_weights_model(model), over the head's inputs
     fit: Mapping[str, Any] = field(default_factory=dict)  # what each encoder learnt first
+    trainer: Any = None  # the trained half with each modality's auxiliary head as outputs
+
+    @property
+    def trainable(self):
+        """The model ``fit`` trains: the trainer when there are auxiliary heads, else the
+        head (frozen extractors) or the whole model. Its weights are the saved model's."""
+        if self.trainer is not None:
+            return self.trainer
+        return self.head if self.head is not None else self.model
 
 
 def build(
@@ -95,15 +105,28 @@ def build(
     args = (names, config, num_classes, fit, seed, activation)
     shared, frozen = _extractors(names, inputs, config)
     if not frozen:
-        return Built(keras.Model(inputs, _fused(inputs, shared, *args), name="mmcli_fused"))
+        output, aux = _fused(inputs, shared, *args)
+        model = keras.Model(inputs, output, name="mmcli_fused")
+        return Built(model, trainer=_trainer(inputs, output, aux))
     head_inputs = {k: v for k, v in inputs.items() if k not in frozen}
     for name, extractor in frozen.items():
         key = modalities.features_key(name)
         head_inputs[key] = keras.Input((extractor.output_shape[-1],), dtype="float32", name=key)
-    head_model = keras.Model(head_inputs, _fused(head_inputs, shared, *args), name=HEAD_MODEL)
+    output, aux = _fused(head_inputs, shared, *args)
+    head_model = keras.Model(head_inputs, output, name=HEAD_MODEL)
     joined = through_extractors(inputs, frozen)
     model = keras.Model(inputs, head_model(joined), name="mmcli_fused")
-    return Built(model, frozen, head_model, fusion_weights_model(head_model))
+    return Built(model, frozen, head_model, fusion_weights_model(head_model),
+                 trainer=_trainer(head_inputs, output, aux))
+
+
+def _trainer(inputs: dict, output, aux: dict):
+    """The model training fits when there are auxiliary heads: the same layers, the fused
+    output under ``probabilities`` and each modality's own output under ``aux_<m>``. Only
+    the model without them is saved, so inference never sees the auxiliary heads."""
+    if not aux:
+        return None
+    return keras.Model(inputs, {OUTPUT_LAYER: output, **aux}, name="mmcli_trainer")
 
 
 def _extractors(names, inputs, config: ModelConfig) -> tuple[dict, dict]:
@@ -126,7 +149,12 @@ def _fused(inputs: dict, shared: Mapping[str, Any], names, config: ModelConfig,
            num_classes: int, fit, seed: int, activation: str = "softmax"):
     """Encoders, modality mask, fusion and head over ``inputs`` (a modality as its raw input,
     or as frozen features under ``<m>_features``); ``shared`` maps modalities to fine-tuned
-    shared extractors."""
+    shared extractors.
+
+    Returns ``(output, aux)``: the fused output and, with several modalities and a positive
+    ``aux_loss_weight``, each modality's auxiliary output by name ``aux_<m>``: a dense layer
+    with the task's activation over the modality's embedding (before the mask), so every
+    encoder is trained to classify on its own whatever the fusion does with it."""
     layers = keras.layers
     embeddings = []
     counts: dict[str, int] = {}
@@ -154,9 +182,17 @@ def _fused(inputs: dict, shared: Mapping[str, Any], names, config: ModelConfig,
     )([stacked, inputs[PRESENT]])
     if len(embeddings) == 1:  # one modality: nothing to fuse
         flat = layers.Flatten(name=FUSION_LAYER)(tokens)
-        return head(flat, config, num_classes, seed, activation)
+        return head(flat, config, num_classes, seed, activation), {}
     fusion = registry.load(registry.FUSIONS, config.fusion)
-    return fusion(tokens, present, config, num_classes, seed, activation)
+    output = fusion(tokens, present, config, num_classes, seed, activation)
+    if config.aux_loss_weight <= 0:
+        return output, {}
+    aux = {
+        f"{AUX_PREFIX}{name}": layers.Dense(num_classes, activation=activation,
+                                            name=f"{AUX_PREFIX}{name}")(embedding)
+        for name, embedding in zip(names, embeddings, strict=True)
+    }
+    return output, aux
 
 
 def through_extractors(inputs: dict, extractors: Mapping[str, Any]) -> dict:

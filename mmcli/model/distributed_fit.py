@@ -43,7 +43,7 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
     from mmcli.errors import UsageError
     from mmcli.model import training
 
-    trainable = built.head if built.head is not None else built.model
+    trainable = built.trainable  # with the per-modality auxiliary heads on one device
     if placement.strategy is None:
         history, monitor = training.run_epochs(trainable, streams, config, resume, console)
         if not placement.mixed_precision:

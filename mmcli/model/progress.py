@@ -18,6 +18,17 @@ _SHOWN = {
 }
 
 
+def _aux_status(logs: dict) -> str:
+    """Each modality's auxiliary head accuracy, validation rows first: ``  own image 0.91 ...``
+    (empty for a model without auxiliary heads)."""
+    for prefix in ("val_aux_", "aux_"):
+        own = [f"{k[len(prefix):-len('_accuracy')]} {v:.2f}" for k, v in logs.items()
+               if k.startswith(prefix) and k.endswith("_accuracy")]
+        if own:
+            return "  own " + " ".join(own)
+    return ""
+
+
 class RichProgress(keras.callbacks.Callback):
     """A line per epoch (loss, accuracy, validation metrics, seconds, a star when the monitored
     value improved) under a live bar over the epochs, which disappears when training ends.
@@ -65,7 +76,7 @@ class RichProgress(keras.callbacks.Callback):
         logs = logs or {}
         status = "  ".join(
             f"{short} {logs[key]:.3f}" for key, short in _SHOWN.items() if key in logs
-        )
+        ) + _aux_status(logs)
         value = logs.get(self.monitor)
         improved = value is not None and value < self.best
         if improved:

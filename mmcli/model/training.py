@@ -58,16 +58,16 @@ def build_model(dataset: Dataset, split: Split, config: RunConfig, task: Task, c
             console.print(f"[yellow]note: {exc}. Falling back to {exc.fallback_note}.[/]")
         config = replace(config, model=replace(config.model, **exc.fallback))
         built = attempt(config)
-    trainable = built.head if built.head is not None else built.model
+    trainable = built.trainable
     steps = max(1, int(np.ceil(len(split.train) / tc.batch_size))) * tc.epochs
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=tc.learning_rate * 0.1, decay_steps=steps,
         warmup_target=tc.learning_rate, warmup_steps=max(1, steps // 20), alpha=0.05,
     )
-    loss, metrics = heads.loss_and_metrics(task.head)
+    loss, metrics = heads.compiled(task.head, built.trainer, config.model.aux_loss_weight)
     trainable.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=tc.weight_decay, clipnorm=1.0),
-        loss=loss, metrics=metrics,
+        **loss, metrics=metrics,
     )
     return replace(built, fit=fit), config
 
@@ -124,10 +124,11 @@ def make_streams(built, dataset: Dataset, split: Split, config: RunConfig,
                                    tc.batch_size, shuffle_seed=seed, first_epoch=epoch,
                                    prep=config.prep)
         batches = None
-    targets = split.targets
+    targets, outputs = split.targets, heads.output_names(built.trainer)
     train = heads.attach_targets(stream(split.train, tc.seed, first_epoch), targets.matrix,
-                                 targets.row_weights)
-    val = heads.attach_targets(stream(split.val, None), targets.matrix) if len(split.val) else None
+                                 targets.row_weights, outputs=outputs)
+    val = (heads.attach_targets(stream(split.val, None), targets.matrix, outputs=outputs)
+           if len(split.val) else None)
     return Streams(train, val, batches, time.perf_counter() - started)
 
 
@@ -139,6 +140,7 @@ def run_epochs(trainable, streams: Streams, config: RunConfig, resume, console=N
         ``(history, monitor)``: the whole run's per-epoch history (a resumed run's earlier
         epochs included) and the key early stopping watched.
     """
+    from mmcli.model.heads import AuxLogs
     from mmcli.model.progress import RichProgress
 
     tc = config.train
@@ -149,7 +151,7 @@ def run_epochs(trainable, streams: Streams, config: RunConfig, resume, console=N
     history = trainable.fit(
         streams.train, validation_data=streams.val, epochs=tc.epochs,
         initial_epoch=resume.initial_epoch, verbose=0, shuffle=False,
-        callbacks=[stopper, RichProgress(console, tc.epochs, monitor),
+        callbacks=[AuxLogs(), stopper, RichProgress(console, tc.epochs, monitor),
                    *resume.callbacks(stopper)],
     )
     return resume.history(history.history), monitor

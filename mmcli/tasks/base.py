@@ -204,6 +204,9 @@ class Task(ABC):
             if val.get("fusion_weights"):
                 weights = ", ".join(f"{k} {v:.2f}" for k, v in val["fusion_weights"].items())
                 lines.append(f"  learned fusion weights: {weights}")
+            if run.get("auxiliary"):
+                own = ", ".join(f"{k} {v['accuracy']:.3f}" for k, v in run["auxiliary"].items())
+                lines.append(f"  each modality's own head ({val['on']} accuracy): {own}")
             if not val["fusion_helped"]:
                 lines.append("[yellow]warning: the fused model did not beat its best single "
                              "modality on validation; fusion did not help on this data[/]")
