@@ -21,7 +21,7 @@ LAYERS = [
     ("tasks", ["mmcli.tasks"]),
     ("model", ["mmcli.model"]),
     ("bundle", ["mmcli.bundle"]),
-    ("api", ["mmcli.api"]),
+    ("api", ["mmcli.api", "mmcli.tune"]),  # tune's objective runs api.train
     ("cli", ["mmcli.cli", "mmcli.__main__"]),
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,15 @@ def train(
     resume: bool = False,
     command: list[str] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``.
 
     Returns:
         The bundle metadata (also written to ``out/bundle.json``).
+
+    ``callbacks``: further Keras callbacks for the epochs (``mmcli tune``'s pruning, a
+    TensorBoard writer); they run after the progress and checkpoint callbacks.
 
     ``on_warning`` receives a line per warning about the data (a modality missing in more
     than ``max_missing_fraction`` of the rows: :mod:`mmcli.data.coverage`) before training.
@@ -63,7 +67,7 @@ def train(
         else:  # what detection settled about the columns travels in the bundle
             config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
-                                   checkpoints=checkpoints)
+                                   checkpoints=checkpoints, callbacks=callbacks)
         save_bundle(model, meta, history, Path(out), force=force)
         checkpoints.finish()
         return meta
@@ -98,7 +102,7 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
 
 
 def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
-        checkpoints=None):
+        checkpoints=None, callbacks: Sequence[Any] = ()):
     """Build and train the fused model on a prepared dataset, in named steps: targets, build,
     streams, fit, report, metadata.
 
@@ -127,7 +131,8 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
     started = time.perf_counter()
     streams = training.make_streams(built, dataset, split, config, resume.initial_epoch)
-    history, monitor = training.run_epochs(trainable, streams, config, resume, console)
+    history, monitor = training.run_epochs(trainable, streams, config, resume, console,
+                                           callbacks=callbacks)
     run = RunRecord(history, monitor, time.perf_counter() - started + resume.seconds,
                     streams.feature_seconds)
     validation, task = report_step(built, dataset, split, streams, task, config)

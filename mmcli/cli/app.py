@@ -22,6 +22,7 @@ from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
 from mmcli.cli.train import train
+from mmcli.cli.tune import tune
 from mmcli.errors import EXIT_CODES
 
 
@@ -64,6 +65,7 @@ app.command()(predict)
 app.command()(check)
 app.command()(inspect)
 app.command()(explain)
+app.command()(tune)
 
 
 def _version(value: bool) -> None:
