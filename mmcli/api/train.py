@@ -36,6 +36,7 @@ def train(
     command: list[str] | None = None,
     on_warning: Callable[[str], None] | None = None,
     callbacks: Sequence[Any] = (),
+    tensorboard: Path | None = None,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``.
 
@@ -44,6 +45,7 @@ def train(
 
     ``callbacks``: further Keras callbacks for the epochs (``mmcli tune``'s pruning, a
     TensorBoard writer); they run after the progress and checkpoint callbacks.
+    ``tensorboard``: a folder for TensorBoard logs (:mod:`mmcli.model.board`).
 
     ``on_warning`` receives a line per warning about the data (a modality missing in more
     than ``max_missing_fraction`` of the rows: :mod:`mmcli.data.coverage`) before training.
@@ -53,8 +55,13 @@ def train(
             modality missing in every row without ``allow_missing_modality``).
         OutputExistsError: ``out`` exists and ``force`` is false.
         OutputLockedError: another mmcli process is writing ``out``.
-        UsageError: ``resume`` without a checkpoint to resume, or with other data or flags.
+        UsageError: ``resume`` without a checkpoint to resume, or with other data or flags;
+            ``tensorboard`` without the tensorboard package.
     """
+    if tensorboard is not None:
+        from mmcli.model.board import require_tensorboard
+
+        require_tensorboard()
     check_writable(Path(out), force=force)
     checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
     with checkpoints, tempfile.TemporaryDirectory(prefix="mmcli-") as work:
@@ -67,7 +74,8 @@ def train(
         else:  # what detection settled about the columns travels in the bundle
             config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
-                                   checkpoints=checkpoints, callbacks=callbacks)
+                                   checkpoints=checkpoints, callbacks=callbacks,
+                                   tensorboard=tensorboard)
         save_bundle(model, meta, history, Path(out), force=force)
         checkpoints.finish()
         return meta
@@ -102,7 +110,7 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
 
 
 def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
-        checkpoints=None, callbacks: Sequence[Any] = ()):
+        checkpoints=None, callbacks: Sequence[Any] = (), tensorboard: Path | None = None):
     """Build and train the fused model on a prepared dataset, in named steps: targets, build,
     streams, fit, report, metadata.
 
@@ -131,6 +139,7 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
     started = time.perf_counter()
     streams = training.make_streams(built, dataset, split, config, resume.initial_epoch)
+    callbacks = [*callbacks, *_board(tensorboard, built, dataset, split, streams, config)]
     history, monitor = training.run_epochs(trainable, streams, config, resume, console,
                                            callbacks=callbacks)
     run = RunRecord(history, monitor, time.perf_counter() - started + resume.seconds,
@@ -141,6 +150,17 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     if inputs:  # statistics fitted on the training rows (tabular: medians, constant columns)
         meta["training"]["inputs"] = inputs
     return built.model, meta, history
+
+
+def _board(folder: Path | None, built, dataset: Dataset, split: Split, streams, config):
+    """TensorBoard's callbacks, the fusion weights on the validation rows included."""
+    from mmcli.model.board import tensorboard_callbacks
+    from mmcli.model.inference import fusion_weights
+
+    trainable = built.head if built.head is not None else built.model
+    return tensorboard_callbacks(folder, lambda: fusion_weights(
+        trainable, dataset, split.val, dataset.modalities, config.train.batch_size,
+        batches=streams.batches, gates=built.head_weights))
 
 
 def targets_step(dataset: Dataset, config: RunConfig, task) -> Split:

@@ -93,6 +93,10 @@ def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: S
     wanted = search.tensorboard
     if wanted is None:
         wanted = importlib.util.find_spec("tensorboard") is not None
+    elif wanted:
+        from mmcli.model.board import require_tensorboard
+
+        require_tensorboard()
     board = out / "tensorboard" if wanted else None
     objective = Objective(str(data), config, space, out, fmt, console, board)
     study.optimize(objective, n_trials=search.trials, timeout=search.timeout,

@@ -79,6 +79,7 @@ def train(
     force: opt.Force = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run into --out from its last checkpoint (<out>.ckpt/); needs the same data and flags.", rich_help_panel=opt.OUTPUT)] = False,
     quiet: opt.Quiet = False,
+    tensorboard: Annotated[Path | None, typer.Option("--tensorboard", help="Write TensorBoard logs here (per epoch: losses, metrics, learning rate, fusion weights); needs pip install 'mmcli[tensorboard]'.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
 ) -> None:
     """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
     then preprocessed with the same code) and write the bundle folder.
@@ -106,7 +107,7 @@ def train(
     console = make_console(quiet)
     console.print(f"training on {data} -> {out}")
     meta = run_training(data, config, out, force=force, fmt=flags.input_format, console=console,
-                        command=command_line(ctx), resume=resume,
+                        command=command_line(ctx), resume=resume, tensorboard=tensorboard,
                         on_warning=lambda message: warn(console, message))
     task = task_for(config.train)
     for line in task.train_lines(meta):

@@ -72,7 +72,6 @@ class Objective:
 
         from mmcli.api.train import train
         from mmcli.model.backend import import_keras
-        from mmcli.model.board import tensorboard_callbacks
         from mmcli.model.epoch_hook import EpochHook
 
         import_keras().utils.clear_session()  # each trial builds a new model
@@ -94,7 +93,7 @@ class Objective:
             self.console.print(f"trial {trial.number}: {_describe(trial.params)}")
         logs = self.tensorboard / folder.name if self.tensorboard is not None else None
         meta = train(self.data, config, folder, force=True, fmt=self.fmt, console=self.console,
-                     callbacks=[hook, *tensorboard_callbacks(logs)])
+                     callbacks=[hook], tensorboard=logs)
         validation = meta["validation"]
         trial.set_user_attr(VAL_ROWS_ATTR, int(validation.get("rows", 0)))
         trial.set_user_attr("best_epoch", meta["training"].get("best_epoch"))
