@@ -2,7 +2,7 @@
 
 Usage: nice -n 10 .venv/bin/python benchmarks/tune_fashion30.py [--trials 20] [--rows 1000]
 
-Takes ``--rows`` training rows of fashion30 (seeded, stratified by sampling each label's share)
+Takes ``--rows`` training rows of fashion30 (seeded, each label's share of the train split)
 and ``--test-rows`` of its test rows, prepares them at 64 px, then through the CLI:
 ``train`` with the defaults, ``tune --trials N --refit`` over this file's space (the default
 space with a smaller epochs budget and the prepared image size), and ``evaluate --split test``
@@ -68,10 +68,8 @@ def subset(work: Path, rows: int, test_rows: int, seed: int) -> Path:
 
     frame = pd.read_csv(DATA / "data.csv", dtype=str, keep_default_na=False)
     train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
-    share = rows / len(train)
-    picked = train.groupby("label", group_keys=False).apply(
-        lambda g: g.sample(max(2, round(len(g) * share)), random_state=seed))
-    table = pd.concat([picked.head(rows), test.sample(test_rows, random_state=seed)])
+    picked = train.groupby("label").sample(frac=rows / len(train), random_state=seed)
+    table = pd.concat([picked, test.sample(test_rows, random_state=seed)])
     path = work / "subset.csv"
     table.to_csv(path, index=False)
     return path
