@@ -61,12 +61,15 @@ def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: S
         settings, files written, the refit bundle).
 
     Raises:
-        UsageError: an invalid space, nothing left to search, a study in the storage that
-            maximises something else.
+        UsageError: DATA from stdin, an invalid space, nothing left to search, a study in the
+            storage that minimises.
         DataError: as ``train`` does for unusable data.
     """
     import optuna
 
+    if str(data) == "-":
+        raise UsageError("tune reads DATA once per trial: give a table file or a prepared "
+                         "folder, not - (stdin)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     space = space.without(fixed)

@@ -39,3 +39,9 @@ def test_the_default_space_is_valid_and_names_every_setting_the_docs_promise():
         "train.learning_rate", "model.dropout", "model.modality_dropout", "model.embed_dim",
         "train.epochs"}
     assert "[train.epochs]" in DEFAULT_SPACE
+
+
+def test_stdin_is_refused_since_every_trial_reads_the_data_again(tmp_path: Path, runner, app):
+    result = runner.invoke(app, ["tune", "-", "--out", str(tmp_path / "out")], input="a,b\n")
+    assert result.exit_code == 2 and "not - (stdin)" in result.stderr
+    assert not (tmp_path / "out").exists()
