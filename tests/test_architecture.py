@@ -22,7 +22,7 @@ LAYERS = [
     ("engines", ["mmcli.engines"]),
     ("model", ["mmcli.model"]),
     ("bundle", ["mmcli.bundle"]),
-    ("api", ["mmcli.api"]),
+    ("api", ["mmcli.api", "mmcli.tune"]),  # tune's objective runs api.train
     ("serve", ["mmcli.serve"]),
     ("cli", ["mmcli.cli", "mmcli.__main__"]),
 ]

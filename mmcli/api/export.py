@@ -180,3 +180,32 @@ def _savedmodel(bundle, model, prep, batches, raw, out: Path, force: bool):
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file())
     return agreement, files
+
+
+def trained_engine_export(model, dataset, meta: dict[str, Any], on_warning) -> tuple | None:
+    """The LiteRT export ``train`` writes into a new bundle (``engine/``), checked on the
+    dataset's first rows (after the model is saved: cutting it adds nodes to its layers, which
+    Keras cannot serialize). Its figures and seconds go to ``meta["training"]["engine_export"]``.
+
+    Returns:
+        ``(model bytes, contract)``, or None (``on_warning`` told why) when the conversion or
+        its check fails: a warning, never a failed training run.
+    """
+    from mmcli.errors import MmcliError
+    from mmcli.model.feed import dataset_inputs
+
+    started = time.perf_counter()
+    names = list(meta["modalities"])
+    rows = np.arange(min(128, len(dataset.examples)))
+    batches = [dataset_inputs(dataset, rows[i:i + 64], names) for i in range(0, len(rows), 64)]
+    try:
+        data, contract, agreement = numeric_export(model, meta["labels"], names, "tflite",
+                                                   batches)
+    except MmcliError as exc:
+        if on_warning is not None:
+            on_warning(f"no LiteRT export in the bundle (predict will use TensorFlow): {exc}")
+        return None
+    meta["training"]["engine_export"] = {
+        "format": "tflite", **agreement.to_dict(),
+        "seconds": round(time.perf_counter() - started, 2)}
+    return data, contract

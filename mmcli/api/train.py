@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mmcli import layout
+from mmcli.api.export import trained_engine_export
 from mmcli.api.manifest import RunRecord, bundle_meta
 from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
@@ -40,6 +41,8 @@ def train(
     engine_export: bool = True,
     strategy: str = "auto",
     mixed_precision: bool = False,
+    callbacks: Sequence[Any] = (),
+    tensorboard: Path | None = None,
 ) -> dict[str, Any]:
     """Train a fused model on ``data`` and write the bundle ``out``; with ``engine_export``
     also its LiteRT export in ``engine/`` (checked on the first rows; its figures and seconds
@@ -53,6 +56,10 @@ def train(
     Returns:
         The bundle metadata (also written to ``out/bundle.json``).
 
+    ``callbacks``: further Keras callbacks for the epochs (``mmcli tune``'s pruning, a
+    TensorBoard writer); they run after the progress and checkpoint callbacks.
+    ``tensorboard``: a folder for TensorBoard logs (:mod:`mmcli.model.board`).
+
     ``on_warning`` receives a line per warning about the data (a modality missing in more
     than ``max_missing_fraction`` of the rows: :mod:`mmcli.data.coverage`) before training.
 
@@ -61,8 +68,13 @@ def train(
             modality missing in every row without ``allow_missing_modality``).
         OutputExistsError: ``out`` exists and ``force`` is false.
         OutputLockedError: another mmcli process is writing ``out``.
-        UsageError: ``resume`` without a checkpoint to resume, or with other data or flags.
+        UsageError: ``resume`` without a checkpoint to resume, or with other data or flags;
+            ``tensorboard`` without the tensorboard package.
     """
+    if tensorboard is not None:
+        from mmcli.model.board import require_tensorboard
+
+        require_tensorboard()
     role = cluster_role()
     if strategy == "multi-worker" or (strategy == "auto" and role.clustered):
         if console is not None:
@@ -74,18 +86,19 @@ def train(
                               fmt=fmt, console=console, command=command,
                               on_warning=on_warning, strategy=strategy,
                               mixed_precision=mixed_precision, role=role,
-                              engine_export=False)
+                              engine_export=False, callbacks=callbacks)
     check_writable(Path(out), force=force)
     checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
     return _train(data, config, Path(out), checkpoints, force=force, fmt=fmt, console=console,
                   command=command, on_warning=on_warning, strategy=strategy,
-                  mixed_precision=mixed_precision, role=role, engine_export=engine_export)
+                  mixed_precision=mixed_precision, role=role, engine_export=engine_export,
+                  callbacks=callbacks, tensorboard=tensorboard)
 
 
 def _train(data, config: RunConfig, out: Path, checkpoints, *, force: bool = False,
            fmt=None, console=None, command=None, on_warning=None, strategy: str = "auto",
-           mixed_precision: bool = False, role=None,
-           engine_export: bool = True) -> dict[str, Any]:
+           mixed_precision: bool = False, role=None, engine_export: bool = True,
+           callbacks: Sequence[Any] = (), tensorboard: Path | None = None) -> dict[str, Any]:
     with checkpoints, tempfile.TemporaryDirectory(prefix="mmcli-") as work:
         notify = (lambda m: console.print(m, markup=False)) if console is not None else None
         dataset = open_source(data, config.prep, Path(work), fmt=fmt, need_label=True,
@@ -97,8 +110,9 @@ def _train(data, config: RunConfig, out: Path, checkpoints, *, force: bool = Fal
             config = replace(config, prep=_settled(dataset, config.prep))
         model, meta, history = fit(dataset, config, console=console, command=command,
                                    checkpoints=checkpoints, strategy=strategy,
-                                   mixed_precision=mixed_precision, role=role)
-        engine = (lambda: _engine_export(model, dataset, meta, on_warning)) \
+                                   mixed_precision=mixed_precision, role=role,
+                                   callbacks=callbacks, tensorboard=tensorboard)
+        engine = (lambda: trained_engine_export(model, dataset, meta, on_warning)) \
             if engine_export else None
         save_bundle(model, meta, history, Path(out), force=force, engine=engine)
         checkpoints.finish()
@@ -134,7 +148,8 @@ def _prepared_config(dataset: Dataset, given: PrepConfig) -> PrepConfig:
 
 
 def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str] | None = None,
-        checkpoints=None, strategy: str = "one", mixed_precision: bool = False, role=None):
+        checkpoints=None, strategy: str = "one", mixed_precision: bool = False, role=None,
+        callbacks: Sequence[Any] = (), tensorboard: Path | None = None):
     """Build and train the fused model on a prepared dataset, in named steps: targets, build,
     streams, fit, report, metadata.
 
@@ -175,8 +190,10 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
         resume = resume_training(checkpoints, trainable, config, dataset, split.train, split.val)
     started = time.perf_counter()
     streams = training.make_streams(built, dataset, split, config, resume.initial_epoch)
+    callbacks = [*callbacks, *_board(tensorboard, built, dataset, split, streams, config)]
     built, history, monitor = train_epochs(built, streams, config, resume, placement, task,
-                                           console, dataset=dataset, split=split)
+                                           console, dataset=dataset, split=split,
+                                           callbacks=callbacks)
     run = RunRecord(history, monitor, time.perf_counter() - started + resume.seconds,
                     streams.feature_seconds)
     validation, task = report_step(built, dataset, split, streams, task, config)
@@ -186,6 +203,17 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     if inputs:  # statistics fitted on the training rows (tabular: medians, constant columns)
         meta["training"]["inputs"] = inputs
     return built.model, meta, history
+
+
+def _board(folder: Path | None, built, dataset: Dataset, split: Split, streams, config):
+    """TensorBoard's callbacks, the fusion weights on the validation rows included."""
+    from mmcli.model.board import tensorboard_callbacks
+    from mmcli.model.inference import fusion_weights
+
+    trainable = built.head if built.head is not None else built.model
+    return tensorboard_callbacks(folder, lambda: fusion_weights(
+        trainable, dataset, split.val, dataset.modalities, config.train.batch_size,
+        batches=streams.batches, gates=built.head_weights))
 
 
 def targets_step(dataset: Dataset, config: RunConfig, task) -> Split:
@@ -223,34 +251,6 @@ def report_step(built, dataset: Dataset, split: Split, streams, task, config: Ru
         **input_reports(trainable, dataset, scored, dataset.modalities, config.prep),
     }
     return report, task
-
-
-def _engine_export(model, dataset: Dataset, meta: dict[str, Any], on_warning) -> tuple | None:
-    """The LiteRT export of the trained model, checked on the dataset's first rows (after the
-    model is saved: cutting it adds nodes to its layers, which Keras cannot serialize)."""
-    import time
-
-    import numpy as np
-
-    from mmcli.api.export import numeric_export
-    from mmcli.errors import MmcliError
-    from mmcli.model.feed import dataset_inputs
-
-    started = time.perf_counter()
-    names = list(meta["modalities"])
-    rows = np.arange(min(128, len(dataset.examples)))
-    batches = [dataset_inputs(dataset, rows[i:i + 64], names) for i in range(0, len(rows), 64)]
-    try:
-        data, contract, agreement = numeric_export(model, meta["labels"], names, "tflite",
-                                                   batches)
-    except MmcliError as exc:
-        if on_warning is not None:
-            on_warning(f"no LiteRT export in the bundle (predict will use TensorFlow): {exc}")
-        return None
-    meta["training"]["engine_export"] = {
-        "format": "tflite", **agreement.to_dict(),
-        "seconds": round(time.perf_counter() - started, 2)}
-    return data, contract
 
 
 def save_bundle(

@@ -24,6 +24,7 @@ from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
 from mmcli.cli.serve import serve
 from mmcli.cli.train import train
+from mmcli.cli.tune import tune
 from mmcli.errors import EXIT_CODES
 
 
@@ -68,6 +69,7 @@ app.command()(inspect)
 app.command()(explain)
 app.command()(serve)
 app.command()(export)
+app.command()(tune)
 
 
 def _version(value: bool) -> None:

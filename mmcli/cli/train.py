@@ -82,6 +82,7 @@ def train(
     strategy: Annotated[str, typer.Option("--strategy", help="Where to train: auto (multi-worker when TF_CONFIG describes a cluster, mirrored with several GPUs, else one), one device, mirrored (the GPUs of this machine), multi-worker (TF_CONFIG's cluster; the chief writes the bundle). The global batch is --batch-size, split across replicas; the learning rate is not rescaled.", rich_help_panel="Distribution")] = "auto",
     mixed_precision: Annotated[bool, typer.Option("--mixed-precision", help="float16 compute with float32 variables (for GPUs).", rich_help_panel="Distribution")] = False,
     quiet: opt.Quiet = False,
+    tensorboard: Annotated[Path | None, typer.Option("--tensorboard", help="Write TensorBoard logs here (per epoch: losses, metrics, learning rate, fusion weights); needs pip install 'mmcli[tensorboard]'.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
 ) -> None:
     """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
     then preprocessed with the same code) and write the bundle folder.
@@ -110,7 +111,7 @@ def train(
     console.print(f"training on {' '.join(data)} -> {out}")
     meta = run_training(data[0] if len(data) == 1 else data, config, out, force=force,
                         fmt=flags.input_format, console=console, command=command_line(ctx),
-                        resume=resume, engine_export=engine_export,
+                        resume=resume, engine_export=engine_export, tensorboard=tensorboard,
                         on_warning=lambda message: warn(console, message),
                         strategy=strategy, mixed_precision=mixed_precision)
     task = task_for(config.train)

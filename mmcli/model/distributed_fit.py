@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
 
 def train_epochs(built, streams, config, resume, placement: Placement, task, console=None, *,
-                 dataset=None, split=None):
+                 dataset=None, split=None, callbacks=()):
     """Run the epochs where ``placement`` says: ``one`` as always
     (:func:`mmcli.model.training.run_epochs`), ``mirrored`` and ``multi-worker`` through
     :func:`run_epochs_custom` (``fit`` under ``MirroredStrategy`` fails on string inputs: its
@@ -45,7 +45,8 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
 
     trainable = built.trainable  # with the per-modality auxiliary heads on one device
     if placement.strategy is None:
-        history, monitor = training.run_epochs(trainable, streams, config, resume, console)
+        history, monitor = training.run_epochs(trainable, streams, config, resume, console,
+                                               callbacks=callbacks)
         if not placement.mixed_precision:
             return built, history, monitor
         return _float32_copy(built, dataset, split, config, task), history, monitor
@@ -54,7 +55,7 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
                          "features yet: pass --train-backbone, a from-scratch encoder "
                          "(--image-encoder small_cnn), or --strategy one")
     history, monitor = run_epochs_custom(trainable, streams, config, resume, placement, console,
-                                         task_head=task.head)
+                                         task_head=task.head, callbacks=callbacks)
     return _float32_copy(built, dataset, split, config, task), history, monitor
 
 
@@ -71,7 +72,7 @@ def _float32_copy(built, dataset, split, config, task):
 
 
 def run_epochs_custom(trainable, streams, config, resume, placement: Placement, console=None,
-                      *, task_head=None):
+                      *, task_head=None, callbacks=()):
     """As :func:`mmcli.model.training.run_epochs`, under ``placement``'s strategy.
 
     Returns:
@@ -85,7 +86,8 @@ def run_epochs_custom(trainable, streams, config, resume, placement: Placement, 
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=tc.patience,
                                             restore_best_weights=True)
     callbacks = keras.callbacks.CallbackList(
-        [stopper, RichProgress(console, tc.epochs, monitor), *resume.callbacks(stopper)],
+        [stopper, RichProgress(console, tc.epochs, monitor), *resume.callbacks(stopper),
+         *callbacks],
         model=trainable)
     loss_fn, replicas = trainable.loss, placement.replicas
     _, metrics = heads.loss_and_metrics(task_head)  # fresh, outside the strategy

@@ -132,9 +132,11 @@ def make_streams(built, dataset: Dataset, split: Split, config: RunConfig,
     return Streams(train, val, batches, time.perf_counter() - started)
 
 
-def run_epochs(trainable, streams: Streams, config: RunConfig, resume, console=None):
+def run_epochs(trainable, streams: Streams, config: RunConfig, resume, console=None,
+               callbacks=()):
     """Fit with early stopping on the validation loss (the training loss without validation
     rows), the best weights restored, a line per epoch on stderr, and a checkpoint per epoch.
+    ``callbacks``: further Keras callbacks, run after those (TensorBoard, tune's pruning).
 
     Returns:
         ``(history, monitor)``: the whole run's per-epoch history (a resumed run's earlier
@@ -152,6 +154,6 @@ def run_epochs(trainable, streams: Streams, config: RunConfig, resume, console=N
         streams.train, validation_data=streams.val, epochs=tc.epochs,
         initial_epoch=resume.initial_epoch, verbose=0, shuffle=False,
         callbacks=[AuxLogs(), stopper, RichProgress(console, tc.epochs, monitor),
-                   *resume.callbacks(stopper)],
+                   *resume.callbacks(stopper), *callbacks],
     )
     return resume.history(history.history), monitor

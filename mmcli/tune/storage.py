@@ -1,0 +1,81 @@
+"""Where a study lives (Optuna's own storages: no home-made coordinator), and what becomes of
+a trial whose process was killed.
+
+``--storage`` is a database URL (``sqlite:///tune.db``, ``postgresql://...``: Optuna's
+``RDBStorage``) or a file path (Optuna's ``JournalStorage`` over a ``JournalFileBackend``,
+its option for several processes on one host: SQLite is known to report "database is locked"
+under concurrent writers, optuna #820, #4994). Without it the journal file ``DIR/study.log``
+is used, so running ``mmcli tune`` again on the same ``--out`` continues the study.
+
+A process killed during a trial (``kill -9``) leaves the trial RUNNING forever. Each trial
+records the host and pid that runs it; when ``mmcli tune`` starts, a RUNNING trial of this
+host whose process is gone is marked FAILED and its parameters are queued again (Optuna's
+``enqueue_trial``), so the next trial re-runs that point. Trials of live processes or other
+hosts are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+HOST_ATTR, PID_ATTR, REQUEUED_ATTR = "mmcli_host", "mmcli_pid", "mmcli_requeued_from"
+JOURNAL_FILE = "study.log"
+SQLITE_TIMEOUT = 60  # seconds a SQLite writer waits for another's lock before failing
+
+
+def open_storage(storage: str | None, out: Path) -> tuple[Any, str]:
+    """The Optuna storage named by ``storage`` (default: the journal file in ``out``) and
+    how to name it in the summary."""
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if storage is not None and "://" in storage:
+        kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT}} if storage.startswith(
+            "sqlite") else None
+        return RDBStorage(storage, engine_kwargs=kwargs), storage
+    path = Path(storage) if storage is not None else out / JOURNAL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path))), str(path)
+
+
+def claim(trial) -> None:
+    """Record on ``trial`` the host and pid running it."""
+    trial.set_user_attr(HOST_ATTR, socket.gethostname())
+    trial.set_user_attr(PID_ATTR, os.getpid())
+
+
+def recover_orphans(study) -> list[int]:
+    """Fail the RUNNING trials of this host whose process is gone and queue their parameters
+    again. Returns the numbers of the trials failed (another process may have taken one
+    first: it is then skipped)."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    host, failed = socket.gethostname(), []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = trial.user_attrs.get(PID_ATTR)
+        if trial.user_attrs.get(HOST_ATTR) != host or not isinstance(pid, int) or _alive(pid):
+            continue
+        try:
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        except (UpdateFinishedTrialError, RuntimeError):
+            continue
+        failed.append(trial.number)
+        if trial.params:
+            study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
