@@ -133,7 +133,18 @@ def test_other_backbones_take_raw_uint8_images(name):
     assert proba.shape == (2, 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
 
 
-def run_cli(tmp_path: Path, *args: str, size: str = "16") -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def small_table(tmp_path_factory) -> Path:
+    """The first 64 rows of sample_data (its images read from sample_data/): what the
+    weights-resolution tests below train on for one epoch."""
+    table = tmp_path_factory.mktemp("backbones_table") / "data.csv"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:65]
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return table
+
+
+def run_cli(tmp_path: Path, table: Path, *args: str, size: str = "16"
+            ) -> subprocess.CompletedProcess:
     """The CLI in a fresh process whose Keras cache is empty (KERAS_HOME is read at import)
     and whose downloads fail at once (a proxy on a closed local port): no weights to be had."""
     closed = "http://127.0.0.1:9"
@@ -141,15 +152,15 @@ def run_cli(tmp_path: Path, *args: str, size: str = "16") -> subprocess.Complete
            "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
            "NO_PROXY": "", "no_proxy": ""}
     return subprocess.run(
-        [sys.executable, "-m", "mmcli", "train", str(SAMPLE), "--image-size", size,
-         "--epochs", "1", "--image-encoder", "mobilenet", *args],
+        [sys.executable, "-m", "mmcli", "train", str(table), "--image-root", str(SAMPLE.parent),
+         "--image-size", size, "--epochs", "1", "--image-encoder", "mobilenet", *args],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )
 
 
-def test_imagenet_without_cache_or_network_names_the_fix(tmp_path):
-    result = run_cli(tmp_path, "--out", str(tmp_path / "b1"), "--image-weights", "imagenet",
-                     "--quiet")
+def test_imagenet_without_cache_or_network_names_the_fix(tmp_path, small_table):
+    result = run_cli(tmp_path, small_table, "--out", str(tmp_path / "b1"), "--image-weights",
+                     "imagenet", "--quiet")
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     message = result.stderr.strip().splitlines()[-1]
@@ -158,11 +169,12 @@ def test_imagenet_without_cache_or_network_names_the_fix(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_auto_weights_fall_back_to_small_cnn_and_say_so(tmp_path):
+def test_auto_weights_fall_back_to_small_cnn_and_say_so(tmp_path, small_table):
     """At 64 px `auto` wants ImageNet weights (below it falls back for size): with an empty
     cache and no network it must fall back for the missing weights, and say so."""
     out = tmp_path / "b2"
-    result = run_cli(tmp_path, "--out", str(out), "--image-weights", "auto", size="64")
+    result = run_cli(tmp_path, small_table, "--out", str(out), "--image-weights", "auto",
+                     size="64")
     assert result.returncode == 0, result.stderr
     meta = json.loads((out / "bundle.json").read_text())
     assert meta["config"]["model"]["image_encoder"] == "small_cnn"
@@ -198,14 +210,14 @@ def test_frozen_backbone_bundle_through_the_cli(runner, app, tmp_path):
 
 
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="shared MobileNet weights not present")
-def test_auto_weights_use_the_keras_cache(tmp_path):
+def test_auto_weights_use_the_keras_cache(tmp_path, small_table):
     """With the file in $KERAS_HOME/models (as after a first download), the default trains the
     pretrained backbone offline, and stdout stays only the JSON summary."""
     import shutil
 
     (tmp_path / "keras-home" / "models").mkdir(parents=True)
     shutil.copy(WEIGHTS, tmp_path / "keras-home" / "models" / WEIGHTS.name)
-    result = run_cli(tmp_path, "--out", str(tmp_path / "b3"), "--image-size", "64")
+    result = run_cli(tmp_path, small_table, "--out", str(tmp_path / "b3"), "--image-size", "64")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     meta = json.loads((tmp_path / "b3" / "bundle.json").read_text())
