@@ -37,23 +37,19 @@ def train_epochs(built, streams, config, resume, placement: Placement, task, con
     Returns:
         ``(built, history, monitor)``.
 
-    Raises:
-        UsageError: a distributed strategy with frozen extractors (features cached once).
+    With frozen extractors (``built.head``) every worker has computed their features once, on
+    the training and validation rows (:func:`mmcli.model.training.make_streams`), and the
+    custom step trains the head (or its trainer) on those feature streams.
     """
-    from mmcli.errors import UsageError
     from mmcli.model import training
 
-    trainable = built.trainable  # with the per-modality auxiliary heads on one device
+    trainable = built.trainable  # with the per-modality auxiliary heads when there are some
     if placement.strategy is None:
         history, monitor = training.run_epochs(trainable, streams, config, resume, console,
                                                callbacks=callbacks)
         if not placement.mixed_precision:
             return built, history, monitor
         return _float32_copy(built, dataset, split, config, task), history, monitor
-    if built.head is not None:
-        raise UsageError(f"--strategy {placement.name} does not train on cached frozen-backbone "
-                         "features yet: pass --train-backbone, a from-scratch encoder "
-                         "(--image-encoder small_cnn), or --strategy one")
     history, monitor = run_epochs_custom(trainable, streams, config, resume, placement, console,
                                          task_head=task.head, callbacks=callbacks)
     return _float32_copy(built, dataset, split, config, task), history, monitor

@@ -1,0 +1,77 @@
+"""train --strategy mirrored with the default image encoder (a frozen pretrained MobileNet,
+features cached), over two logical CPUs: it trains, and its bundle (extractor + trained head)
+predicts within tolerance of a one-process run of the same seed and global batch.
+
+Every run is a subprocess with a timeout; 40 rows of the sample data at 32 px, 2 epochs.
+Skipped without the shared MobileNet weights (``../shared/weights/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, SAMPLE
+
+pytestmark = [pytest.mark.tf, pytest.mark.distributed]
+WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_2_5_224_tf_no_top.h5"
+TOLERANCE = 0.05
+TRAIN = ["--epochs", "2", "--seed", "3", "--batch-size", "16", "--patience", "10",
+         "--image-encoder", "mobilenet", "--image-weights", str(WEIGHTS)]
+NO_AUX = ["--set", "model.aux_loss_weight=0"]
+
+if not WEIGHTS.is_file():
+    pytest.skip("shared MobileNet weights not present", allow_module_level=True)
+
+
+def mmcli(*args, extra_env=None, timeout=420):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "",
+           **(extra_env or {})}
+    return subprocess.run([sys.executable, "-m", "mmcli", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("dist_frozen")
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()[:41]
+    (root / "data.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = mmcli("preprocess", root / "data.csv", "--out", root / "prep", "--image-size", "32",
+                 "--image-root", SAMPLE.parent, "--quiet", timeout=300)
+    assert done.returncode == 0, done.stderr
+    return root / "prep"
+
+
+def probabilities(bundle: Path, table: Path) -> np.ndarray:
+    done = mmcli("predict", bundle, table, "--format", "jsonl", timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    return np.array([[r["probabilities"][k] for k in sorted(r["probabilities"])]
+                     for r in records if r["probabilities"]])
+
+
+def train(prepared: Path, out: Path, strategy: str, *extra: str) -> dict:
+    done = mmcli("train", prepared, "--out", out, "--strategy", strategy, *TRAIN, *extra,
+                 extra_env={"MMCLI_LOGICAL_CPUS": "2"} if strategy == "mirrored" else None)
+    assert done.returncode == 0, done.stderr
+    assert "auxiliary heads" not in done.stderr, done.stderr  # trained, not switched off
+    return json.loads((out / "bundle.json").read_text())
+
+
+def test_mirrored_frozen_backbone_matches_one_process(prepared, tmp_path):
+    table = prepared.parent / "data.csv"
+    one = train(prepared, tmp_path / "one", "one", *NO_AUX)
+    meta = train(prepared, tmp_path / "m", "mirrored", *NO_AUX)
+    model = meta["config"]["model"]
+    assert (model["image_encoder"], model["freeze_backbone"]) == ("mobilenet", True)
+    assert one["config"]["model"]["freeze_backbone"] is True
+    assert meta["training"]["distribution"]["replicas"] == 2
+    gap = np.abs(probabilities(tmp_path / "m", table)
+                 - probabilities(tmp_path / "one", table)).max()
+    assert gap < TOLERANCE, gap
