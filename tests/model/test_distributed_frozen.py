@@ -1,6 +1,7 @@
 """train --strategy mirrored with the default image encoder (a frozen pretrained MobileNet,
 features cached), over two logical CPUs: it trains, and its bundle (extractor + trained head)
-predicts within tolerance of a one-process run of the same seed and global batch.
+predicts within tolerance of a one-process run of the same seed and global batch, with
+and without the per-modality auxiliary heads.
 
 Every run is a subprocess with a timeout; 40 rows of the sample data at 32 px, 2 epochs.
 Skipped without the shared MobileNet weights (``../shared/weights/``).
@@ -72,6 +73,24 @@ def test_mirrored_frozen_backbone_matches_one_process(prepared, tmp_path):
     assert (model["image_encoder"], model["freeze_backbone"]) == ("mobilenet", True)
     assert one["config"]["model"]["freeze_backbone"] is True
     assert meta["training"]["distribution"]["replicas"] == 2
+    gap = np.abs(probabilities(tmp_path / "m", table)
+                 - probabilities(tmp_path / "one", table)).max()
+    assert gap < TOLERANCE, gap
+
+
+def test_mirrored_trains_the_auxiliary_heads(prepared, tmp_path):
+    """The default model.aux_loss_weight (0.5) stays on under a strategy: each modality's
+    head trains in the custom step, its validation accuracy logged, and the fused model
+    still matches a one-process run with the same heads."""
+    table = prepared.parent / "data.csv"
+    one = train(prepared, tmp_path / "one", "one")
+    meta = train(prepared, tmp_path / "m", "mirrored")
+    assert meta["config"]["model"]["aux_loss_weight"] == one["config"]["model"][
+        "aux_loss_weight"] == 0.5
+    header = (tmp_path / "m" / "history.csv").read_text().splitlines()[0].split(",")
+    expected = {"val_aux_image_accuracy", "val_aux_text_accuracy", "val_accuracy", "val_loss",
+                "total_loss", "aux_image_loss"}
+    assert expected <= set(header), header
     gap = np.abs(probabilities(tmp_path / "m", table)
                  - probabilities(tmp_path / "one", table)).max()
     assert gap < TOLERANCE, gap
