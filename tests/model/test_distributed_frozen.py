@@ -1,7 +1,7 @@
-"""train --strategy mirrored with the default image encoder (a frozen pretrained MobileNet,
-features cached), over two logical CPUs: it trains, and its bundle (extractor + trained head)
-predicts within tolerance of a one-process run of the same seed and global batch, with
-and without the per-modality auxiliary heads.
+"""train --strategy mirrored (two logical CPUs) and multi-worker (two loopback workers) with the
+default image encoder (a frozen pretrained MobileNet, features cached): it trains, and its
+bundle (extractor + trained head) predicts within tolerance of a one-process run of the same seed
+and global batch, with and without the per-modality auxiliary heads.
 
 Every run is a subprocess with a timeout; 40 rows of the sample data at 32 px, 2 epochs.
 Skipped without the shared MobileNet weights (``../shared/weights/``).
@@ -78,19 +78,42 @@ def test_mirrored_frozen_backbone_matches_one_process(prepared, tmp_path):
     assert gap < TOLERANCE, gap
 
 
-def test_mirrored_trains_the_auxiliary_heads(prepared, tmp_path):
+@pytest.fixture(scope="module")
+def one_process(prepared) -> np.ndarray:
+    """A one-process run with the default auxiliary heads: its probabilities on the table."""
+    one = train(prepared, prepared.parent / "one", "one")
+    assert one["config"]["model"]["aux_loss_weight"] == 0.5
+    return probabilities(prepared.parent / "one", prepared.parent / "data.csv")
+
+
+def test_mirrored_trains_the_auxiliary_heads(prepared, one_process, tmp_path):
     """The default model.aux_loss_weight (0.5) stays on under a strategy: each modality's
     head trains in the custom step, its validation accuracy logged, and the fused model
     still matches a one-process run with the same heads."""
-    table = prepared.parent / "data.csv"
-    one = train(prepared, tmp_path / "one", "one")
     meta = train(prepared, tmp_path / "m", "mirrored")
-    assert meta["config"]["model"]["aux_loss_weight"] == one["config"]["model"][
-        "aux_loss_weight"] == 0.5
+    assert meta["config"]["model"]["aux_loss_weight"] == 0.5
     header = (tmp_path / "m" / "history.csv").read_text().splitlines()[0].split(",")
     expected = {"val_aux_image_accuracy", "val_aux_text_accuracy", "val_accuracy", "val_loss",
                 "total_loss", "aux_image_loss"}
     assert expected <= set(header), header
-    gap = np.abs(probabilities(tmp_path / "m", table)
-                 - probabilities(tmp_path / "one", table)).max()
+    gap = np.abs(probabilities(tmp_path / "m", prepared.parent / "data.csv") - one_process).max()
+    assert gap < TOLERANCE, gap
+
+
+def test_two_workers_frozen_backbone_with_auxiliary_heads(prepared, one_process, tmp_path):
+    """Each worker computes the features itself; the chief's bundle matches one process."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from launch_local_workers import launch, wait_all
+
+    out = tmp_path / "bundle"
+    procs = launch([sys.executable, "-m", "mmcli", "train", str(prepared), "--out", str(out),
+                    *TRAIN], 2, tmp_path / "logs",
+                   extra_env={"PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""})
+    status = wait_all(procs, timeout=600)
+    logs = [(tmp_path / "logs" / f"worker-{i}.log").read_text() for i in (0, 1)]
+    assert status == 0, logs
+    meta = json.loads((out / "bundle.json").read_text())
+    assert meta["training"]["distribution"]["workers"] == 2
+    assert meta["config"]["model"]["freeze_backbone"] is True
+    gap = np.abs(probabilities(out, prepared.parent / "data.csv") - one_process).max()
     assert gap < TOLERANCE, gap
