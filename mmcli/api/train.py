@@ -177,13 +177,6 @@ def fit(dataset: Dataset, config: RunConfig, *, console=None, command: list[str]
     task = task_for(config.train)
     placement = place(strategy, role or Role(), mixed_precision=mixed_precision)
     split = targets_step(dataset, config, task)
-    if placement.strategy is not None and config.model.aux_loss_weight > 0:
-        # The custom step under a strategy trains one output: no per-modality heads (yet).
-        if console is not None:
-            console.print(f"mmcli: warning: --strategy {placement.name} trains without the "
-                          "per-modality auxiliary heads (model.aux_loss_weight set to 0 for "
-                          "this run; the manifest records it)", markup=False)
-        config = replace(config, model=replace(config.model, aux_loss_weight=0.0))
     with placement.scope():
         built, config = training.build_model(dataset, split, config, task, console)
         trainable = built.trainable  # with each modality's auxiliary head when it has them
