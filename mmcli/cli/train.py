@@ -126,7 +126,18 @@ def train(
                                     data_meta["rejected_by_reason"]) + " (not trained on)")
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "roles", "data", "training", "validation", "head",
-                *task.state_keys)}, "warnings": meta["data"].get("warnings", [])})
+                *task.state_keys)}, "encoders": _encoders(meta),
+               "warnings": meta["data"].get("warnings", [])})
+
+
+def _encoders(meta: dict) -> dict[str, str]:
+    """Each modality's encoder as trained (e.g. ``{"text": "hub:bert_tiny_en_uncased"}``),
+    for the kinds that have a choice of encoders."""
+    from mmcli.modalities import kind_of
+
+    model = meta.get("config", {}).get("model", {})
+    chosen = {m: model.get(f"{kind_of(m)}_encoder") for m in meta["modalities"]}
+    return {m: encoder for m, encoder in chosen.items() if encoder}
 
 
 def command_line(ctx: typer.Context) -> list[str]:

@@ -1,0 +1,93 @@
+"""--text-encoder hub:<preset>: a tiny BERT preset built here, trained through the CLI, its
+bundle predicting the same after the preset folder is gone; offline and missing-package
+errors are one line with exit 2."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+HAS_HUB = importlib.util.find_spec("keras_hub") is not None
+WORDS = ["red", "blue", "cat", "dog", "the", "a", "is", "big", "small", "sky", "sea"]
+
+
+def _preset(folder: Path) -> Path:
+    """A 1-layer BERT (hidden size 8) with its tokenizer, saved with save_to_preset."""
+    import keras_hub
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab), num_layers=1, num_heads=1, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=16)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer=tokenizer, sequence_length=16)
+    for part in (backbone, tokenizer, preprocessor):
+        part.save_to_preset(str(folder))
+    return folder
+
+
+def _table(path: Path) -> Path:
+    """40 rows: the label is the colour word in the text."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "text", "label"])
+        for i in range(40):
+            colour = ("red", "blue")[i % 2]
+            writer.writerow([f"r{i}", f"the {WORDS[2 + i % 3]} is {colour} {WORDS[7 + i % 4]}",
+                             colour])
+    return path
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, app):
+    preset = _preset(tmp_path / "tiny_bert")
+    table = _table(tmp_path / "t.csv")
+    out = tmp_path / "bundle"
+    result = runner.invoke(app, ["train", str(table), "--out", str(out), "--text-col", "text",
+                                 "--text-encoder", f"hub:{preset}", "--epochs", "2",
+                                 "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    trained = json.loads(result.stdout)
+    assert trained["encoders"] == {"text": f"hub:{preset}"}
+    args = ["predict", str(out), str(table), "--quiet"]
+    before = runner.invoke(app, args)
+    assert before.exit_code == 0, before.stderr
+    shutil.rmtree(preset)
+    after = runner.invoke(app, args)
+    assert after.exit_code == 0, after.stderr
+    rows = [json.loads(line) for line in before.stdout.splitlines()]
+    again = [json.loads(line) for line in after.stdout.splitlines()]
+    assert len(rows) == 40
+    assert [r["probabilities"] for r in rows] == [r["probabilities"] for r in again]
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_unknown_preset_name_fails_fast_with_one_line(tmp_path, runner, app):
+    started = time.monotonic()
+    result = runner.invoke(app, ["train", str(_table(tmp_path / "t.csv")), "--out",
+                                 str(tmp_path / "b"), "--text-col", "text",
+                                 "--text-encoder", "hub:no_such_bert_en", "--quiet"])
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 2, result.stderr
+    assert "unknown KerasHub preset 'no_such_bert_en'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_without_keras_hub_train_says_how_to_get_it(tmp_path, runner, app, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "keras_hub" else real(name, *a))
+    result = runner.invoke(app, ["train", str(_table(tmp_path / "t.csv")), "--out",
+                                 str(tmp_path / "b"), "--text-col", "text",
+                                 "--text-encoder", "hub:bert_tiny_en_uncased", "--quiet"])
+    assert result.exit_code == 2, result.stderr
+    assert "pip install 'mmcli[hub]'" in result.stderr
