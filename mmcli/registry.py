@@ -50,7 +50,8 @@ TEXT_ENCODERS: dict[str, Entry] = {
 }
 
 HUB_PREFIX = "hub:"  # --text-encoder hub:<KerasHub preset name or folder>
-HUB_SUMMARY = "hub:<preset name or folder>: a KerasHub model (BERT family), frozen or fine-tuned"
+HUB_SUMMARY = ("hub:NAME or hub:FOLDER (a KerasHub preset, BERT family; frozen unless "
+               "--set model.freeze_text_backbone=false; pip install 'mmcli[hub]')")
 
 
 def hub_preset(encoder: str) -> str | None:

@@ -57,6 +57,15 @@ def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, 
     assert result.exit_code == 0, result.stderr
     trained = json.loads(result.stdout)
     assert trained["encoders"] == {"text": f"hub:{preset}"}
+    import keras_hub
+    import numpy as np
+
+    from mmcli.bundle import load_model, read_bundle
+
+    start = keras_hub.models.Backbone.from_preset(str(preset)).get_weights()
+    model = load_model(read_bundle(out))
+    kept = model.get_layer("mmcli_text_features").get_layer("text_backbone").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(start, kept, strict=True))  # frozen
     args = ["predict", str(out), str(table), "--quiet"]
     before = runner.invoke(app, args)
     assert before.exit_code == 0, before.stderr
@@ -91,3 +100,63 @@ def test_without_keras_hub_train_says_how_to_get_it(tmp_path, runner, app, monke
                                  "--text-encoder", "hub:bert_tiny_en_uncased", "--quiet"])
     assert result.exit_code == 2, result.stderr
     assert "pip install 'mmcli[hub]'" in result.stderr
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_a_preset_name_is_found_in_the_kagglehub_cache_without_network(tmp_path, monkeypatch):
+    import keras_hub
+
+    from mmcli.model import hub
+
+    handle = keras_hub.models.Backbone.presets["bert_tiny_en_uncased"]["kaggle_handle"]
+    cached = tmp_path / "cache" / "models" / Path(handle.removeprefix("kaggle://"))
+    _preset(cached)
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(hub, "_reachable", lambda *a: pytest.fail("no network look-up"))
+    assert hub.resolve("hub:bert_tiny_en_uncased") == str(cached)
+    assert hub.resolve(str(cached)) == str(cached)  # a preset folder without hub:
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_a_preset_name_neither_cached_nor_reachable_says_what_to_do(tmp_path, monkeypatch):
+    from mmcli.errors import UsageError
+    from mmcli.model import hub
+
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setattr(hub, "_reachable", lambda *a: False)
+    with pytest.raises(UsageError, match="cannot be reached. Fix: on a connected machine"):
+        hub.resolve("hub:bert_tiny_en_uncased")
+    with pytest.raises(UsageError, match="no such preset folder"):
+        hub.resolve(f"hub:{tmp_path / 'gone'}")
+
+
+def test_reachability_check_is_bounded():
+    from mmcli.model import hub
+
+    started = time.monotonic()
+    hub._reachable(0.5)  # whatever the network, it answers within its timeout
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_a_fine_tuned_preset_changes_its_weights_and_reloads(tmp_path, runner, app):
+    import numpy as np
+
+    from mmcli.bundle import load_model, read_bundle
+
+    preset = _preset(tmp_path / "tiny_bert")
+    table = _table(tmp_path / "t.csv")
+    out = tmp_path / "bundle"
+    result = runner.invoke(app, ["train", str(table), "--out", str(out), "--text-col", "text",
+                                 "--text-encoder", f"hub:{preset}", "--epochs", "2",
+                                 "--set", "model.freeze_text_backbone=false", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    import keras_hub
+
+    start = keras_hub.models.Backbone.from_preset(str(preset)).get_weights()
+    model = load_model(read_bundle(out))
+    tuned = model.get_layer("mmcli_text_features").get_layer("text_backbone").get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(start, tuned, strict=True))
