@@ -47,7 +47,9 @@ def _table(path: Path) -> Path:
 
 @pytest.mark.tf
 @pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
-def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, app):
+def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, app,
+                                                               monkeypatch):
+    monkeypatch.setenv("MMCLI_ENGINE_EXPORT", "1")  # it has none: a warning, not a failure
     preset = _preset(tmp_path / "tiny_bert")
     table = _table(tmp_path / "t.csv")
     out = tmp_path / "bundle"
@@ -57,6 +59,7 @@ def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, 
     assert result.exit_code == 0, result.stderr
     trained = json.loads(result.stdout)
     assert trained["encoders"] == {"text": f"hub:{preset}"}
+    assert "no LiteRT export" in result.stderr
     import keras_hub
     import numpy as np
 
@@ -76,6 +79,10 @@ def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, 
     again = [json.loads(line) for line in after.stdout.splitlines()]
     assert len(rows) == 40
     assert [r["probabilities"] for r in rows] == [r["probabilities"] for r in again]
+    explained = runner.invoke(app, ["explain", str(out), str(table), "--out",
+                                    str(tmp_path / "why"), "--quiet"])
+    assert explained.exit_code == 0, explained.stderr  # occluded texts through the preset
+    assert json.loads(explained.stdout)["methods"] == {"text": "token_occlusion"}
 
 
 @pytest.mark.tf
