@@ -83,6 +83,12 @@ def test_hub_preset_trains_and_the_bundle_predicts_without_it(tmp_path, runner, 
                                     str(tmp_path / "why"), "--quiet"])
     assert explained.exit_code == 0, explained.stderr  # occluded texts through the preset
     assert json.loads(explained.stdout)["methods"] == {"text": "token_occlusion"}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "keras_hub" else real(name, *a))
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 2
+    assert "pip install 'mmcli[hub]'" in missing.stderr
 
 
 @pytest.mark.tf
@@ -167,3 +173,21 @@ def test_a_fine_tuned_preset_changes_its_weights_and_reloads(tmp_path, runner, a
     model = load_model(read_bundle(out))
     tuned = model.get_layer("mmcli_text_features").get_layer("text_backbone").get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(start, tuned, strict=True))
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_hub_text_round_trips_through_its_config(tmp_path):
+    import keras_hub
+    import numpy as np
+
+    from mmcli.model.layers import HubText
+
+    preset = _preset(tmp_path / "tiny_bert")
+    layer = HubText(keras_hub.models.TextClassifierPreprocessor.from_preset(str(preset)))
+    again = HubText.from_config(layer.get_config())
+    texts = np.array(["the red cat", "", "unknown words here"])
+    for key, value in layer(texts).items():
+        assert np.array_equal(np.asarray(value), np.asarray(again(texts)[key]))
+    with pytest.raises(ValueError, match="Expected a non-empty `vocabulary`"):
+        HubText(layer.get_config()["preprocessor"], vocabulary=[])
