@@ -7,9 +7,11 @@ Kaggle can be reached, so a machine without network gets one line saying what to
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
+import sys
 import threading
 
 from mmcli.errors import UsageError
@@ -106,9 +108,10 @@ def load_parts(encoder: str):
     where = resolve(encoder)
     import keras_hub
 
-    try:
-        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(where)
-        backbone = keras_hub.models.Backbone.from_preset(where)
+    try:  # a download's progress goes to stderr: stdout is for data
+        with contextlib.redirect_stdout(sys.stderr):
+            preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(where)
+            backbone = keras_hub.models.Backbone.from_preset(where)
     except Exception as exc:  # KerasHub raises ValueError/OSError/... for a bad preset
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"--text-encoder {encoder}: cannot load the preset: {text[:300]}") \

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mmcli.config import ModelConfig
-from mmcli.errors import DataError
+from mmcli.errors import DataError, UsageError
 from mmcli.model.backend import import_keras
 from mmcli.model.layers import HubText, PositionEmbedding, TfidfNormalize
 from mmcli.registry import hub_preset
@@ -139,7 +139,12 @@ def extractor(config: ModelConfig, text, count: int):
     backbone.name = HUB_BACKBONE_LAYER
     backbone.trainable = not config.freeze_text_backbone
     tokens = HubText(preprocessor, name="text_tokens")(text)
-    pooled = backbone(tokens)["pooled_output"]
+    outputs = backbone(tokens)
+    if not isinstance(outputs, dict) or "pooled_output" not in outputs:
+        raise UsageError(f"--text-encoder {config.text_encoder}: {type(backbone).__name__} "
+                         "has no pooled output; use a BERT-family preset "
+                         "(BERT, ALBERT, ELECTRA, FNet)")
+    pooled = outputs["pooled_output"]
     return keras.layers.Identity(name="text_features")(pooled), config.freeze_text_backbone
 
 

@@ -191,3 +191,26 @@ def test_hub_text_round_trips_through_its_config(tmp_path):
         assert np.array_equal(np.asarray(value), np.asarray(again(texts)[key]))
     with pytest.raises(ValueError, match="Expected a non-empty `vocabulary`"):
         HubText(layer.get_config()["preprocessor"], vocabulary=[])
+
+
+@pytest.mark.tf
+@pytest.mark.skipif(not HAS_HUB, reason="keras-hub is not installed")
+def test_a_backbone_without_pooled_output_is_a_usage_error(tmp_path, monkeypatch):
+    import keras
+    import keras_hub
+
+    from mmcli.config import ModelConfig
+    from mmcli.errors import UsageError
+    from mmcli.model import hub, text_encoders
+
+    preset = _preset(tmp_path / "tiny_bert")
+    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(str(preset))
+    inputs = {"token_ids": keras.Input((16,), dtype="int32", name="token_ids"),
+              "segment_ids": keras.Input((16,), dtype="int32", name="segment_ids"),
+              "padding_mask": keras.Input((16,), dtype="bool", name="padding_mask")}
+    sequence = keras.layers.Embedding(len(WORDS) + 5, 4)(inputs["token_ids"])
+    monkeypatch.setattr(hub, "load_parts",
+                        lambda encoder: (preprocessor, keras.Model(inputs, sequence)))
+    config = ModelConfig(text_encoder=f"hub:{preset}")
+    with pytest.raises(UsageError, match="has no pooled output; use a BERT-family preset"):
+        text_encoders.extractor(config, keras.Input((), dtype="string"), 1)
