@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmcli import layout
+from mmcli import layout, registry
 from mmcli.config import RunConfig
 from mmcli.errors import BundleError, MmcliError
 from mmcli.io.signature import check_signature, sign, signing_key
@@ -210,6 +210,13 @@ def load_model(bundle: Bundle):
 
     keras = import_keras()
     import mmcli.model.layers  # noqa: F401  (registers the custom layers)
+
+    encoder = bundle.config.model.text_encoder
+    if registry.hub_preset(encoder) is not None:  # its layers are KerasHub's
+        from mmcli.model.hub import require_keras_hub
+
+        require_keras_hub(encoder)
+        import keras_hub  # noqa: F401  (registers the KerasHub classes)
 
     try:
         return keras.models.load_model(bundle.folder / layout.MODEL_FILE, safe_mode=True)

@@ -143,6 +143,9 @@ class ModelConfig:
     (``aux_loss_weight`` 0.5, 0 turns them off) by ``benchmarks/defaults_table.py``
     (``benchmarks/results/defaults.md``): gated fusion starved modalities on small tables.
 
+    ``text_encoder`` may also name a KerasHub preset (``hub:<name or folder>``), frozen
+    (its pooled output computed once) unless ``freeze_text_backbone`` is false.
+
     ``image_weights`` is ``auto``, ``imagenet``, ``none`` or the path of a weights file;
     it only matters for the Keras applications backbones (``mobilenet``, ...).
     """
@@ -159,11 +162,13 @@ class ModelConfig:
     image_weights: str = "auto"
     image_alpha: float = 0.25
     freeze_backbone: bool = True
+    freeze_text_backbone: bool = True
     aux_loss_weight: float = 0.5
 
     def __post_init__(self) -> None:
         choice(self, "image_encoder", IMAGE_ENCODERS)
-        choice(self, "text_encoder", TEXT_ENCODERS)
+        if registry.hub_preset(self.text_encoder) is None:
+            choice(self, "text_encoder", TEXT_ENCODERS)
         choice(self, "fusion", FUSIONS)
         positive(self, "embed_dim", "max_tokens", "ngrams", "max_length")
         fraction(self, "dropout")

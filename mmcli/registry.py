@@ -9,6 +9,7 @@ line here.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,24 @@ TEXT_ENCODERS: dict[str, Entry] = {
     "transformer": Entry("mmcli.model.text_encoders:transformer",
                          "one transformer block with learned positions"),
 }
+
+HUB_PREFIX = "hub:"  # --text-encoder hub:<KerasHub preset name or folder>
+HUB_SUMMARY = ("hub:NAME or hub:FOLDER (a KerasHub preset, BERT family; frozen unless "
+               "--set model.freeze_text_backbone=false; pip install 'mmcli[hub]')")
+
+
+def hub_preset(encoder: str) -> str | None:
+    """The KerasHub preset (name or folder) a text encoder choice names, else None: the text
+    after ``hub:``, or a folder holding a preset's ``config.json``."""
+    if not isinstance(encoder, str):
+        return None
+    if encoder.startswith(HUB_PREFIX):
+        return encoder[len(HUB_PREFIX):].strip() or None
+    if encoder not in TEXT_ENCODERS and os.path.isfile(
+            os.path.join(os.path.expanduser(encoder), "config.json")):
+        return encoder
+    return None
+
 
 FUSIONS: dict[str, Entry] = {
     "gated": Entry("mmcli.model.fusions:gated",

@@ -22,6 +22,7 @@ from mmcli.config import (
     TrainConfig,
 )
 from mmcli.io.tables import FORMATS
+from mmcli.registry import HUB_SUMMARY
 
 TRAIN = "Training"
 MODEL = "Model"
@@ -57,7 +58,7 @@ MODEL_OPTIONS = opt.group(
     image_weights=Annotated[str | None, typer.Option(help=f"Backbone weights: {one_of((*IMAGE_WEIGHTS, 'the PATH of a weights file'), IMAGE_WEIGHTS_NOTES)}.", rich_help_panel=MODEL)],
     image_alpha=Annotated[float | None, typer.Option(help="Width multiplier of the mobilenet backbones.", rich_help_panel=MODEL)],
     freeze_backbone=Annotated[bool | None, typer.Option("--freeze-backbone/--train-backbone", help="Keep the backbone's weights fixed (its features are computed once and epochs train only the rest) or fine-tune it.", rich_help_panel=MODEL, show_default=False)],
-    text_encoder=Annotated[str | None, typer.Option(help=f"Text encoder: {one_of(TEXT_ENCODERS, TEXT_ENCODER_NOTES)}.", rich_help_panel=MODEL)],
+    text_encoder=Annotated[str | None, typer.Option(help=f"Text encoder: {one_of(TEXT_ENCODERS, TEXT_ENCODER_NOTES)}; or {HUB_SUMMARY}.", rich_help_panel=MODEL)],
     modality_dropout=Annotated[float | None, typer.Option(help="Chance of hiding each modality of a training row, so the model also learns from one alone.", rich_help_panel=MODEL)],
 )
 
@@ -126,7 +127,18 @@ def train(
                                     data_meta["rejected_by_reason"]) + " (not trained on)")
     emit_json({"bundle": str(out), **{k: meta[k] for k in
                ("labels", "modalities", "roles", "data", "training", "validation", "head",
-                *task.state_keys)}, "warnings": meta["data"].get("warnings", [])})
+                *task.state_keys)}, "encoders": _encoders(meta),
+               "warnings": meta["data"].get("warnings", [])})
+
+
+def _encoders(meta: dict) -> dict[str, str]:
+    """Each modality's encoder as trained (e.g. ``{"text": "hub:bert_tiny_en_uncased"}``),
+    for the kinds that have a choice of encoders."""
+    from mmcli.modalities import kind_of
+
+    model = meta.get("config", {}).get("model", {})
+    chosen = {m: model.get(f"{kind_of(m)}_encoder") for m in meta["modalities"]}
+    return {m: encoder for m, encoder in chosen.items() if encoder}
 
 
 def command_line(ctx: typer.Context) -> list[str]:

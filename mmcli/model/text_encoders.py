@@ -1,5 +1,8 @@
 """Text encoders: each vectorizes raw strings inside the model (the vocabulary is learned from
-the training texts and saved with it) and returns an ``embed_dim`` vector.
+the training texts and saved with it) and returns an ``embed_dim`` vector. A KerasHub preset
+(``hub:<name or folder>``, :mod:`mmcli.model.hub`) is instead a shared extractor: its
+tokenizer (vocabulary in the layer config) and backbone inside the model, its pooled output
+computed once when frozen.
 
 ``prefix`` (the modality's name) starts every layer name, so several text inputs each get
 their own encoder."""
@@ -9,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mmcli.config import ModelConfig
-from mmcli.errors import DataError
+from mmcli.errors import DataError, UsageError
 from mmcli.model.backend import import_keras
-from mmcli.model.layers import PositionEmbedding, TfidfNormalize
+from mmcli.model.layers import HubText, PositionEmbedding, TfidfNormalize
+from mmcli.registry import hub_preset
 
 keras = import_keras()
 
@@ -118,3 +122,34 @@ def encode(text, config: ModelConfig, seed: int, name: str, fit: Sequence[str]):
     from mmcli.registry import TEXT_ENCODERS, load
 
     return load(TEXT_ENCODERS, config.text_encoder)(text, config, seed, fit, name)
+
+
+HUB_BACKBONE_LAYER = "text_backbone"
+
+
+def extractor(config: ModelConfig, text, count: int):
+    """A KerasHub preset is one extractor shared by the text columns: its pooled output,
+    frozen (computed once per run) unless ``config.freeze_text_backbone`` is false.
+    Returns ``(features tensor, frozen)``, or None for the built-in encoders."""
+    if hub_preset(config.text_encoder) is None:
+        return None
+    from mmcli.model.hub import load_parts
+
+    preprocessor, backbone = load_parts(config.text_encoder)
+    backbone.name = HUB_BACKBONE_LAYER
+    backbone.trainable = not config.freeze_text_backbone
+    tokens = HubText(preprocessor, name="text_tokens")(text)
+    outputs = backbone(tokens)
+    if not isinstance(outputs, dict) or "pooled_output" not in outputs:
+        raise UsageError(f"--text-encoder {config.text_encoder}: {type(backbone).__name__} "
+                         "has no pooled output; use a BERT-family preset "
+                         "(BERT, ALBERT, ELECTRA, FNet)")
+    pooled = outputs["pooled_output"]
+    return keras.layers.Identity(name="text_features")(pooled), config.freeze_text_backbone
+
+
+def encode_features(features, config: ModelConfig, seed: int, prefix: str = "text"):
+    """Dropout and a dense projection of a preset's pooled output to ``embed_dim``."""
+    layers = keras.layers
+    x = layers.Dropout(config.dropout, seed=seed + 3, name=f"{prefix}_dropout")(features)
+    return layers.Dense(config.embed_dim, activation="relu", name=f"{prefix}_embed")(x)

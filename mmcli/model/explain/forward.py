@@ -44,13 +44,17 @@ class Forward:
         """The head's inputs for a raw input dict: extracted modalities replaced by their
         features (``<m>_features``, float ``(rows, F)``)."""
         out = {k: v for k, v in inputs.items() if k not in self.extractors}
-        for name, extractor in self.extractors.items():
-            values = inputs[name]
-            out[modalities.features_key(name)] = np.concatenate([
-                np.asarray(extractor.predict_on_batch(values[i:i + CHUNK]))
-                for i in range(0, len(values), CHUNK)
-            ]) if len(values) else np.zeros((0, extractor.output_shape[-1]), np.float32)
+        for name in self.extractors:
+            out[modalities.features_key(name)] = self.features(name, inputs[name])
         return out
+
+    def features(self, name: str, values) -> np.ndarray:
+        """An extracted modality's features ``(rows, F)`` of its raw values."""
+        extractor = self.extractors[name]
+        if not len(values):
+            return np.zeros((0, extractor.output_shape[-1]), np.float32)
+        return np.concatenate([np.asarray(extractor.predict_on_batch(values[i:i + CHUNK]))
+                               for i in range(0, len(values), CHUNK)])
 
     def proba(self, prepared: dict) -> np.ndarray:
         """Probabilities ``(rows, outputs)`` (float64) of prepared inputs."""

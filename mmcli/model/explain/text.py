@@ -4,7 +4,8 @@ The text is split on whitespace (the vectorizers' own split), each of the first
 ``max_tokens`` tokens is left out in turn, and its score is the target probability with the
 whole text minus the probability without that token: positive when the token supports the
 target. Works with every text encoder (bag of words, embeddings, convolutions, attention),
-since only the model's string input changes. A frozen image backbone's features are reused
+since only the model's string input changes (a KerasHub encoder's features are computed
+again for the variants). A frozen image backbone's features are reused
 (:class:`~mmcli.model.explain.forward.Forward`), so each variant costs one head pass.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmcli import modalities
 from mmcli.model.explain.base import Context, Inside, take
 
 
@@ -43,7 +45,11 @@ class TextExplainer:
         if variants:
             index = np.array(owner)
             batch = take(prepared, index)
-            batch[name] = np.array(variants, dtype=object)
+            variants = np.array(variants, dtype=object)
+            if name in forward.extractors:  # a KerasHub encoder: the variants' features
+                batch[modalities.features_key(name)] = forward.features(name, variants)
+            else:
+                batch[name] = variants
             scores = full[index] - forward.proba(batch)[np.arange(len(index)), target[index]]
         out, at = [], 0
         for tokens in per_row:

@@ -69,6 +69,15 @@ def _cut(graph) -> tuple[dict[str, Any], list, list]:
     return tensors, text, tabular
 
 
+def _holds_hub_text(model) -> bool:
+    """Whether a KerasHub tokenizer (:class:`mmcli.model.layers.HubText`) is in the model."""
+    from mmcli.model.layers import HubText
+
+    return any(isinstance(layer, HubText) or (hasattr(layer, "layers") and
+                                              _holds_hub_text(layer))
+               for layer in model.layers)
+
+
 def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...]):
     """The numeric twin of a bundle's model and its contract.
 
@@ -79,6 +88,9 @@ def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...]):
     Raises:
         BundleError: a string layer this export does not know how to reproduce.
     """
+    if _holds_hub_text(model):
+        raise BundleError("a KerasHub text encoder (hub:...) has no numeric export: its "
+                          "tokenizer runs in TensorFlow")
     layer_names = {layer.name for layer in model.layers}
     graph = model.get_layer(HEAD_MODEL) if HEAD_MODEL in layer_names else model
     tensors, text, tabular = _cut(graph)

@@ -2,6 +2,7 @@
 
 from mmcli.model.layers.attention_fusion import AttentionFusion
 from mmcli.model.layers.gated_fusion import GatedFusion
+from mmcli.model.layers.hub_text import HubText
 from mmcli.model.layers.late_fusion import LateFusion
 from mmcli.model.layers.log_mel_scale import LogMelScale
 from mmcli.model.layers.modality_mask import ModalityMask
@@ -13,6 +14,7 @@ from mmcli.model.layers.tfidf_normalize import TfidfNormalize
 __all__ = [
     "AttentionFusion",
     "GatedFusion",
+    "HubText",
     "LateFusion",
     "LogMelScale",
     "ModalityMask",
