@@ -61,7 +61,10 @@ def test_each_fusion_learns_and_survives_a_masked_modality(prepared, fusion):
     from mmcli.metrics import accuracy
     from mmcli.model.inference import dataset_proba
 
-    model, meta, _ = train(prepared, fusion=fusion, **ENCODERS)
+    # gated with the per-modality heads (on by default since issue 16) learns slower: at 15
+    # epochs it reached 0.825 here (seed 0, 16 px), above the floor at 25.
+    model, meta, _ = train(prepared, epochs=25 if fusion == "gated" else 15, fusion=fusion,
+                           **ENCODERS)
     modalities = meta["modalities"]
     rows, y = heldout(prepared)
     fused = accuracy(y, dataset_proba(model, prepared, rows, modalities, 64))
