@@ -160,3 +160,38 @@ def test_a_killed_search_resumes_and_two_processes_share_one_sqlite_study(prepar
     assert any(t.user_attrs.get("mmcli_requeued_from") == running.number
                and t.params == running.params and t.state == TrialState.COMPLETE
                for t in rerun)
+
+
+def test_a_trial_below_the_median_is_pruned_after_its_warm_up_epoch(prepared, runner, app):
+    """Three finished trials that scored 1.0 at every epoch sit in the study; a new trial
+    that scores less at its second epoch (the first after the warm-up) is PRUNED: training
+    stops there, the trial's run shows 2 of the 3 epochs asked for, and the summary counts it."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    out = prepared / "pruning"
+    out.mkdir()
+    url = f"sqlite:///{out / 'tune.db'}"
+    study = optuna.create_study(study_name="pruning", storage=url, direction="maximize")
+    distributions = {"model.fusion": CategoricalDistribution(["gated", "concat"]),
+                     "train.learning_rate": FloatDistribution(1e-3, 1e-2, log=True)}
+    for fusion in ("gated", "concat", "gated"):
+        study.add_trial(optuna.trial.create_trial(
+            params={"model.fusion": fusion, "train.learning_rate": 3e-3},
+            distributions=distributions, value=1.0,
+            intermediate_values={0: 1.0, 1: 1.0, 2: 1.0}))
+
+    args = _tune_args(prepared, out, "--storage", url, "--study", "pruning", "--trials", "1")
+    args[args.index("--epochs") + 1] = "3"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["trials"]["added"] == 1 and summary["trials"]["pruned"] == 1
+    assert summary["trials"]["complete"] == 3 and summary["best"]["number"] in (0, 1, 2)
+    trials = {int(t["number"]): t for t in _states(out)}
+    assert trials[3]["state"] == "PRUNED"
+    added = optuna.load_study(study_name="pruning", storage=url).trials[3]
+    assert sorted(added.intermediate_values) == [0, 1]
+    assert max(added.intermediate_values.values()) < 1.0
+    meta = json.loads((out / "runs" / "trial-0003" / "bundle.json").read_text())
+    assert meta["training"]["epochs_run"] == 2
