@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ class TextStep:
     ngrams: int | None = None
     sequence_length: int | None = None
 
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Token -> its index in :attr:`vocabulary` (built once: a served row is one call)."""
+        return {token: i for i, token in enumerate(self.vocabulary)}
+
 
 @dataclass(frozen=True)
 class TabularStep:
@@ -58,6 +64,11 @@ class TabularStep:
     modality: str
     medians: tuple[float, ...]
     vocabularies: tuple[tuple[str, ...], ...]
+
+    @cached_property
+    def indexes(self) -> tuple[dict[str, int], ...]:
+        """Per categorical column, value -> its index in :attr:`vocabularies` (built once)."""
+        return tuple({token: i for i, token in enumerate(v)} for v in self.vocabularies)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def vectorize(texts: Sequence[str], step: TextStep) -> np.ndarray:
     """Texts to the ``TextVectorization`` output: ``tf_idf`` float32 ``(batch, vocabulary)``
     (counts times the IDF weights, unknown tokens at index 0) or ``int`` int64 ``(batch,
     sequence_length)`` (unknown 1, padding 0)."""
-    index = {token: i for i, token in enumerate(step.vocabulary)}
+    index = step.index
     if step.mode == "tf_idf":
         idf = np.asarray(step.idf, np.float32)
         out = np.zeros((len(texts), len(step.vocabulary)), np.float32)
@@ -68,8 +68,7 @@ def tabular_cells(cells: np.ndarray, step: TabularStep) -> dict[str, np.ndarray]
         if NUMBER.fullmatch(cell):
             numbers[row, col], missing[row, col] = np.float32(float(cell)), 0.0
     out = {f"{name}__numbers": numbers, f"{name}__missing": missing}
-    for j, vocabulary in enumerate(step.vocabularies):
-        index = {token: i for i, token in enumerate(vocabulary)}
+    for j, index in enumerate(step.indexes):
         column = [c or MISSING_TOKEN for c in stripped[:, count + j]]
         out[f"{name}__category_{j}"] = np.array([[index.get(c, 0)] for c in column], np.int64)
     return out

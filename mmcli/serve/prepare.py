@@ -1,7 +1,8 @@
 """A request's rows through predict's own row path, and their records.
 
-The validated rows become the lines of a JSON Lines table (uploads replaced by the paths of
-their spooled files) parsed by :func:`mmcli.io.tables.iter_table_chunks` and read by predict's
+The validated rows become the rows of a table (uploads replaced by the paths of their spooled
+files) framed as the JSON Lines reader frames the same lines
+(:func:`mmcli.io.table_formats.records_frame`) and read by predict's
 :class:`mmcli.api.reading.ChunkReader` (the ``--join`` side table joined, the bundle's columns
 pinned, cleaned and decoded); records are built as predict builds them
 (:func:`mmcli.api.predict.prediction_record` / ``error_record``).
@@ -9,8 +10,6 @@ pinned, cleaned and decoded); records are built as predict builds them
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,8 @@ from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
 from mmcli.errors import CellError, UsageError
 from mmcli.io.paths import resolve_path
-from mmcli.io.tables import Chunk, Table, iter_table_chunks
+from mmcli.io.table_formats import records_frame
+from mmcli.io.tables import Chunk, Table
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.serve.files import file_suffix, spool
 from mmcli.serve.requests import Inputs, LocalPath, RequestError, Upload
@@ -103,10 +103,7 @@ def table_rows(cells: Sequence[dict[str, Any]], reader: ChunkReader, root: Path)
         DataError: the rows do not make a table (e.g. two keys that differ only by spaces),
             or the side table shares no id column with them.
     """
-    lines = "\n".join(json.dumps(c, ensure_ascii=False) for c in cells)
-    data = io.BytesIO(lines.encode("utf-8"))
-    chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(cells), stdin=data))
-    table = Table(chunk.table.frame, Path(root), "request", "")
+    table = Table(records_frame(cells, "request"), Path(root), "request", "")
     return list(reader.read(Chunk(table, 1, {})).rows)
 
 

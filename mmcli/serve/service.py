@@ -4,10 +4,10 @@ move bytes in and out of it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -53,6 +53,7 @@ class Service:
         # about what one request's did (pandas, roles, the row path's set-up).
         self.reader = MicroBatcher(self.read, capacity=config.queue,
                                    wait=config.batch_wait_ms / 1000, batch_rows=BATCH_ROWS)
+        self._requests = itertools.count()  # spooled files' prefix (the folder is private)
         self.spool = Path(tempfile.mkdtemp(prefix="mmcli-serve-", dir=_memory_folder()))
         self.root = config.allow_paths if config.allow_paths is not None else self.spool
         self.batcher.start()
@@ -69,7 +70,7 @@ class Service:
         spooled: list[Path] = []
         try:
             return prepare.cells_of(rows, self.inputs, spooled, self.spool,
-                                    self.config.allow_paths, prefix=uuid.uuid4().hex,
+                                    self.config.allow_paths, prefix=str(next(self._requests)),
                                     form=form), spooled
         except BaseException:
             self.discard(spooled)
