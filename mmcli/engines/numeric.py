@@ -1,6 +1,7 @@
 """The steps a LiteRT or ONNX export cannot hold, in numpy: text vectorization from the saved
 vocabulary and tabular cells to numbers, missing flags and category ids (the exact rules of
-``TextVectorization`` and :class:`~mmcli.model.layers.TabularCells`)."""
+``TextVectorization`` and :class:`~mmcli.model.layers.TabularCells`), and for ONNX the audio
+log-mel spectrogram (:mod:`mmcli.engines.audio`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mmcli.engines.contract import STRIP_PUNCTUATION, Contract, TabularStep, TextStep
+from mmcli.engines.audio import log_mel
+from mmcli.engines.contract import STRIP_PUNCTUATION, AudioStep, Contract, TabularStep, TextStep
 
 PRESENT = "present"
 MISSING_TOKEN = "[missing]"  # as mmcli.model.layers.tabular_cells.MISSING_TOKEN
@@ -78,7 +80,7 @@ def numeric_inputs(contract: Contract, values: Mapping[str, np.ndarray],
                    present: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The numeric model's input dict for one batch: ``values`` as the Keras model takes them
     (by modality), ``present`` the 0/1 flags per modality."""
-    steps = {s.modality: s for s in (*contract.text, *contract.tabular)}
+    steps = {s.modality: s for s in (*contract.text, *contract.tabular, *contract.audio)}
     out: dict[str, np.ndarray] = {}
     for name in contract.modalities:
         step = steps.get(name)
@@ -87,6 +89,8 @@ def numeric_inputs(contract: Contract, values: Mapping[str, np.ndarray],
             out[f"{name}__{suffix}"] = vectorize(list(values[name]), step)
         elif isinstance(step, TabularStep):
             out.update(tabular_cells(values[name], step))
+        elif isinstance(step, AudioStep):
+            out[f"{name}__logmel"] = log_mel(values[name], step)
         else:
             out[name] = values[name]
     out[PRESENT] = np.stack([np.asarray(present[m], np.float32) for m in contract.modalities],

@@ -7,8 +7,9 @@ or malformed field, an undecodable upload or an over-long text (422), too many r
 a local path not allowed (403), an unknown content type (415); a full queue is 503 with
 ``Retry-After``. Reading, decoding and the model run off the event loop (the reader's and
 the model's worker threads), and so do parsing and spooling a body over :data:`INLINE_BYTES`
-(a thread pool), so a slow request never stalls the others. Requests whose rows carry the id column and only the model's columns are read
-together in one table (the reader, a micro-batcher like the model's); others alone.
+(a thread pool), so a slow request never stalls the others. Requests whose rows carry the
+id column and only the model's columns are read together in one table (the reader, a
+micro-batcher like the model's); others alone.
 """
 
 from __future__ import annotations
