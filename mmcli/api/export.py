@@ -18,6 +18,7 @@ from mmcli.bundle import Bundle, load_model, write_meta
 from mmcli.engines.contract import Contract, write_contract
 from mmcli.errors import UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
+from mmcli.io.lock import output_lock
 from mmcli.io.signature import signing_key
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -42,7 +43,7 @@ def numeric_export(model, labels, names, fmt: str, batches: Iterable[dict]):
     from mmcli.model.export.convert import to_lite, to_onnx
     from mmcli.model.export.numeric import numeric_model
 
-    twin, contract = numeric_model(model, tuple(labels), tuple(names))
+    twin, contract = numeric_model(model, tuple(labels), tuple(names), audio=fmt == "onnx")
     data = (to_lite if fmt == "tflite" else to_onnx)(twin, contract)
 
     def to_numeric(inputs: dict) -> dict:
@@ -63,6 +64,12 @@ def readme(fmt: str, contract: Contract) -> str:
     """The short README written beside a numeric export."""
     inputs = "\n".join(f"- `{s.name}`: {s.dtype} `[batch, {', '.join(map(str, s.shape))}]`"
                        for s in contract.inputs)
+    audio = "".join(f"""- `{a.modality}__logmel`: the waveform's log-mel spectrogram
+  (`mmcli/engines/audio.py`): reflect-padded by {a.fft_length // 2} samples, frames of
+  {a.fft_length} every {a.stride} times a periodic {a.window} window, the real FFT's power
+  times `audio[].mel_matrix`, decibels against the example's peak floored at -{a.top_db:g}
+  dB, scaled to [0, 1], as `[mels, frames, 1]`.
+""" for a in contract.audio)
     return f"""# mmcli {fmt} export
 
 `{FILE_OF[fmt]}` takes numeric tensors (signature `serving_default` for LiteRT), one batch
@@ -80,7 +87,7 @@ in numpy, `mmcli/engines/numeric.py`):
   `tabular[].vocabularies[j]` (0 unseen, `[missing]` for an empty cell).
 - `image`: uint8 RGB `[S, S, 3]` (Pillow bilinear resize); `audio`: float32 mono waveform at
   the bundle's rate, cut or zero-padded.
-- `present`: 1.0 per modality the row has, 0.0 where absent (modalities in
+{audio}- `present`: 1.0 per modality the row has, 0.0 where absent (modalities in
   `contract.json` order).
 """
 
@@ -127,20 +134,31 @@ def export_bundle(bundle: Bundle, fmt: str, out: Path | None, *, force: bool = F
         The JSON summary: format, out, files, seconds, and ``check`` (rows, top1_agreement,
         max_prob_diff, tolerance).
 
+    Into the bundle, the bundle's output lock (the one ``train`` holds while writing it) is
+    held from before the model is loaded until ``bundle.json`` is written again.
+
     Raises:
         UsageError: an unknown format, ``out`` missing for savedmodel, an existing ``out``
             without ``force``, no table to check on, a converter missing or failing.
         ExportMismatchError: the export does not match the bundle (exit 3).
         BundleError: the model cannot be loaded.
+        OutputLockedError: another mmcli process is writing the bundle (exit 6).
     """
-    from mmcli.model.feed import rows_inputs
-
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if out is None and fmt == "savedmodel":
         raise UsageError("--format savedmodel needs --out FOLDER")
     if out is not None:
         check_writable(Path(out), force=force)
+        return _export(bundle, fmt, Path(out), force, check_data, check_rows)
+    with output_lock(bundle.folder):  # as train holds it while it writes the bundle
+        return _export(bundle, fmt, None, force, check_data, check_rows)
+
+
+def _export(bundle: Bundle, fmt: str, out: Path | None, force: bool,
+            check_data: str | Path | None, check_rows: int) -> dict[str, Any]:
+    from mmcli.model.feed import rows_inputs
+
     started = time.perf_counter()
     rows, prep, raw = sample_rows(bundle, check_data, check_rows)
     model = load_model(bundle)

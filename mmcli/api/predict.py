@@ -17,12 +17,10 @@ import numpy as np
 
 from mmcli.bundle import Bundle
 from mmcli.config import replace
-from mmcli.data.inputs import absent_inputs, with_absent
-from mmcli.data.join import ChunkJoin
-from mmcli.data.roles import detect_roles, pin_roles
-from mmcli.data.rows import Issue, Row, iter_rows
+from mmcli.data.inputs import absent_inputs
+from mmcli.data.rows import Row
 from mmcli.errors import DataError, UsageError
-from mmcli.io.tables import Chunk, iter_table_chunks, read_table
+from mmcli.io.tables import Chunk, iter_table_chunks
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.tasks import Task
 
@@ -56,38 +54,19 @@ def predict_records(
     source: str | Path,
     *,
     fmt: str | None = None,
-    top_k: int = 3,
-    batch_size: int = 256,
     chunk_rows: int = 10_000,
-    keep_columns: Sequence[str] = (),
-    strict: bool = False,
-    prep_overrides: dict[str, Any] | None = None,
-    summary: PredictSummary | None = None,
-    on_start: Callable[[int | None], None] | None = None,
-    on_row: Callable[[], None] | None = None,
-    engine: str = "auto",
+    **options: Any,
 ) -> Iterator[dict[str, Any]]:
     """Yield one prediction record per input row, in input order, reading ``chunk_rows`` rows
-    at a time (see :data:`RECORD_FIELDS`; kept input columns come after them).
-
-    With a join table (``prep_overrides["join"]``, else the bundle's training ``--join``) each
-    chunk is left-joined to it on the id as ``preprocess`` joins (a row whose id it lacks has
-    the joined columns missing; ``summary.join`` counts both sides).
-
-    A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
-    record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
-    ``strict`` the first such row raises instead.
+    at a time of the table ``source`` (a file, or ``-`` for stdin) in format ``fmt`` (default:
+    from the extension). ``options``: the keywords of :func:`predict_chunks`.
 
     Raises:
-        DataError: unreadable table (or join table: no shared id column, a repeated id), a
-            missing ``keep_columns`` column, or (``strict``) a bad row.
+        DataError: unreadable table; see :func:`predict_chunks`.
     """
-    prep = replace(bundle.config.prep, **(prep_overrides or {}))
+    prep = replace(bundle.config.prep, **(options.get("prep_overrides") or {}))
     chunks = iter_table_chunks(source, fmt=fmt, chunk_rows=chunk_rows, encoding=prep.encoding)
-    yield from predict_chunks(
-        bundle, chunks, top_k=top_k, batch_size=batch_size, keep_columns=keep_columns,
-        strict=strict, prep_overrides=prep_overrides, summary=summary, on_start=on_start,
-        on_row=on_row, engine=engine)
+    yield from predict_chunks(bundle, chunks, **options)
 
 
 def predict_chunks(
@@ -104,58 +83,55 @@ def predict_chunks(
     on_row: Callable[[], None] | None = None,
     engine: str = "auto",
 ) -> Iterator[dict[str, Any]]:
-    """:func:`predict_records` over chunks already read (a table's, or rows given in Python:
-    :func:`mmcli.api.load.rows_chunk`). ``engine``: ``tf``, ``lite``, ``onnx`` or ``auto``
-    (:func:`mmcli.api.engine.open_engine`)."""
+    """One prediction record per row of ``chunks`` (a table's, or rows given in Python:
+    :func:`mmcli.api.load.rows_chunk`), in order (see :data:`RECORD_FIELDS`; kept input
+    columns come after them). ``engine``: ``tf``, ``lite``, ``onnx`` or ``auto``
+    (:func:`mmcli.api.engine.open_engine`).
+
+    The chunks are read as :class:`mmcli.api.reading.ChunkReader` reads them: with a join
+    table (``prep_overrides["join"]``, else the bundle's training ``--join``) each chunk is
+    left-joined to it on the id as ``preprocess`` joins (a row whose id it lacks has the
+    joined columns missing; ``summary.join`` counts both sides).
+
+    A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
+    record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
+    ``strict`` the first such row raises instead.
+
+    Raises:
+        DataError: an unreadable join table (no shared id column, a repeated id), a missing
+            ``keep_columns`` column, or (``strict``) a bad row.
+    """
     from mmcli.api.engine import open_engine
+    from mmcli.api.reading import ChunkReader
 
     if top_k < 1:
         raise UsageError(f"Expected a positive integer for `top_k`. Received: top_k={top_k}")
     summary = summary if summary is not None else PredictSummary()
     task = bundle.task
-    prep = replace(bundle.config.prep, **(prep_overrides or {}))
-    joiner = ChunkJoin(read_table(prep.join, encoding=prep.encoding), prep.id_col) \
-        if prep.join else None
-    not_in_join = Issue("join", "not_in_join", "masked",
-                        f"id not found in {joiner.other.name}") if joiner else None
+    reader = ChunkReader(bundle, replace(bundle.config.prep, **(prep_overrides or {})))
     model = None
-    roles = None
-    pinned: dict[str, tuple[str, ...]] = {}
     labels = bundle.labels
     extra_modalities = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
 
-    def run(batch: list[Row]) -> np.ndarray:
+    def run(batch: list[Row], prep) -> np.ndarray:
         usable = [r for r in batch if not r.rejected]
         if not usable:
             return np.zeros((0, len(labels)))
         return model(usable, prep)
 
     for chunk in chunks:
-        table, unmatched = joiner.apply(chunk.table) if joiner else (chunk.table, ())
-        if roles is None:
-            prep, pinned = pin_roles(bundle.roles, prep, list(table.frame.columns))
-            prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-            roles = detect_roles(with_absent(table, pinned).frame, prep, name=table.name)
-            summary.absent = absent_inputs(roles, pinned)
-            prep = roles.settled(prep)  # a bundle's config has them settled already
+        read = reader.read(chunk, on_row=on_row)
+        table = read.table
+        if model is None:
+            summary.absent = absent_inputs(read.reading.roles, read.reading.pinned)
             summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
             model = open_engine(bundle, engine)
         kept = _kept_values(table.frame, summary.kept_names)
-        rows = iter_rows(
-            with_absent(table, pinned),
-            roles,
-            prep,
-            need_label=False,
-            dedupe_ids=False,
-            on_row=on_row,
-            row_issues={i: (not_in_join,) for i in unmatched},
-            first_row=chunk.first_row,
-        )
-        for batch in _batches(rows, batch_size):
-            proba = run(batch)
+        for batch in _batches(read.rows, batch_size):
+            proba = run(batch, read.reading.prep)
             position = 0
             for row in batch:
                 local = row.row - chunk.first_row
@@ -180,8 +156,7 @@ def predict_chunks(
                 for out_name, values in kept.items():
                     record[out_name] = values[local]
                 yield record
-    if joiner is not None:
-        summary.join = joiner.report()
+    summary.join = reader.join_report()
 
 
 def kept_names(

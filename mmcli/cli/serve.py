@@ -28,6 +28,7 @@ def serve(
     batch_wait_ms: Annotated[float, typer.Option(help="How long a request waits for others to share its model call (micro-batching), in ms.", min=0, rich_help_panel=LIMITS)] = 5.0,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
     engine: Annotated[str, typer.Option(help="tf (the Keras model), lite or onnx (the bundle's export under LiteRT / ONNX Runtime, without TensorFlow), or auto: the bundle's export when it has one, else tf.", rich_help_panel=SERVER)] = "auto",
+    join: Annotated[Path | None, typer.Option(help="A side table joined to each request's rows by id, as predict --join (default: the bundle's training --join, if any); its counts are in GET /health.", dir_okay=False, exists=True, rich_help_panel=SERVER)] = None,
     quiet: opt.Quiet = False,
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict {"rows": [...]} answers {"records": [...]}, the
@@ -46,7 +47,8 @@ def serve(
     config = ServeConfig(host=host, port=port, allow_paths=allow_paths,
                          max_body_bytes=max_body_bytes, max_rows=max_rows,
                          max_text_chars=max_text_chars, queue=queue,
-                         batch_wait_ms=batch_wait_ms, top_k=top_k, engine=engine)
+                         batch_wait_ms=batch_wait_ms, top_k=top_k, engine=engine,
+                         join=join)
     console = make_console(quiet)
     code = run_server(bundle, config, on_listening=lambda url: console.print(
         f"mmcli serve: {bundle} on {url} (docs: {url}/docs; SIGTERM or Ctrl-C stops)",

@@ -68,6 +68,20 @@ def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, J
             ambiguous).
     """
     key = join_key(main, other, id_col)
+    right_ids, positions = id_positions(other, key)
+    joined, take = _left_join(main, other, key, positions)
+    missing = [i for i, t in enumerate(take) if t < 0]
+    used = {t for t in take if t >= 0}
+    only = tuple((p + 1, right_ids[p] or "") for p in range(len(right_ids)) if p not in used)
+    return joined, JoinReport(other.name, key, len(used), tuple(missing), only)
+
+
+def id_positions(other: Table, key: str) -> tuple[list[str | None], dict[str, int]]:
+    """``other``'s ids (None when blank) and each id's 0-based row.
+
+    Raises:
+        DataError: an id is repeated.
+    """
     right_ids = [_exact_id(v) for v in other.frame[key]]
     positions: dict[str, int] = {}
     for position, ident in enumerate(right_ids):
@@ -79,22 +93,26 @@ def join_tables(main: Table, other: Table, id_col: str | None) -> tuple[Table, J
                 f"{position + 1}; a joined table needs unique ids"
             )
         positions[ident] = position
-    right = other.frame.drop(columns=[key]).rename(
-        columns={c: f"{c}{JOIN_SUFFIX}" for c in other.frame.columns if c in main.frame.columns}
-    )
+    return right_ids, positions
+
+
+def _left_join(main: Table, other: Table, key: str,
+               positions: dict[str, int]) -> tuple[Table, list[int]]:
+    """``main`` with ``other``'s columns added, and the row of ``other`` each main row took
+    (-1: none). Only the rows taken are copied (a chunk or a request, not the whole side
+    table)."""
     left_ids = [_exact_id(v) for v in main.frame[key]]
     take = [positions.get(ident, -1) if ident is not None else -1 for ident in left_ids]
-    picked = right.iloc[[max(t, 0) for t in take]].reset_index(drop=True).astype(object)
+    picked = other.frame.iloc[[max(t, 0) for t in take]].drop(columns=[key]).rename(
+        columns={c: f"{c}{JOIN_SUFFIX}" for c in other.frame.columns if c in main.frame.columns}
+    ).reset_index(drop=True).astype(object)
     missing = [i for i, t in enumerate(take) if t < 0]
     if missing:
         picked.loc[missing, :] = None
     frame = main.frame.reset_index(drop=True).copy()
     for column in picked.columns:
         frame[column] = picked[column].to_numpy()
-    used = {t for t in take if t >= 0}
-    only = tuple((p + 1, right_ids[p] or "") for p in range(len(right_ids)) if p not in used)
-    report = JoinReport(other.name, key, len(used), tuple(missing), only)
-    return replace(main, frame=frame), report
+    return replace(main, frame=frame), take
 
 
 def _exact_id(value: object) -> str | None:
@@ -105,14 +123,17 @@ def _exact_id(value: object) -> str | None:
 
 
 class ChunkJoin:
-    """The ``--join`` of a table read in chunks (``predict``): each chunk is left-joined to
-    the same ``other`` table, with the same rules as :func:`join_tables`; :meth:`report` adds
-    the chunks up (an id of ``other`` is ``only_in_join`` when no chunk used it)."""
+    """The ``--join`` of a table read in chunks (``predict``, or ``serve``'s requests): each
+    chunk is left-joined to the same ``other`` table, with the same rules as
+    :func:`join_tables` (its ids indexed once); :meth:`report` adds the chunks up (an id of
+    ``other`` is ``only_in_join`` when no chunk used it)."""
 
     def __init__(self, other: Table, id_col: str | None) -> None:
         self.other = other
         self.id_col = id_col
         self._key: str | None = None
+        self._ids: list[str | None] = []
+        self._positions: dict[str, int] = {}
         self._not_in_join = 0
         self._used: set[str] = set()
 
@@ -122,23 +143,24 @@ class ChunkJoin:
         Raises:
             DataError: no shared id column, or ``other`` repeats an id.
         """
-        joined, report = join_tables(chunk, self.other, self.id_col)
-        self._key = report.key
-        self._not_in_join += len(report.not_in_join)
-        unused = {ident for _, ident in report.only_in_join}
-        key_ids = (_exact_id(v) for v in self.other.frame[report.key])
-        self._used.update(i for i in key_ids if i is not None and i not in unused)
-        return joined, report.not_in_join
+        key = join_key(chunk, self.other, self.id_col)
+        if key != self._key:
+            self._ids, self._positions = id_positions(self.other, key)
+            self._key = key
+        joined, take = _left_join(chunk, self.other, key, self._positions)
+        missing = tuple(i for i, t in enumerate(take) if t < 0)
+        self._not_in_join += len(missing)
+        self._used.update(self._ids[t] for t in take if t >= 0)
+        return joined, missing
 
     def report(self) -> dict:
         """What :meth:`JoinReport.to_dict` says of a whole table: ``table``, ``on``,
         ``matched`` (ids of ``other`` used), ``only_in_table`` (rows without a match),
         ``only_in_join`` (rows of ``other`` no row used)."""
-        ids = [_exact_id(v) for v in self.other.frame[self._key]] if self._key else []
         return {
             "table": self.other.name,
             "on": self._key,
             "matched": len(self._used),
             "only_in_table": self._not_in_join,
-            "only_in_join": sum(1 for i in ids if i is None or i not in self._used),
+            "only_in_join": sum(1 for i in self._ids if i is None or i not in self._used),
         }

@@ -1,11 +1,13 @@
 """The contract of an exported numeric model (``engine/contract.json`` beside ``model.tflite``
 or ``model.onnx``): its inputs, and what each step the format cannot hold needs.
 
-The numeric model takes, per modality: an image as uint8 ``(S, S, 3)`` and audio as the
-float32 waveform ``(samples,)`` (as the Keras model does); a text as ``<m>__vector`` (float32
-TF-IDF, ``tf_idf`` mode) or ``<m>__ids`` (int64 token ids, ``int`` mode), from
-:class:`TextStep`; a tabular modality as ``<m>__numbers`` and ``<m>__missing`` (float32, one per
-numeric column) and ``<m>__category_<j>`` (int64 ``(1,)``, one per categorical column), from
+The numeric model takes, per modality: an image as uint8 ``(S, S, 3)``; audio as the float32
+waveform ``(samples,)`` (LiteRT, as the Keras model does) or, in an ONNX export, as
+``<m>__logmel`` (float32 ``(mels, frames, 1)``, the log-mel spectrogram) from
+:class:`AudioStep`; a text as ``<m>__vector`` (float32 TF-IDF, ``tf_idf`` mode) or ``<m>__ids``
+(int64 token ids, ``int`` mode), from :class:`TextStep`; a tabular modality as
+``<m>__numbers`` and ``<m>__missing`` (float32, one per numeric column) and
+``<m>__category_<j>`` (int64 ``(1,)``, one per categorical column), from
 :class:`TabularStep`; and ``present`` (float32, one 0/1 flag per modality in model order).
 Its output is ``probabilities`` ``(batch, labels)``.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,11 @@ class TextStep:
     ngrams: int | None = None
     sequence_length: int | None = None
 
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Token -> its index in :attr:`vocabulary` (built once: a served row is one call)."""
+        return {token: i for i, token in enumerate(self.vocabulary)}
+
 
 @dataclass(frozen=True)
 class TabularStep:
@@ -59,6 +67,27 @@ class TabularStep:
     medians: tuple[float, ...]
     vocabularies: tuple[tuple[str, ...], ...]
 
+    @cached_property
+    def indexes(self) -> tuple[dict[str, int], ...]:
+        """Per categorical column, value -> its index in :attr:`vocabularies` (built once)."""
+        return tuple({token: i for i, token in enumerate(v)} for v in self.vocabularies)
+
+
+@dataclass(frozen=True)
+class AudioStep:
+    """An audio input's spectrogram as data (ONNX exports only; LiteRT holds it): Keras'
+    ``MelSpectrogram`` settings and its mel matrix ``(fft_length // 2 + 1, mels)`` as the
+    layer computes it, and ``LogMelScale``'s ``top_db`` and ``min_power``
+    (:func:`mmcli.engines.audio.log_mel`)."""
+
+    modality: str
+    fft_length: int
+    stride: int
+    window: str
+    mel_matrix: tuple[tuple[float, ...], ...]
+    top_db: float
+    min_power: float
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -69,6 +98,7 @@ class Contract:
     inputs: tuple[InputSpec, ...]
     text: tuple[TextStep, ...] = ()
     tabular: tuple[TabularStep, ...] = ()
+    audio: tuple[AudioStep, ...] = ()
     output: str = "probabilities"
     format_version: int = CONTRACT_FORMAT
 
@@ -92,6 +122,9 @@ class Contract:
                 tabular=tuple(TabularStep(t["modality"], tuple(t["medians"]),
                                           tuple(tuple(v) for v in t["vocabularies"]))
                               for t in data["tabular"]),
+                audio=tuple(AudioStep(**{**a, "mel_matrix": tuple(tuple(r) for r in
+                                                                  a["mel_matrix"])})
+                            for a in data.get("audio", ())),
                 output=data["output"],
             )
         except (KeyError, TypeError) as exc:

@@ -1,6 +1,7 @@
 """The steps a LiteRT or ONNX export cannot hold, in numpy: text vectorization from the saved
 vocabulary and tabular cells to numbers, missing flags and category ids (the exact rules of
-``TextVectorization`` and :class:`~mmcli.model.layers.TabularCells`)."""
+``TextVectorization`` and :class:`~mmcli.model.layers.TabularCells`), and for ONNX the audio
+log-mel spectrogram (:mod:`mmcli.engines.audio`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mmcli.engines.contract import STRIP_PUNCTUATION, Contract, TabularStep, TextStep
+from mmcli.engines.audio import log_mel
+from mmcli.engines.contract import STRIP_PUNCTUATION, AudioStep, Contract, TabularStep, TextStep
 
 PRESENT = "present"
 MISSING_TOKEN = "[missing]"  # as mmcli.model.layers.tabular_cells.MISSING_TOKEN
@@ -35,7 +37,7 @@ def vectorize(texts: Sequence[str], step: TextStep) -> np.ndarray:
     """Texts to the ``TextVectorization`` output: ``tf_idf`` float32 ``(batch, vocabulary)``
     (counts times the IDF weights, unknown tokens at index 0) or ``int`` int64 ``(batch,
     sequence_length)`` (unknown 1, padding 0)."""
-    index = {token: i for i, token in enumerate(step.vocabulary)}
+    index = step.index
     if step.mode == "tf_idf":
         idf = np.asarray(step.idf, np.float32)
         out = np.zeros((len(texts), len(step.vocabulary)), np.float32)
@@ -68,8 +70,7 @@ def tabular_cells(cells: np.ndarray, step: TabularStep) -> dict[str, np.ndarray]
         if NUMBER.fullmatch(cell):
             numbers[row, col], missing[row, col] = np.float32(float(cell)), 0.0
     out = {f"{name}__numbers": numbers, f"{name}__missing": missing}
-    for j, vocabulary in enumerate(step.vocabularies):
-        index = {token: i for i, token in enumerate(vocabulary)}
+    for j, index in enumerate(step.indexes):
         column = [c or MISSING_TOKEN for c in stripped[:, count + j]]
         out[f"{name}__category_{j}"] = np.array([[index.get(c, 0)] for c in column], np.int64)
     return out
@@ -79,7 +80,7 @@ def numeric_inputs(contract: Contract, values: Mapping[str, np.ndarray],
                    present: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The numeric model's input dict for one batch: ``values`` as the Keras model takes them
     (by modality), ``present`` the 0/1 flags per modality."""
-    steps = {s.modality: s for s in (*contract.text, *contract.tabular)}
+    steps = {s.modality: s for s in (*contract.text, *contract.tabular, *contract.audio)}
     out: dict[str, np.ndarray] = {}
     for name in contract.modalities:
         step = steps.get(name)
@@ -88,6 +89,8 @@ def numeric_inputs(contract: Contract, values: Mapping[str, np.ndarray],
             out[f"{name}__{suffix}"] = vectorize(list(values[name]), step)
         elif isinstance(step, TabularStep):
             out.update(tabular_cells(values[name], step))
+        elif isinstance(step, AudioStep):
+            out[f"{name}__logmel"] = log_mel(values[name], step)
         else:
             out[name] = values[name]
     out[PRESENT] = np.stack([np.asarray(present[m], np.float32) for m in contract.modalities],

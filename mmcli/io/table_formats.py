@@ -85,6 +85,19 @@ def jsonl_frames(handle, kind, name, encoding, rows):
             yield _records_frame(batch, order, columns)
 
 
+def records_frame(records: Sequence[dict], name: str = "table"):
+    """JSON objects already parsed (numbers as their text, as this reader parses them) framed
+    exactly as :func:`jsonl_frames` frames the same lines of a file: columns in order of
+    first appearance, booleans ``true``/``false``, absent keys missing.
+
+    Raises:
+        DataError: two keys that are the same name once stripped.
+    """
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    frame, _ = _records_frame(list(enumerate(records, start=1)), keys, column_names(keys, name))
+    return frame
+
+
 def _json_lines(handle, name, encoding) -> Iterator[tuple[int, str]]:
     """(line number, text) of each non-blank line."""
     for number, line in enumerate(text_lines(handle, name, encoding), start=1):

@@ -5,10 +5,11 @@ Every refusal is a 4xx JSON body ``{"error": why, "field": the field at fault}``
 over ``--max-body-bytes`` (413, read no further), JSON that does not parse (400), a missing
 or malformed field, an undecodable upload or an over-long text (422), too many rows (413),
 a local path not allowed (403), an unknown content type (415); a full queue is 503 with
-``Retry-After``. Parsing, reading, decoding and the model all run off the event loop (a
-thread pool, the reader's and the model's worker threads), so a slow request never stalls
-the others. Requests whose rows carry the id column and only the model's columns are read
-together in one table (the reader, a micro-batcher like the model's); others alone.
+``Retry-After``. Reading, decoding and the model run off the event loop (the reader's and
+the model's worker threads), and so do parsing and spooling a body over :data:`INLINE_BYTES`
+(a thread pool), so a slow request never stalls the others. Requests whose rows carry the
+id column and only the model's columns are read together in one table (the reader, a
+micro-batcher like the model's); others alone.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from mmcli.serve.service import Service
 from mmcli.serve.settings import RETRY_AFTER_SECONDS
 
 MAX_FORM_FIELDS = 64
+# A body up to this size is parsed and its files spooled on the event loop (well under a
+# millisecond, measured): a thread pool hand-off cost more than the work (benchmarks/
+# results/serve_load.md). Larger bodies go to the pool so they never stall other requests.
+INLINE_BYTES = 64 << 10
 _ROWS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["rows"],
@@ -81,12 +86,16 @@ def create_app(service: Service) -> FastAPI:
             fields = await _form_fields(request, body, config.max_body_bytes)
             rows = parse_form(fields, service.inputs, config)
         elif kind in ("", "application/json") or kind.endswith("+json"):
-            rows = await run_in_threadpool(parse_json, body, service.inputs, config)
+            rows = parse_json(body, service.inputs, config) if len(body) <= INLINE_BYTES \
+                else await run_in_threadpool(parse_json, body, service.inputs, config)
         else:
             raise RequestError(415, "content-type", f"{kind!r}: send application/json or "
                                                     "multipart/form-data")
         form = kind == "multipart/form-data"
-        cells, spooled = await run_in_threadpool(service.cells, rows, form=form)
+        if len(body) <= INLINE_BYTES:
+            cells, spooled = service.cells(rows, form=form)
+        else:
+            cells, spooled = await run_in_threadpool(service.cells, rows, form=form)
         try:
             if service.shareable(cells):
                 decoded = await asyncio.wrap_future(service.reader.submit(cells))

@@ -1,29 +1,29 @@
 """A request's rows through predict's own row path, and their records.
 
-The validated rows become the lines of a JSON Lines table (uploads replaced by the paths of
-their spooled files) read by :func:`mmcli.io.tables.iter_table_chunks`, whose columns are
-pinned to the bundle's as ``mmcli predict`` pins them, then cleaned and decoded by
-:func:`mmcli.data.rows.iter_rows`; records are built as predict builds them
+The validated rows become the rows of a table (uploads replaced by the paths of their spooled
+files) framed as the JSON Lines reader frames the same lines
+(:func:`mmcli.io.table_formats.records_frame`) and read by predict's
+:class:`mmcli.api.reading.ChunkReader` (the ``--join`` side table joined, the bundle's columns
+pinned, cleaned and decoded); records are built as predict builds them
 (:func:`mmcli.api.predict.prediction_record` / ``error_record``).
 """
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
 from mmcli.api.predict import error_record, prediction_record
+from mmcli.api.reading import ChunkReader
 from mmcli.config import PrepConfig, replace
-from mmcli.data.inputs import with_absent
-from mmcli.data.roles import detect_roles, pin_roles
-from mmcli.data.rows import Row, iter_rows
+from mmcli.data.roles import pin_roles
+from mmcli.data.rows import Row
 from mmcli.errors import CellError, UsageError
 from mmcli.io.paths import resolve_path
-from mmcli.io.tables import Table, iter_table_chunks
+from mmcli.io.table_formats import records_frame
+from mmcli.io.tables import Chunk, Table
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.serve.files import file_suffix, spool
 from mmcli.serve.requests import Inputs, LocalPath, RequestError, Upload
@@ -34,10 +34,11 @@ if TYPE_CHECKING:
     from mmcli.bundle import Bundle
 
 
-def serving_prep(bundle: Bundle) -> PrepConfig:
+def serving_prep(bundle: Bundle, join: str | Path | None = None) -> PrepConfig:
     """The bundle's reading settings for served rows: decoded in the request's thread, files
     only where the service put or checked them (uploads in its spool folder, local paths
-    already resolved under ``--allow-paths``).
+    already resolved under ``--allow-paths``); the side table ``join`` (else the bundle's
+    training ``--join``, as predict) joined to each request's rows by id.
 
     Raises:
         UsageError: the bundle reads images from ``--image-dir`` by id (rows cannot send them).
@@ -46,17 +47,20 @@ def serving_prep(bundle: Bundle) -> PrepConfig:
     if prep.image_dir is not None:
         raise UsageError(f"{bundle.folder} reads images from --image-dir by row id; serve "
                          "needs a bundle trained on an image column")
-    return replace(prep, workers=1, image_root=None, allow_outside_root=True)
+    return replace(prep, workers=1, image_root=None, allow_outside_root=True,
+                   join=str(join) if join is not None else prep.join)
 
 
-def serving_inputs(bundle: Bundle) -> Inputs:
-    """The columns a served row may carry: those training read, by kind."""
+def serving_inputs(bundle: Bundle, *, joined: bool = False) -> Inputs:
+    """The columns a served row may carry: those training read, by kind (``joined``: a side
+    table is joined by id, so a row may carry the id alone)."""
     _, by_kind = pin_roles(bundle.roles, bundle.config.prep, [])
     files = {c: kind for kind, columns in by_kind.items() if modalities.get(kind).decodes
              for c in columns}
     values = tuple(c for kind, columns in by_kind.items() for c in columns if c not in files)
     identity = bundle.roles.get("id")
-    return Inputs(files, values, identity if isinstance(identity, str) else None)
+    return Inputs(files, values, identity if isinstance(identity, str) else None,
+                  joined=joined)
 
 
 def cells_of(rows: Sequence[dict[str, Any]], inputs: Inputs, spooled: list[Path],
@@ -89,48 +93,30 @@ def cells_of(rows: Sequence[dict[str, Any]], inputs: Inputs, spooled: list[Path]
     return out
 
 
-def table_rows(cells: Sequence[dict[str, Any]], bundle: Bundle, prep: PrepConfig,
-               inputs: Inputs, root: Path, roles_cache: dict | None = None) -> list[Row]:
+def table_rows(cells: Sequence[dict[str, Any]], reader: ChunkReader, root: Path) -> list[Row]:
     """Rows from :func:`cells_of` read as ``mmcli predict`` reads the same lines of a JSON
-    Lines table (file paths relative to ``root``), cleaned and decoded, in order.
-    ``roles_cache`` keeps the roles of each set of columns between calls (a third of a
-    one-row request's time).
+    Lines table (file paths relative to ``root``; the ``--join`` side table joined), cleaned
+    and decoded, in order. ``reader`` reads each request as a table of its own and keeps
+    the roles of each set of columns (a third of a one-row request's time).
 
     Raises:
-        DataError: the rows do not make a table (e.g. two keys that differ only by spaces).
+        DataError: the rows do not make a table (e.g. two keys that differ only by spaces),
+            or the side table shares no id column with them.
     """
-    lines = "\n".join(json.dumps(c, ensure_ascii=False) for c in cells)
-    data = io.BytesIO(lines.encode("utf-8"))
-    chunk = next(iter_table_chunks("-", fmt="jsonl", chunk_rows=len(cells), stdin=data))
-    frame = chunk.table.frame
-    columns = tuple(frame.columns)
-    known = roles_cache is not None and set(columns) <= _known_columns(bundle, inputs)
-    if known and columns in roles_cache:
-        pinned, roles, settled = roles_cache[columns]
-        table = with_absent(Table(frame, Path(root), "request", ""), pinned)
-    else:
-        prep, pinned = pin_roles(bundle.roles, prep, list(columns))  # as mmcli predict does
-        prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-        table = with_absent(Table(frame, Path(root), "request", ""), pinned)
-        roles = detect_roles(table.frame, prep, name="request")
-        settled = roles.settled(prep)
-        if known and len(roles_cache) < 256:
-            # Only the bundle's own columns: every kind is pinned or absent and no column is
-            # left to detect by content, so the roles depend on the column names alone.
-            roles_cache[columns] = (pinned, roles, settled)
-    return list(iter_rows(table, roles, settled, need_label=False, dedupe_ids=False))
+    table = Table(records_frame(cells, "request"), Path(root), "request", "")
+    return list(reader.read(Chunk(table, 1, {})).rows)
 
 
-def shareable(cells: Sequence[dict[str, Any]], bundle: Bundle, inputs: Inputs) -> bool:
+def shareable(cells: Sequence[dict[str, Any]], inputs: Inputs) -> bool:
     """Whether these rows read the same inside a table shared with other requests' rows:
     each has the id column (a row without one is numbered by its place in the table) and
     only the model's own columns (nothing left to detect by content)."""
-    known = _known_columns(bundle, inputs)
+    known = _known_columns(inputs)
     return inputs.id_column is not None and all(
         inputs.id_column in row and set(row) <= known for row in cells)
 
 
-def _known_columns(bundle: Bundle, inputs: Inputs) -> set[str]:
+def _known_columns(inputs: Inputs) -> set[str]:
     """The model's input columns and the id (pinned by name). Not the label or split: unset
     for reading, a label column with an unusual name would be left to detection."""
     return {*inputs.columns, *([inputs.id_column] if inputs.id_column else [])}

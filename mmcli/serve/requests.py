@@ -50,11 +50,13 @@ class LocalPath:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The columns a row may carry: file columns (column -> kind) and value columns."""
+    """The columns a row may carry: file columns (column -> kind) and value columns;
+    ``joined``: a side table is joined on ``id_column`` (a row may carry the id alone)."""
 
     file_columns: Mapping[str, str]
     value_columns: tuple[str, ...]
     id_column: str | None
+    joined: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -127,9 +129,11 @@ def check_row(row: Any, where: str, inputs: Inputs, config: ServeConfig) -> dict
     """
     if not isinstance(row, dict):
         raise RequestError(422, where, f"expected an object, got {_json_type(row)}")
-    if not any(column in row for column in inputs.columns):
+    wanted = (*inputs.columns, *([inputs.id_column] if inputs.joined and inputs.id_column
+                                 else []))
+    if not any(column in row for column in wanted):
         raise RequestError(422, where or "form", "has none of the model's input columns "
-                                       f"({', '.join(inputs.columns)})")
+                                       f"({', '.join(wanted)})")
     checked: dict[str, Any] = {}
     for column, value in row.items():
         field = f"{where}.{column}" if where else column

@@ -4,16 +4,17 @@ move bytes in and out of it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from mmcli import __version__
+from mmcli.api.reading import ChunkReader
 from mmcli.bundle import Bundle, read_bundle
 from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
@@ -38,8 +39,10 @@ class Service:
     def __init__(self, bundle: str | Path, config: ServeConfig) -> None:
         self.config = config
         self.bundle: Bundle = read_bundle(bundle)  # signature and every file's SHA-256
-        self.prep = prepare.serving_prep(self.bundle)
-        self.inputs = prepare.serving_inputs(self.bundle)
+        self.prep = prepare.serving_prep(self.bundle, config.join)
+        self.inputs = prepare.serving_inputs(self.bundle, joined=self.prep.join is not None)
+        # Requests are read as predict reads a table (the side table read once, here).
+        self.tables = ChunkReader(self.bundle, self.prep, per_chunk=True)
         engine_prep, _ = pin_roles(self.bundle.roles, self.prep, list(self.inputs.columns))
         self.engine: Engine = load_engine(self.bundle, engine_prep, config.engine)
         for size in (1, 2, 3):  # Keras traces a call per new batch size, then one for any
@@ -50,7 +53,7 @@ class Service:
         # about what one request's did (pandas, roles, the row path's set-up).
         self.reader = MicroBatcher(self.read, capacity=config.queue,
                                    wait=config.batch_wait_ms / 1000, batch_rows=BATCH_ROWS)
-        self._roles: dict = {}  # column names -> roles (prepare.table_rows)
+        self._requests = itertools.count()  # spooled files' prefix (the folder is private)
         self.spool = Path(tempfile.mkdtemp(prefix="mmcli-serve-", dir=_memory_folder()))
         self.root = config.allow_paths if config.allow_paths is not None else self.spool
         self.batcher.start()
@@ -67,7 +70,7 @@ class Service:
         spooled: list[Path] = []
         try:
             return prepare.cells_of(rows, self.inputs, spooled, self.spool,
-                                    self.config.allow_paths, prefix=uuid.uuid4().hex,
+                                    self.config.allow_paths, prefix=str(next(self._requests)),
                                     form=form), spooled
         except BaseException:
             self.discard(spooled)
@@ -75,7 +78,7 @@ class Service:
 
     def shareable(self, cells: Sequence[dict[str, Any]]) -> bool:
         """Whether the rows may be read in one table with other requests' (:attr:`reader`)."""
-        return prepare.shareable(cells, self.bundle, self.inputs)
+        return prepare.shareable(cells, self.inputs)
 
     def read(self, cells: Sequence[dict[str, Any]]) -> list[Row]:
         """Table lines read as predict reads a table: cleaned, decoded, in order.
@@ -84,8 +87,7 @@ class Service:
             RequestError: 422 the rows do not make a table.
         """
         try:
-            return prepare.table_rows(cells, self.bundle, self.prep, self.inputs, self.root,
-                                      roles_cache=self._roles)
+            return prepare.table_rows(cells, self.tables, self.root)
         except DataError as exc:
             raise RequestError(422, "rows", str(exc)) from None
 
@@ -110,8 +112,12 @@ class Service:
         return prepare.records(rows, proba, self.bundle, self.config.top_k)
 
     def health(self) -> dict[str, Any]:
-        return {"status": "ok", "queued": self.batcher.waiting + self.reader.waiting,
-                "queue": self.config.queue, "batches": self.batcher.batches}
+        health = {"status": "ok", "queued": self.batcher.waiting + self.reader.waiting,
+                  "queue": self.config.queue, "batches": self.batcher.batches}
+        join = self.tables.join_report()
+        if join is not None:  # predict's join counts over the rows served so far
+            health["join"] = join
+        return health
 
     def metadata(self) -> dict[str, Any]:
         """Labels, inputs, modalities, task, versions, limits and the bundle's hashes."""
@@ -126,6 +132,7 @@ class Service:
                 "values": list(self.inputs.value_columns),
                 "id": self.inputs.id_column,
             },
+            "join": self.prep.join,
             "engine": self.engine.name,
             "versions": {"mmcli": __version__, "bundle_mmcli": bundle.mmcli_version,
                          **dict(bundle.versions)},

@@ -30,6 +30,8 @@ class ServeConfig:
             batch, in milliseconds.
         top_k: Labels listed in each record's ``top_k``.
         engine: ``auto``, ``tf``, ``lite`` or ``onnx``, as ``mmcli predict --engine``.
+        join: A side table joined to each request's rows by id, as ``mmcli predict --join``
+            (None: the bundle's training ``--join``, if any).
     """
 
     host: str = "127.0.0.1"
@@ -42,6 +44,7 @@ class ServeConfig:
     batch_wait_ms: float = 5.0
     top_k: int = 3
     engine: str = "auto"
+    join: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_rows", "max_text_chars", "queue", "top_k"):

@@ -104,3 +104,25 @@ def test_a_side_table_that_repeats_an_id_is_a_data_error(runner, app, joined):
                                  "--join", str(twice)])
     assert result.exit_code == 3
     assert "p0" in result.stderr and "unique ids" in result.stderr
+
+
+def test_serve_join_answers_predicts_records_and_counts(runner, app, joined):
+    """``serve --join`` joins each request's rows as ``predict --join`` joins a table: the
+    same records (a row carrying only its id reads its attributes from the side table), the
+    same counts in GET /health."""
+    import httpx
+
+    from tests.serve.server import running
+
+    expected, _ = _predict(runner, app, joined, "--join", str(joined["side"]), "-q")
+    ids = [*joined["truth"], "p999"]
+    with running(joined["bundle"], "--join", str(joined["side"])) as server:
+        response = httpx.post(server.url + "/predict", timeout=60,
+                              json={"rows": [{"id": i} for i in ids]})
+        assert response.status_code == 200, response.text
+        assert response.json()["records"] == expected
+        health = httpx.get(server.url + "/health", timeout=30).json()
+        meta = httpx.get(server.url + "/metadata", timeout=30).json()
+    assert health["join"] == {"table": str(joined["side"]), "on": "id", "matched": 20,
+                              "only_in_table": 1, "only_in_join": 60}
+    assert meta["join"] == str(joined["side"])

@@ -66,3 +66,23 @@ def test_preprocess_into_a_locked_out_is_exit_6(holder):
         f"(pid {process.pid}); wait for it to finish or choose another --out"
     )
     assert not target.exists()
+
+
+@pytest.mark.tf
+def test_export_into_a_locked_bundle_is_exit_6_and_leaves_it_as_it_was(holder, trained):
+    """export without --out writes into the bundle (engine/, bundle.json): it takes the lock
+    train takes to write it, before loading the model."""
+    import shutil
+
+    target, process = holder
+    shutil.copytree(trained["bundle"], target)
+    meta = (target / "bundle.json").read_bytes()
+    done = run("export", str(target), "--format", "tflite", "--check-data", str(SAMPLE),
+               "--quiet")
+    assert done.returncode == 6
+    assert done.stderr.strip() == (
+        f"mmcli: error: {target} is being written by another mmcli process "
+        f"(pid {process.pid}); wait for it to finish or choose another --out"
+    )
+    assert (target / "bundle.json").read_bytes() == meta
+    assert not (target / "engine").exists()

@@ -9,6 +9,7 @@ from mmcli.errors import UsageError
 from mmcli.model.backend import import_keras
 
 import_keras()
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402  (after import_keras set the environment)
 
 ONNX_OPSET = 17
@@ -45,7 +46,6 @@ def to_lite(twin, contract: Contract) -> bytes:
 def _register_onnx_ops() -> None:
     """ONNX handlers tf2onnx 1.17 lacks for ops mmcli's models use: ``Log1p`` (TF-IDF
     normalization) as ``Log(1 + x)``."""
-    import numpy as np
     from tf2onnx.handler import tf_op
 
     @tf_op("Log1p")
@@ -56,6 +56,21 @@ def _register_onnx_ops() -> None:
             added = ctx.make_node("Add", [node.input[0], one]).output[0]
             ctx.replace_inputs(node, [added])
             node.type = "Log"
+
+
+def _captures_as_constants(proto, concrete) -> None:
+    """Tensors the function captured by value (a ``Normalization`` layer's mean and variance)
+    as initializers of ``proto``'s graph: tf2onnx 1.17's ``from_function`` lists every
+    non-resource input of the concrete function, captures included, as a graph input."""
+    from onnx import numpy_helper
+
+    values = {inner.name: outer for outer, inner in concrete.graph.captures
+              if inner.dtype != tf.resource}
+    graph = proto.graph
+    for spec in [i for i in graph.input if i.name in values]:
+        graph.initializer.append(numpy_helper.from_array(
+            np.asarray(values[spec.name].numpy()), name=spec.name))
+        graph.input.remove(spec)
 
 
 def to_onnx(twin, contract: Contract) -> bytes:
@@ -78,6 +93,7 @@ def to_onnx(twin, contract: Contract) -> bytes:
                                                  opset=ONNX_OPSET)
     except Exception as exc:  # tf2onnx raises ValueError, RuntimeError ...
         raise UsageError(f"ONNX conversion failed: {str(exc).splitlines()[0]}") from exc
+    _captures_as_constants(proto, serve.get_concrete_function())
     import onnx.defs
 
     unsupported = [n.op_type for n in proto.graph.node

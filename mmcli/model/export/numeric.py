@@ -3,7 +3,8 @@
 layers), whose outputs become inputs, with those layers' state written down as a
 :class:`~mmcli.engines.contract.Contract` so numpy can do their work
 (:mod:`mmcli.engines.numeric`). Everything after them (image scaling, the audio spectrogram,
-encoders, fusion, head) stays in the model."""
+encoders, fusion, head) stays in the model; for ONNX the audio spectrogram is cut out too
+(its settings and mel matrix in the contract, :mod:`mmcli.engines.audio`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from mmcli import modalities
-from mmcli.engines.contract import Contract, InputSpec, TabularStep, TextStep
+from mmcli.engines.contract import AudioStep, Contract, InputSpec, TabularStep, TextStep
 from mmcli.errors import BundleError
 from mmcli.model.backend import import_keras
 from mmcli.model.build import HEAD_MODEL, extractor_name
@@ -38,16 +39,43 @@ def _text_step(layer, name: str) -> tuple[TextStep, InputSpec]:
     return step, InputSpec(f"{name}__ids", (length,), "int64")
 
 
-def _cut(graph) -> tuple[dict[str, Any], list, list]:
+def _audio_step(graph, layer) -> AudioStep:
+    """The spectrogram before ``layer`` (a ``LogMelScale`` named ``<m>_db`` after the
+    ``MelSpectrogram`` ``<m>_mel``) as data, its mel matrix as the layer computes it.
+
+    Raises:
+        BundleError: a spectrogram this export cannot reproduce.
+    """
+    name = layer.name.removesuffix("_db")
+    mel = graph.get_layer(f"{name}_mel")
+    if mel.power_to_db or mel.mag_exp != 2.0 or mel.sequence_length != mel.fft_length or \
+            mel.window not in ("hann", "hamming"):
+        raise BundleError(f"{mel.name}: a spectrogram this export cannot reproduce")
+    matrix = np.asarray(mel.linear_to_mel_weight_matrix(
+        num_mel_bins=mel.num_mel_bins, num_spectrogram_bins=mel.fft_length // 2 + 1,
+        sampling_rate=mel.sampling_rate, lower_edge_hertz=mel.min_freq,
+        upper_edge_hertz=mel.max_freq), np.float32)
+    rows = tuple(tuple(float(f"{v:.9g}") for v in row) for row in matrix)  # float32 exactly
+    return AudioStep(name, int(mel.fft_length), int(mel.sequence_stride), mel.window, rows,
+                     float(layer.top_db), float(layer.min_power))
+
+
+def _cut(graph, audio: bool = False) -> tuple[dict[str, Any], list, list, list]:
     """The cut tensors of one flat functional model: (tensors by contract name, text steps,
-    tabular steps)."""
+    tabular steps, audio steps). ``audio``: cut after each spectrogram too (its waveform
+    input is then no input of the numeric model)."""
     tensors: dict[str, Any] = {}
-    text, tabular = [], []
+    text, tabular, spectrograms = [], [], []
     for tensor in graph.inputs:
         if tensor.dtype != "string":
             tensors[tensor.name] = tensor
     for layer in graph.layers:
         kind = type(layer).__name__
+        if kind == "LogMelScale" and audio:
+            step = _audio_step(graph, layer)
+            spectrograms.append(step)
+            tensors.pop(step.modality, None)
+            tensors[f"{step.modality}__logmel"] = layer.output
         if kind == "TextVectorization":
             name = layer.name.removesuffix("_vectorize")
             step, spec = _text_step(layer, name)
@@ -66,7 +94,7 @@ def _cut(graph) -> tuple[dict[str, Any], list, list]:
             if layer.medians:
                 tensors[f"{name}__numbers"], tensors[f"{name}__missing"] = outputs[0], outputs[1]
             tabular.append(TabularStep(name, tuple(layer.medians), tuple(lookups)))
-    return tensors, text, tabular
+    return tensors, text, tabular, spectrograms
 
 
 def _holds_hub_text(model) -> bool:
@@ -78,8 +106,10 @@ def _holds_hub_text(model) -> bool:
                for layer in model.layers)
 
 
-def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...]):
-    """The numeric twin of a bundle's model and its contract.
+def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...], *,
+                  audio: bool = False):
+    """The numeric twin of a bundle's model and its contract (``audio``: the spectrogram is
+    cut out too, the twin takes ``<m>__logmel``; for ONNX, whose converter cannot hold it).
 
     Returns:
         ``(twin, contract)``: ``twin`` a ``keras.Model`` taking a dict keyed by the
@@ -93,13 +123,14 @@ def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...]):
                           "tokenizer runs in TensorFlow")
     layer_names = {layer.name for layer in model.layers}
     graph = model.get_layer(HEAD_MODEL) if HEAD_MODEL in layer_names else model
-    tensors, text, tabular = _cut(graph)
+    tensors, text, tabular, spectrograms = _cut(graph, audio)
+    cut_audio = {s.modality for s in spectrograms}
     order = list(tensors)
     inner = keras.Model([tensors[k] for k in order], graph.outputs)
     features = {modalities.features_key(m): m for m in names}
     specs = []
     for tensor in model.inputs:  # the raw numeric inputs (image, audio, present)
-        if tensor.dtype != "string":
+        if tensor.dtype != "string" and tensor.name not in cut_audio:
             specs.append(InputSpec(tensor.name, tuple(tensor.shape[1:]), str(tensor.dtype)))
     for key in order:
         if key in features or key == PRESENT or any(s.name == key for s in specs):
@@ -118,5 +149,5 @@ def numeric_model(model, labels: tuple[str, ...], names: tuple[str, ...]):
             fed.append(new[key])
     twin = keras.Model(new, inner(fed), name="mmcli_numeric")
     contract = Contract(labels=labels, modalities=names, inputs=tuple(specs),
-                        text=tuple(text), tabular=tuple(tabular))
+                        text=tuple(text), tabular=tuple(tabular), audio=tuple(spectrograms))
     return twin, contract
