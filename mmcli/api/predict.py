@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mmcli.api.row_issues import IssueTally
 from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs, with_absent
@@ -49,6 +50,8 @@ class PredictSummary:
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
     missing: Counter = field(default_factory=Counter)  # input -> rows without it
     join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
+    tally: IssueTally = field(default_factory=IssueTally)  # every rejects line, counted
+    columns: dict[str, str] = field(default_factory=dict)  # input -> its column(s), as reported
 
 
 def predict_records(
@@ -76,7 +79,9 @@ def predict_records(
 
     A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
     record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
-    ``strict`` the first such row raises instead.
+    ``strict`` the first such row raises instead. Every problem of a row (a masked input and
+    why, a tabular cell imputed, an id not in the join table ...) is a rejects.csv line in
+    ``summary.tally`` (counted by ``action:reason``; its ``sink`` receives each line).
 
     Raises:
         DataError: unreadable table (or join table: no shared id column, a repeated id), a
@@ -137,6 +142,7 @@ def predict_chunks(
             prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
             roles = detect_roles(with_absent(table, pinned).frame, prep, name=table.name)
             summary.absent = absent_inputs(roles, pinned)
+            summary.columns = {m: roles.column(m) for m in roles.modalities}
             prep = roles.settled(prep)  # a bundle's config has them settled already
             summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
@@ -173,6 +179,7 @@ def predict_chunks(
                                                                     top_k))
                     position += 1
                 summary.rows += 1
+                summary.tally.add(row, chunk.errors.get(local))
                 summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 usable = record["error"] is None
                 for name in extra_modalities:  # image_2_present ... after the usual fields
