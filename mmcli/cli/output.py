@@ -85,6 +85,8 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
     for reason, count in summary["issues"].items():
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
+    for column, reason in summary.get("roles", {}).get("unused", {}).items():
+        console.print(f"  column {column!r} not used: {reason}", markup=False)
     if summary.get("join"):
         console.print("  " + join_line(summary["join"]), markup=False)
     render_warnings(console, summary.get("warnings", []))

@@ -60,13 +60,41 @@ PLACEHOLDER_SHARE = 0.1
 PLACEHOLDER_TOKENS = 3
 
 
+# Cells written like numbers that are not plain decimals: thousands separators (``1,000``),
+# ``inf``, ``nan``. They do not stop a column from being numeric (any number of them); each
+# is then imputed and reported as ``not_a_number``, as the cell is read verbatim.
+NUMBER_LIKE = re.compile(r"\s*[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|inf|infinity|nan)\s*",
+                         re.IGNORECASE)
+
+
+def _placeholders(values: Sequence[Any]) -> list[Any]:
+    return [v for v in values if parse_number(v) is None and not NUMBER_LIKE.fullmatch(str(v))]
+
+
 def mostly_numbers(values: Sequence[Any]) -> bool:
-    """Whether non-empty cells are numbers but for a few placeholders (see above)."""
-    others = [v for v in values if parse_number(v) is None]
-    if len(others) == len(values):
+    """Whether non-empty cells are numbers but for number-like cells (``1,000``, ``inf``) and
+    a few placeholders (see above); at least one cell must be a plain number."""
+    if not any(parse_number(v) is not None for v in values):
         return False
+    others = _placeholders(values)
     return (len(others) <= PLACEHOLDER_SHARE * len(values)
             and len({str(v).strip().lower() for v in others}) <= PLACEHOLDER_TOKENS)
+
+
+def unused_reason(values: Sequence[Any], column: str) -> str:
+    """Why detection left a column (its non-empty cells ``values``) out of the tabular
+    modality, in words for the summary's ``roles.unused``."""
+    if not values:
+        return "empty in every row"
+    if any(parse_number(v) is not None for v in values):
+        if mostly_numbers(values):
+            return "numbers, but named like an id; name it with --numeric-col to use it"
+        others = _placeholders(values)
+        shown = ", ".join(sorted({repr(str(v).strip()) for v in others})[:5])
+        return (f"numbers but for {len(others)} of {len(values)} cells ({shown}); name it with "
+                "--numeric-col to use it (those cells imputed)")
+    return (f"{len(set(map(str, values)))} distinct values, neither numbers nor a few repeated "
+            "short strings; name it with --text-col (text) or --category-col to use it")
 
 
 @dataclass(frozen=True)
@@ -165,6 +193,10 @@ class TabularModality(Modality):
         numeric = tuple(c for c in columns if mostly_numbers(_present(frame[c])))
         return {"numeric_col": numeric,
                 "category_col": tuple(c for c in columns if c not in numeric)}
+
+    def unused_reason(self, frame: pd.DataFrame, column: str) -> str | None:
+        """Why detection did not take ``column`` (see :func:`unused_reason`)."""
+        return unused_reason(_present(frame[column]), column)
 
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
         return {"numeric": list(config.numeric_col or ()),

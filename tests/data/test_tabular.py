@@ -135,3 +135,37 @@ def test_a_joined_side_table_of_attributes_becomes_the_tabular_modality(runner, 
     assert report["roles"]["numeric"] == ["year"]
     assert report["roles"]["categorical"] == ["gender"]  # the empty column is never taken
     assert report["prep"]["numeric_col"] == ["year"]  # settled: what predict will read
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "parquet"])
+def test_number_like_cells_keep_a_column_numeric_and_unused_columns_are_named(
+        runner, app, tmp_path, suffix):
+    odd = {3: "n/a", 7: "1,000", 11: "inf", 15: "NaN"}  # 4 distinct tokens: each imputed
+    frame = pd.DataFrame({
+        "id": [f"00{i}" for i in range(20)],
+        "text": [f"w{i} x y" for i in range(20)],
+        "size": [odd.get(i, str(i * 1.5)) for i in range(20)],
+        "note": [f"free remark number {i}" for i in range(20)],
+        "blank": [None] * 20,
+        "label": ["a", "b"] * 10,
+    }, dtype=object)
+    table = tmp_path / f"t.{suffix}"
+    if suffix == "parquet":
+        frame.to_parquet(table, index=False)
+    elif suffix == "jsonl":
+        frame.to_json(table, orient="records", lines=True)
+    else:
+        frame.to_csv(table, index=False, sep="\t" if suffix == "tsv" else ",")
+    result = runner.invoke(app, ["check", str(table)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["roles"]["numeric"] == ["size"]
+    assert report["issues"]["imputed:not_a_number"] == 4
+    imputed = [(r["row"], r["id"], r["column"]) for r in report["rejects"]
+               if r["reason"] == "not_a_number"]
+    assert imputed == [(4, "003", "size"), (8, "007", "size"), (12, "0011", "size"),
+                       (16, "0015", "size")]
+    unused = report["roles"]["unused"]
+    assert set(unused) == {"note", "blank"}
+    assert unused["blank"] == "empty in every row"
+    assert "column 'note' not used: 20 distinct values" in result.stderr
