@@ -11,8 +11,9 @@ short strings, repeating (distinct values at most half the non-empty cells). Det
 
 A row's value is a tuple of strings, numeric columns first: a number in canonical form or
 ``""`` (missing), a category stripped or ``""``. A non-empty cell of a numeric column that is
-not a number (``"unknown"``; pandas' markers such as ``n/a`` and ``NA`` are already missing
-when read) is treated as missing and reported (``not_a_number``, action ``imputed``). A row
+not a number (``"unknown"``, ``n/a``, ``NA``: cells are read verbatim) is treated as missing
+and reported (``not_a_number``, action ``imputed``), as is a number beyond float32
+(``out_of_range``: the model would see infinity). A row
 whose tabular cells are all empty has ``tabular`` absent. The value is stored as JSON in the
 ``tabular`` column of ``examples.parquet``; the model takes the raw cells (a string per
 column) and fits its statistics on the training rows (:mod:`mmcli.model.tabular_encoders`).
@@ -43,15 +44,18 @@ _CAMEL_ID = re.compile(r"[a-z](Id|ID|Ids|IDs)$")  # productId
 
 def parse_number(cell: Any) -> float | None:
     """A cell as a float, or None when it is not a plain decimal number (``1``, ``-2.5``,
-    ``3e4``; not ``nan``, ``inf``, ``1,000`` or ``$5``)."""
+    ``3e4``; not ``nan``, ``inf``, ``1e400`` (beyond a float), ``1,000`` or ``$5``)."""
     if isinstance(cell, bool):
         return None
     if isinstance(cell, (int, float)):
         return float(cell) if math.isfinite(cell) else None
     if isinstance(cell, str) and NUMBER.fullmatch(cell):
-        return float(cell)
+        number = float(cell)
+        return number if math.isfinite(number) else None  # 1e400 overflows to inf
     return None
 
+
+FLOAT32_MAX = 3.4028234663852886e38  # the model computes in float32: a larger number is inf
 
 # A column is numeric when its non-empty cells are numbers but for a few placeholder tokens
 # (``n/a``, ``?``, ``-``): at most this share of the cells and this many distinct tokens. Those
@@ -61,14 +65,16 @@ PLACEHOLDER_TOKENS = 3
 
 
 # Cells written like numbers that are not plain decimals: thousands separators (``1,000``),
-# ``inf``, ``nan``. They do not stop a column from being numeric (any number of them); each
-# is then imputed and reported as ``not_a_number``, as the cell is read verbatim.
+# ``inf``, ``nan``, a number beyond a float (``1e400``). They do not stop a column from being
+# numeric (any number of them); each is then imputed and reported as ``not_a_number``, as the
+# cell is read verbatim.
 NUMBER_LIKE = re.compile(r"\s*[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|inf|infinity|nan)\s*",
                          re.IGNORECASE)
 
 
 def _placeholders(values: Sequence[Any]) -> list[Any]:
-    return [v for v in values if parse_number(v) is None and not NUMBER_LIKE.fullmatch(str(v))]
+    return [v for v in values if parse_number(v) is None
+            and not (NUMBER_LIKE.fullmatch(str(v)) or NUMBER.fullmatch(str(v)))]  # 1e400
 
 
 def mostly_numbers(values: Sequence[Any]) -> bool:
@@ -215,6 +221,10 @@ class TabularModality(Modality):
                 if number is None and not is_missing(cell):
                     notes.append(Fault("not_a_number", f"{str(cell)[:40]!r} is not a number: "
                                        "treated as missing", column))
+                elif number is not None and abs(number) > FLOAT32_MAX:
+                    notes.append(Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the "
+                                       "model's float32 range: treated as missing", column))
+                    number = None
                 out.append("" if number is None else repr(number))
             out += ["" if is_missing(c) else str(c).strip() for c in cells[len(numeric):]]
             if not any(out):

@@ -140,7 +140,7 @@ def test_a_joined_side_table_of_attributes_becomes_the_tabular_modality(runner, 
 @pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "parquet"])
 def test_number_like_cells_keep_a_column_numeric_and_unused_columns_are_named(
         runner, app, tmp_path, suffix):
-    odd = {3: "n/a", 7: "1,000", 11: "inf", 15: "NaN"}  # 4 distinct tokens: each imputed
+    odd = {3: "n/a", 7: "1,000", 11: "inf", 15: "NaN", 17: "1e400", 19: "-2e39"}  # imputed
     frame = pd.DataFrame({
         "id": [f"00{i}" for i in range(20)],
         "text": [f"w{i} x y" for i in range(20)],
@@ -160,12 +160,27 @@ def test_number_like_cells_keep_a_column_numeric_and_unused_columns_are_named(
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["roles"]["numeric"] == ["size"]
-    assert report["issues"]["imputed:not_a_number"] == 4
+    assert report["issues"]["imputed:not_a_number"] == 5
     imputed = [(r["row"], r["id"], r["column"]) for r in report["rejects"]
                if r["reason"] == "not_a_number"]
     assert imputed == [(4, "003", "size"), (8, "007", "size"), (12, "0011", "size"),
-                       (16, "0015", "size")]
+                       (16, "0015", "size"), (18, "0017", "size")]
+    # a number float32 cannot hold would reach the model as infinity
+    assert [(r["row"], r["action"]) for r in report["rejects"]
+            if r["reason"] == "out_of_range"] == [(20, "imputed")]
     unused = report["roles"]["unused"]
     assert set(unused) == {"note", "blank"}
     assert unused["blank"] == "empty in every row"
     assert "column 'note' not used: 20 distinct values" in result.stderr
+
+
+def test_the_numeric_engine_keeps_a_number_beyond_float32_missing():
+    import numpy as np
+
+    from mmcli.engines.contract import TabularStep
+    from mmcli.engines.numeric import tabular_cells
+
+    step = TabularStep(modality="tabular", medians=(2.0,), vocabularies=())
+    out = tabular_cells(np.array([["1e39"], ["3"]], dtype=object), step)
+    assert out["tabular__numbers"].tolist() == [[2.0], [3.0]]
+    assert out["tabular__missing"].tolist() == [[1.0], [0.0]]
