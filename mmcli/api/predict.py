@@ -25,6 +25,7 @@ from mmcli.data.rows import Issue, Row, iter_rows
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import Chunk, iter_table_chunks, read_table
 from mmcli.modalities import RECORD_MODALITIES, present_column
+from mmcli.modalities.tabular import unseen_cells
 from mmcli.tasks import Task
 
 RECORD_FIELDS = (
@@ -51,6 +52,7 @@ class PredictSummary:
     missing: Counter = field(default_factory=Counter)  # input -> rows without it
     join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
     tally: IssueTally = field(default_factory=IssueTally)  # every rejects line, counted
+    unseen: Counter = field(default_factory=Counter)  # categorical column -> unseen cells
     columns: dict[str, str] = field(default_factory=dict)  # input -> its column(s), as reported
 
 
@@ -133,6 +135,8 @@ def predict_chunks(
         usable = [r for r in batch if not r.rejected]
         if not usable:
             return np.zeros((0, len(labels)))
+        for name, known in model.categories.items():  # out-of-vocabulary cells, counted
+            summary.unseen.update(unseen_cells([r.values.get(name) for r in usable], prep, known))
         return model(usable, prep)
 
     for chunk in chunks:

@@ -107,6 +107,10 @@ def predict(
     if summary.join:
         console.print(join_line(summary.join), markup=False)
     render_row_issues(console, summary.tally, rejects)
+    unseen = {column: n for column, n in summary.unseen.items() if n}
+    if unseen:
+        console.print("categories never seen in training (read as unknown): " + ", ".join(
+            f"{column} {n} cells" for column, n in unseen.items()), markup=False)
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))

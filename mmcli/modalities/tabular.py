@@ -284,6 +284,19 @@ class TabularModality(Modality):
         return TabularFit(fits_n, fits_c, len(values))
 
 
+def unseen_cells(values: Sequence[Any], config: PrepConfig,
+                 vocabularies: Sequence[frozenset[str]]) -> dict[str, int]:
+    """Per categorical column, how many of the rows' non-empty cells (``values``: the
+    modality's row values, None when absent) are outside its training vocabulary."""
+    numeric, categorical = len(config.numeric_col or ()), tuple(config.category_col or ())
+    counts = dict.fromkeys(categorical, 0)
+    for value in values:
+        for j, (column, known) in enumerate(zip(categorical, vocabularies, strict=False)):
+            cell = value[numeric + j] if value is not None else ""
+            counts[column] += bool(cell) and cell not in known
+    return counts
+
+
 def _numeric_fit(column: str, cells: Sequence[str]) -> NumericFit:
     import numpy as np
 
