@@ -74,7 +74,6 @@ def open_engine(bundle: Bundle, engine: str = "auto") -> Runner:
         from mmcli.bundle import load_model
         from mmcli.model.feed import rows_inputs
         from mmcli.model.inference import predict_proba
-
         from mmcli.model.tabular_encoders import vocabularies
 
         model = load_model(bundle)
