@@ -61,6 +61,7 @@ def predict(
 
     from mmcli.api.predict import PredictSummary, predict_records
     from mmcli.bundle import read_bundle
+    from mmcli.data.join import unmatched_warning
     from mmcli.io.atomic import atomic_file, check_writable
     from mmcli.io.records import write_parquet_records, write_records
     from mmcli.layout import REJECT_COLUMNS
@@ -106,6 +107,8 @@ def predict(
                   "errors" + lacking + (f" -> {out}" if out else ""))
     if summary.join:
         console.print(join_line(summary.join), markup=False)
+        for unmatched in unmatched_warning(summary.join, loaded.config.prep.max_missing_fraction):
+            warn(console, unmatched["message"])
     render_row_issues(console, summary.tally, rejects)
     unseen = {column: n for column, n in summary.unseen.items() if n}
     if unseen:

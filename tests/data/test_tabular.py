@@ -184,3 +184,19 @@ def test_the_numeric_engine_keeps_a_number_beyond_float32_missing():
     out = tabular_cells(np.array([["1e39"], ["3"]], dtype=object), step)
     assert out["tabular__numbers"].tolist() == [[2.0], [3.0]]
     assert out["tabular__missing"].tolist() == [[1.0], [0.0]]
+
+
+def test_a_side_table_whose_ids_match_few_rows_is_loud(runner, app, tmp_path):
+    table = _write(tmp_path / "data.csv", ["id", "text", "label"],
+                   [[f"00{i}", f"w{i} x y", "a" if i % 2 else "b"] for i in range(10)])
+    # one id written as the table writes it (001); the others as numbers (2, not 002)
+    side = pd.DataFrame({"id": ["001", *map(str, range(2, 11))],
+                         "year": [2010 + i % 2 for i in range(10)]})
+    side.to_parquet(tmp_path / "attributes.parquet", index=False)
+    result = runner.invoke(app, ["check", str(table), "--join",
+                                 str(tmp_path / "attributes.parquet")])
+    report = json.loads(result.stdout)
+    (warning,) = [w for w in report["warnings"] if w["kind"] == "join_unmatched"]
+    assert (warning["rows"], warning["of"], warning["every_row"]) == (9, 10, False)
+    line = next(x for x in result.stderr.splitlines() if x.startswith("mmcli: warning: 9 of 10"))
+    assert "rows found no id in " in line and "attributes.parquet has id '2'" in line
