@@ -4,7 +4,8 @@ hold done in numpy (:mod:`mmcli.engines`). Only the ``tf`` engine imports Tensor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +19,20 @@ ENGINES = ("auto", "tf", "lite", "onnx")
 AUTO_ORDER = ("lite", "onnx")
 
 Engine = Callable[[Sequence, PrepConfig], np.ndarray]  # (rows, prep) -> probabilities
+# A tabular modality -> per categorical column, the values seen in training (its vocabulary).
+Categories = Mapping[str, tuple[frozenset[str], ...]]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """An :data:`Engine` and the training vocabulary of each tabular modality's categorical
+    columns (to count the cells it maps to the out-of-vocabulary bucket)."""
+
+    run: Engine
+    categories: Categories
+
+    def __call__(self, rows: Sequence, prep: PrepConfig) -> np.ndarray:
+        return self.run(rows, prep)
 
 
 def available(bundle: Bundle) -> tuple[str, ...]:
@@ -46,9 +61,9 @@ def resolve(bundle: Bundle, engine: str) -> str:
     return engine
 
 
-def open_engine(bundle: Bundle, engine: str = "auto") -> Engine:
+def open_engine(bundle: Bundle, engine: str = "auto") -> Runner:
     """A function from usable rows (and the reading settings) to probabilities
-    ``(rows, labels)`` float64.
+    ``(rows, labels)`` float64, with the training vocabularies (:class:`Runner`).
 
     Raises:
         UsageError: see :func:`resolve`; a runtime package missing.
@@ -59,10 +74,13 @@ def open_engine(bundle: Bundle, engine: str = "auto") -> Engine:
         from mmcli.bundle import load_model
         from mmcli.model.feed import rows_inputs
         from mmcli.model.inference import predict_proba
+        from mmcli.model.tabular_encoders import vocabularies
 
         model = load_model(bundle)
-        return lambda rows, prep: predict_proba(model, rows_inputs(rows, bundle.modalities,
-                                                                   prep))
+        categories = {m: vocabularies(model, m, bundle.config.prep) for m in bundle.modalities
+                      if modalities.modality_of(m).kind == "tabular"}
+        return Runner(lambda rows, prep: predict_proba(model, rows_inputs(
+            rows, bundle.modalities, prep)), categories)
     from mmcli.engines.contract import read_contract
     from mmcli.engines.numeric import numeric_inputs
     from mmcli.engines.runtimes import SESSIONS
@@ -77,4 +95,5 @@ def open_engine(bundle: Bundle, engine: str = "auto") -> Engine:
                    for m in bundle.modalities}
         return session(numeric_inputs(contract, values, present))
 
-    return run
+    return Runner(run, {t.modality: tuple(frozenset(v) for v in t.vocabularies)
+                        for t in contract.tabular})

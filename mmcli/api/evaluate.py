@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmcli import layout
 from mmcli.api.source import open_source
 from mmcli.bundle import load_model, read_bundle
 from mmcli.config import SPLIT_CHOICES, PrepConfig, replace
@@ -50,6 +51,7 @@ def run_evaluation(
     prep_overrides: dict[str, Any] | None = None,
     notify: Callable[[str], None] | None = None,
     attribution: bool = False,
+    rejects: Callable[[Path], None] | None = None,
 ) -> Evaluation:
     """Score a bundle on labelled data (a prepared folder or a raw table).
 
@@ -64,6 +66,7 @@ def run_evaluation(
         attribution: also compute ``modality_attribution`` (``--report``): the mean absolute
             Shapley value of each modality for each class, over the rows of that class
             (:func:`mmcli.model.explain.run.mean_attribution`; models with several modalities).
+        rejects: called with the path of the data's rejects.csv while it exists (to copy it).
 
     Returns:
         An :class:`Evaluation`; its metrics are the task's scores (:meth:`Task.evaluate`) and
@@ -95,7 +98,7 @@ def run_evaluation(
         batch = bundle.config.train.batch_size
         proba = dataset_proba(model, dataset, indices, modalities, batch)
         result: dict[str, Any] = {"bundle": str(bundle.folder), "data": _named(data),
-                                  "split": chosen}
+                                  "split": chosen, "data_issues": data_issues(dataset)}
         absent = [m for m in modalities if m not in dataset.modalities or m in no_column]
         if absent:  # the model's inputs the data has no column for: masked in every row
             result["absent_modalities"] = absent
@@ -116,7 +119,19 @@ def run_evaluation(
                 model, dataset, indices, modalities, truth, labels, max(batch, 64),
                 bundle.config.prep)
         result.update(input_reports(model, dataset, indices, modalities, bundle.config.prep))
+        if rejects is not None:
+            rejects(dataset.folder / layout.REJECTS_FILE)
     return Evaluation(result, labels, rows, targets, proba, task)
+
+
+def data_issues(dataset: Dataset) -> dict[str, Any]:
+    """What reading the data did to its rows (the preprocess summary's counts): ``rows``,
+    ``kept``, ``masked``, ``rejected`` (never scored), ``issues`` (rejects.csv lines by
+    ``action:reason``) and ``warnings`` (e.g. a modality lost in most rows)."""
+    schema = dataset.schema
+    return {"rows": schema.rows, "kept": schema.kept, "masked": schema.masked,
+            "rejected": schema.rejected, "issues": dict(schema.issues),
+            "warnings": list(schema.warnings)}
 
 
 def missing_inputs(presence: dict[str, np.ndarray], absent: list[str],

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from mmcli.api.evaluate import _check_compatible
+from mmcli.api.evaluate import _check_compatible, data_issues
 from mmcli.api.source import open_source
 from mmcli.bundle import Bundle, load_model, read_bundle
 from mmcli.config import replace
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
+from mmcli.modalities import present_column
 
 RECORDS_FILE = "explanations.jsonl"
 PAGE_FILE = "index.html"
@@ -61,11 +62,12 @@ class ExplainSummary:
     rows: int
     pictures: int
     methods: dict[str, str | None] = field(default_factory=dict)
+    data_issues: dict[str, Any] = field(default_factory=dict)  # as evaluate's
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "rows": self.rows, "pictures": self.pictures,
                 "page": str(self.out / PAGE_FILE), "records": str(self.out / RECORDS_FILE),
-                "methods": self.methods}
+                "methods": self.methods, "data_issues": self.data_issues}
 
 
 def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
@@ -113,9 +115,10 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
             rows += [_record(bundle, frame.iloc[r], done, r, truth, options.target)
                      for r in range(len(chunk))]
         methods = done.methods
+        read = data_issues(dataset)
     with atomic_dir(out, force=force) as tmp:
         pictures = _write(tmp, rows, bundle)
-    return ExplainSummary(out, len(rows), pictures, methods)
+    return ExplainSummary(out, len(rows), pictures, methods, read)
 
 
 def _select(examples, options: ExplainOptions) -> np.ndarray:
@@ -205,6 +208,7 @@ def _record(bundle: Bundle, example, done, r: int, truth, target: str) -> dict[s
         "shapley_error": None if values.error is None else _round(
             zip(names, values.error[r, :, t], strict=True)),
         "tokens": {}, "columns": {}, "files": [], "methods": done.methods, "notes": {},
+        "absent": [m for m in names if not bool(example.get(present_column(m), True))],
     }
     if "labels" in bundle.task.record_fields:  # multi-label: every label of the target set
         chosen = _target_set(bundle, values.full[r], None if truth is None else truth[r],

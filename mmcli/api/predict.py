@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mmcli.api.row_issues import IssueTally
 from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs
@@ -22,6 +23,7 @@ from mmcli.data.rows import Row
 from mmcli.errors import DataError, UsageError
 from mmcli.io.tables import Chunk, iter_table_chunks
 from mmcli.modalities import RECORD_MODALITIES, present_column
+from mmcli.modalities.tabular import unseen_cells
 from mmcli.tasks import Task
 
 RECORD_FIELDS = (
@@ -47,6 +49,9 @@ class PredictSummary:
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
     missing: Counter = field(default_factory=Counter)  # input -> rows without it
     join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
+    tally: IssueTally = field(default_factory=IssueTally)  # every rejects line, counted
+    unseen: Counter = field(default_factory=Counter)  # categorical column -> unseen cells
+    columns: dict[str, str] = field(default_factory=dict)  # input -> its column(s), as reported
 
 
 def predict_records(
@@ -95,7 +100,9 @@ def predict_chunks(
 
     A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
     record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
-    ``strict`` the first such row raises instead.
+    ``strict`` the first such row raises instead. Every problem of a row (a masked input and
+    why, a tabular cell imputed, an id not in the join table ...) is a rejects.csv line in
+    ``summary.tally`` (counted by ``action:reason``; its ``sink`` receives each line).
 
     Raises:
         DataError: an unreadable join table (no shared id column, a repeated id), a missing
@@ -117,6 +124,8 @@ def predict_chunks(
         usable = [r for r in batch if not r.rejected]
         if not usable:
             return np.zeros((0, len(labels)))
+        for name, known in model.categories.items():  # out-of-vocabulary cells, counted
+            summary.unseen.update(unseen_cells([r.values.get(name) for r in usable], prep, known))
         return model(usable, prep)
 
     for chunk in chunks:
@@ -124,6 +133,8 @@ def predict_chunks(
         table = read.table
         if model is None:
             summary.absent = absent_inputs(read.reading.roles, read.reading.pinned)
+            summary.columns = {m: read.reading.roles.column(m)
+                               for m in read.reading.roles.modalities}
             summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
@@ -149,6 +160,7 @@ def predict_chunks(
                                                                     top_k))
                     position += 1
                 summary.rows += 1
+                summary.tally.add(row, chunk.errors.get(local))
                 summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 usable = record["error"] is None
                 for name in extra_modalities:  # image_2_present ... after the usual fields

@@ -116,7 +116,8 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
         warnings=(*data_warnings(labels, roles.label),
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
-                      config.max_missing_fraction)),
+                      config.max_missing_fraction),
+                  *(inputs.join.warnings(config.max_missing_fraction) if inputs.join else ())),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )
 

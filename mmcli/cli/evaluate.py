@@ -11,7 +11,13 @@ from rich.text import Text
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console, missing_input_line, warn
+from mmcli.cli.output import (
+    emit_json,
+    make_console,
+    missing_input_line,
+    render_warnings,
+    warn,
+)
 from mmcli.config import SPLIT_CHOICES
 
 SPLIT_NOTES = {"auto": "the test rows if any, else all",
@@ -29,6 +35,7 @@ def evaluate(
     flags: opt.TableFlags = opt.FROM_GROUP,
     report: Annotated[Path | None, typer.Option("--report", help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
     errors: Annotated[Path | None, typer.Option("--errors", help=f"Write the misclassified rows with their top predictions ({one_of(ERROR_FILES)} by extension).", rich_help_panel=opt.OUTPUT)] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Write the data's rejects.csv (every problem of a row: which row, id, column, reason, action) to this file.", rich_help_panel=opt.OUTPUT)] = None,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -46,13 +53,15 @@ def evaluate(
     from mmcli.io.atomic import check_writable
 
     errors_format = _errors_format(errors) if errors is not None else None
-    for target in (report, errors):
+    for target in (report, errors, rejects):
         if target is not None:
             check_writable(target, force=force)
     console = make_console(quiet)
     evaluation = run_evaluation(bundle, data[0] if len(data) == 1 else data, split=split, fmt=flags.input_format,
                                 prep_overrides=dict(flags.prep), attribution=report is not None,
-                                notify=lambda message: console.print(Text(f"mmcli: {message}")))
+                                notify=lambda message: console.print(Text(f"mmcli: {message}")),
+                                rejects=(lambda path: _copy(path, rejects, force))
+                                if rejects is not None else None)
     result = evaluation.metrics
     if errors is not None:
         _write_errors(evaluation, errors, errors_format, force, console)
@@ -61,11 +70,27 @@ def evaluate(
 
         page = write_report(result, report, evaluation.task.report(result), force=force)
         console.print(f"report -> {page}")
+    read = result["data_issues"]
+    console.print(f"{read['rows']} rows read: {read['kept']} kept ({read['masked']} with a "
+                  f"modality masked), {read['rejected']} rejected (not scored)"
+                  + (f"; every problem -> {rejects}" if rejects else ""), markup=False)
+    for reason, count in read["issues"].items():
+        console.print(f"  {count:>6}  {reason}", markup=False)
+    render_warnings(console, read["warnings"])
     for line in evaluation.task.evaluate_lines(result):
         console.print(line)
     for name, lost in result.get("missing_inputs", {}).items():
         warn(console, missing_input_line(name, lost["reason"], lost["columns"], lost["rows"]))
     emit_json(result)
+
+
+def _copy(source: Path, target: Path, force: bool) -> None:
+    import shutil
+
+    from mmcli.io.atomic import atomic_file
+
+    with atomic_file(target, force=force) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def _errors_format(path: Path) -> str:

@@ -48,5 +48,12 @@ def explain(
     options = ExplainOptions(rows=rows, ids=chosen, target=target, seed=seed, steps=steps)
     summary = run(bundle, input, out, options, force=force, fmt=flags.input_format,
                   prep_overrides=dict(flags.prep))
-    make_console(quiet).print(f"explained {summary.rows} rows -> {out / 'index.html'}")
+    console = make_console(quiet)
+    console.print(f"explained {summary.rows} rows -> {out / 'index.html'}")
+    read = summary.data_issues
+    console.print(f"{read['rows']} rows read: {read['kept']} kept ({read['masked']} with a "
+                  f"modality masked: see each record's absent), {read['rejected']} rejected",
+                  markup=False)
+    for reason, count in read["issues"].items():
+        console.print(f"  {count:>6}  {reason}", markup=False)
     emit_json(summary.to_dict())

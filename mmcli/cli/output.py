@@ -85,6 +85,8 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
     for reason, count in summary["issues"].items():
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
+    for column, reason in summary.get("roles", {}).get("unused", {}).items():
+        console.print(f"  column {column!r} not used: {reason}", markup=False)
     if summary.get("join"):
         console.print("  " + join_line(summary["join"]), markup=False)
     render_warnings(console, summary.get("warnings", []))
@@ -123,3 +125,23 @@ def missing_input_line(name: str, reason: str, columns: list[str], rows: int) ->
                 f"Name the column with --{name.split('_')[0]}-col if it has another name")
     where = f" (column {shown})" if columns else ""
     return f"the model's input {name}{where} is missing in every row ({rows} rows)"
+
+
+def render_row_issues(console: Console, tally: Any, rejects: Any = None) -> None:
+    """predict's problems with rows (an :class:`mmcli.api.row_issues.IssueTally`): the counts
+    by ``action:reason`` as preprocess prints them, then the first few lines (which row, id,
+    column, why), and where the rest are (``--rejects FILE``)."""
+    from mmcli.api.row_issues import example_line
+
+    if not tally.lines:
+        return
+    console.print(f"{tally.lines} problems in the rows read"
+                  + (f" (every one in {rejects})" if rejects else ""), markup=False)
+    for reason, count in sorted(tally.issues.items(), key=lambda item: -item[1]):
+        console.print(f"  {count:>6}  {reason}", markup=False)
+    for line in tally.examples:
+        console.print(f"  {example_line(line)}", markup=False)
+    more = tally.lines - len(tally.examples)
+    if more > 0:
+        console.print(f"  ... and {more} more" + ("" if rejects else " (--rejects FILE lists "
+                                                  "every one)"), markup=False)

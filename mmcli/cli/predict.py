@@ -11,7 +11,14 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import join_line, make_console, missing_input_line, row_progress, warn
+from mmcli.cli.output import (
+    join_line,
+    make_console,
+    missing_input_line,
+    render_row_issues,
+    row_progress,
+    warn,
+)
 from mmcli.io.records import RECORD_FORMATS
 from mmcli.io.tables import FORMATS
 
@@ -32,6 +39,7 @@ def predict(
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop with exit code 3 at the first row that cannot be predicted, instead of writing it with an error.", rich_help_panel=opt.OUTPUT)] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, predicted and written at a time (memory stays bounded).", min=1, rich_help_panel=opt.OUTPUT)] = 10_000,
+    rejects: Annotated[Path | None, typer.Option("--rejects", help="Also write every problem of a row (which row, id, column, reason, action, message: the rejects.csv of preprocess) to this CSV file, atomically.", rich_help_panel=opt.OUTPUT)] = None,
     engine: Annotated[str, typer.Option(help="tf (the Keras model), lite or onnx (the bundle's export under LiteRT / ONNX Runtime, without TensorFlow), or auto: the bundle's export when it has one, else tf.", rich_help_panel=opt.OUTPUT)] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,
     force: opt.Force = False,
@@ -48,10 +56,15 @@ def predict(
 
     Example: cat new.csv | mmcli predict model/ - --format jsonl | jq -r .label
     """
+    import csv
+    from contextlib import ExitStack
+
     from mmcli.api.predict import PredictSummary, predict_records
     from mmcli.bundle import read_bundle
+    from mmcli.data.join import unmatched_warning
     from mmcli.io.atomic import atomic_file, check_writable
     from mmcli.io.records import write_parquet_records, write_records
+    from mmcli.layout import REJECT_COLUMNS
 
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")
@@ -60,18 +73,26 @@ def predict(
                                  param_hint="--format")
     if engine not in ("auto", "tf", "lite", "onnx"):
         raise typer.BadParameter("choose one of auto, tf, lite, onnx", param_hint="--engine")
-    if out is not None:
-        check_writable(out, force=force)
+    for target in (out, rejects):
+        if target is not None:
+            check_writable(target, force=force)
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()] if keep_columns else []
     loaded = read_bundle(bundle)
     console = make_console(quiet)
     progress, on_start, on_row = row_progress(console, "predicting")
     summary = PredictSummary()
+    stack = ExitStack()
+    if rejects is not None:
+        handle = stack.enter_context(open(stack.enter_context(atomic_file(rejects, force=force)),
+                                          "w", encoding="utf-8", newline=""))
+        writer = csv.writer(handle)
+        writer.writerow(REJECT_COLUMNS)
+        summary.tally.sink = writer.writerow
     records = predict_records(loaded, input, fmt=flags.input_format, top_k=top_k,
                               chunk_rows=chunk_rows, keep_columns=keep, strict=strict,
                               prep_overrides=dict(flags.prep), summary=summary,
                               on_start=on_start, on_row=on_row, engine=engine)
-    with progress:
+    with stack, progress:
         if out is None:
             count = write_records(records, sys.stdout, format)
         elif format == "parquet":
@@ -86,10 +107,21 @@ def predict(
                   "errors" + lacking + (f" -> {out}" if out else ""))
     if summary.join:
         console.print(join_line(summary.join), markup=False)
+        for unmatched in unmatched_warning(summary.join, loaded.config.prep.max_missing_fraction):
+            warn(console, unmatched["message"])
+    render_row_issues(console, summary.tally, rejects)
+    unseen = {column: n for column, n in summary.unseen.items() if n}
+    if unseen:
+        console.print("categories never seen in training (read as unknown): " + ", ".join(
+            f"{column} {n} cells" for column, n in unseen.items()), markup=False)
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))
         elif count and summary.missing[name] == count:
             warn(console, missing_input_line(name, "missing_in_every_row", [], count))
+    limit = loaded.config.prep.max_missing_fraction
+    for lost in summary.tally.warnings(summary.columns, limit):
+        if not lost["every_row"] and lost["modality"] not in summary.absent:
+            warn(console, lost["message"])
     if summary.first_error:
         console.print(f"first error: {summary.first_error}", markup=False)

@@ -41,6 +41,28 @@ class JoinReport:
             "only_in_join": len(self.only_in_join),
         }
 
+    def warnings(self, limit: float) -> list[dict]:
+        """A ``join_unmatched`` warning when more than ``limit`` (``max_missing_fraction``)
+        of the table's rows found no id in the joined table (see :func:`unmatched_warning`)."""
+        return unmatched_warning(self.to_dict(), limit,
+                                 self.only_in_join[0][1] if self.only_in_join else None)
+
+
+def unmatched_warning(join: dict, limit: float, example: str | None = None) -> list[dict]:
+    """The ``join_unmatched`` warning of a join summary (``JoinReport.to_dict``) whose
+    unmatched share of the table's rows is over ``limit``: their joined columns are missing."""
+    rows = join["matched"] + join["only_in_table"]
+    if not rows or join["only_in_table"] / rows <= limit:
+        return []
+    every = join["matched"] == 0
+    hint = (f"; e.g. {join['table']} has id {example!r} (ids are compared as written: "
+            "'007' is not '7')" if example is not None else "")
+    return [{"kind": "join_unmatched", "table": join["table"], "rows": join["only_in_table"],
+             "of": rows, "every_row": every,
+             "message": (f"none of the {rows} rows found its {join['on']}" if every else
+                         f"{join['only_in_table']} of {rows} rows found no {join['on']}")
+             + f" in {join['table']}: the joined columns are missing{hint}"}]
+
 
 def join_key(main: Table, other: Table, id_col: str | None) -> str:
     """The id column both tables share: ``id_col``, else a detected id name in both."""

@@ -136,12 +136,29 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             sources[modalities.name(kind, i)] = cols
         if found[kind]:
             notes.update(impl.role_notes(config))
+    unused = _unused(frame, taken, kinds, detected=any(not named[k] for k in kinds))
+    if unused:
+        notes["unused"] = unused
     if not sources:
         raise DataError(
             f"{name}: found no {' or '.join(kinds)} column (columns: {', '.join(columns)}); "
             f"name them with {' / '.join(_flags(kinds))}"
         )
     return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes, settings)
+
+
+def _unused(frame: pd.DataFrame, taken: set[str], kinds, *, detected: bool) -> dict[str, str]:
+    """The columns no role took (``--ignore-col`` ones aside) and why: reported in
+    ``roles.unused`` so no column is left out silently. Only when some kind was detected."""
+    if not detected:
+        return {}
+    unused = {}
+    for column in frame.columns:
+        if column in taken:
+            continue
+        reasons = (impl.unused_reason(frame, column) for impl in kinds.values())
+        unused[str(column)] = next((r for r in reasons if r), "no role matched it")
+    return unused
 
 
 def _flags(kinds) -> list[str]:

@@ -16,6 +16,7 @@ from mmcli.engines.contract import STRIP_PUNCTUATION, AudioStep, Contract, Tabul
 PRESENT = "present"
 MISSING_TOKEN = "[missing]"  # as mmcli.model.layers.tabular_cells.MISSING_TOKEN
 NUMBER = re.compile(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # a larger cell would be inf: kept missing
 _PUNCTUATION = re.compile(STRIP_PUNCTUATION)
 _WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -67,7 +68,7 @@ def tabular_cells(cells: np.ndarray, step: TabularStep) -> dict[str, np.ndarray]
     numbers = np.tile(np.asarray(step.medians, np.float32), (len(cells), 1))
     missing = np.ones((len(cells), count), np.float32)
     for (row, col), cell in np.ndenumerate(stripped[:, :count]):
-        if NUMBER.fullmatch(cell):
+        if NUMBER.fullmatch(cell) and abs(float(cell)) <= FLOAT32_MAX:  # else inf: missing
             numbers[row, col], missing[row, col] = np.float32(float(cell)), 0.0
     out = {f"{name}__numbers": numbers, f"{name}__missing": missing}
     for j, index in enumerate(step.indexes):

@@ -137,6 +137,11 @@ class Modality(ABC):
             return ()
         return (value,) if isinstance(value, str) else tuple(value)
 
+    def unused_reason(self, frame: pd.DataFrame, column: str) -> str | None:
+        """Why this kind's detection did not take ``column``, a column no role took (None: the
+        kind has nothing to say; the summary then names the column without a reason)."""
+        return None
+
     def virtual_source(self, config: PrepConfig) -> str | None:
         """A source that is not a table column, or None: files named by row id in the folder
         given by ``--<kind>-dir`` (``<image-dir>``). Such a source needs an id column."""

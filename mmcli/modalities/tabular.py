@@ -11,8 +11,9 @@ short strings, repeating (distinct values at most half the non-empty cells). Det
 
 A row's value is a tuple of strings, numeric columns first: a number in canonical form or
 ``""`` (missing), a category stripped or ``""``. A non-empty cell of a numeric column that is
-not a number (``"unknown"``; pandas' markers such as ``n/a`` and ``NA`` are already missing
-when read) is treated as missing and reported (``not_a_number``, action ``imputed``). A row
+not a number (``"unknown"``, ``n/a``, ``NA``: cells are read verbatim) is treated as missing
+and reported (``not_a_number``, action ``imputed``), as is a number beyond float32
+(``out_of_range``: the model would see infinity). A row
 whose tabular cells are all empty has ``tabular`` absent. The value is stored as JSON in the
 ``tabular`` column of ``examples.parquet``; the model takes the raw cells (a string per
 column) and fits its statistics on the training rows (:mod:`mmcli.model.tabular_encoders`).
@@ -21,13 +22,13 @@ column) and fits its statistics on the training rows (:mod:`mmcli.model.tabular_
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmcli.modalities.base import Fault, Modality, Outcome, Ready, TableContext
+from mmcli.modalities.numbers import FLOAT32_MAX, mostly_numbers, parse_number, unused_reason
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,37 +37,8 @@ if TYPE_CHECKING:
 
 MAX_CATEGORIES = 50  # more distinct strings than this: free text or ids, never a category
 MAX_CATEGORY_CHARS = 40  # a longer mean value is text, not a category
-NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 _ID_NAME = re.compile(r"(^|[_\-\s])(id|ids|uuid|index|idx|key)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r"[a-z](Id|ID|Ids|IDs)$")  # productId
-
-
-def parse_number(cell: Any) -> float | None:
-    """A cell as a float, or None when it is not a plain decimal number (``1``, ``-2.5``,
-    ``3e4``; not ``nan``, ``inf``, ``1,000`` or ``$5``)."""
-    if isinstance(cell, bool):
-        return None
-    if isinstance(cell, (int, float)):
-        return float(cell) if math.isfinite(cell) else None
-    if isinstance(cell, str) and NUMBER.fullmatch(cell):
-        return float(cell)
-    return None
-
-
-# A column is numeric when its non-empty cells are numbers but for a few placeholder tokens
-# (``n/a``, ``?``, ``-``): at most this share of the cells and this many distinct tokens. Those
-# cells are then imputed and reported (``not_a_number``), never a reason to drop the column.
-PLACEHOLDER_SHARE = 0.1
-PLACEHOLDER_TOKENS = 3
-
-
-def mostly_numbers(values: Sequence[Any]) -> bool:
-    """Whether non-empty cells are numbers but for a few placeholders (see above)."""
-    others = [v for v in values if parse_number(v) is None]
-    if len(others) == len(values):
-        return False
-    return (len(others) <= PLACEHOLDER_SHARE * len(values)
-            and len({str(v).strip().lower() for v in others}) <= PLACEHOLDER_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -166,6 +138,10 @@ class TabularModality(Modality):
         return {"numeric_col": numeric,
                 "category_col": tuple(c for c in columns if c not in numeric)}
 
+    def unused_reason(self, frame: pd.DataFrame, column: str) -> str | None:
+        """Why detection did not take ``column`` (see :func:`unused_reason`)."""
+        return unused_reason(_present(frame[column]), column)
+
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
         return {"numeric": list(config.numeric_col or ()),
                 "categorical": list(config.category_col or ())}
@@ -183,6 +159,10 @@ class TabularModality(Modality):
                 if number is None and not is_missing(cell):
                     notes.append(Fault("not_a_number", f"{str(cell)[:40]!r} is not a number: "
                                        "treated as missing", column))
+                elif number is not None and abs(number) > FLOAT32_MAX:
+                    notes.append(Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the "
+                                       "model's float32 range: treated as missing", column))
+                    number = None
                 out.append("" if number is None else repr(number))
             out += ["" if is_missing(c) else str(c).strip() for c in cells[len(numeric):]]
             if not any(out):
@@ -240,6 +220,19 @@ class TabularModality(Modality):
                        for c, col in zip(columns[len(numeric):], cells[len(numeric):],
                                          strict=True))
         return TabularFit(fits_n, fits_c, len(values))
+
+
+def unseen_cells(values: Sequence[Any], config: PrepConfig,
+                 vocabularies: Sequence[frozenset[str]]) -> dict[str, int]:
+    """Per categorical column, how many of the rows' non-empty cells (``values``: the
+    modality's row values, None when absent) are outside its training vocabulary."""
+    numeric, categorical = len(config.numeric_col or ()), tuple(config.category_col or ())
+    counts = dict.fromkeys(categorical, 0)
+    for value in values:
+        for j, (column, known) in enumerate(zip(categorical, vocabularies, strict=False)):
+            cell = value[numeric + j] if value is not None else ""
+            counts[column] += bool(cell) and cell not in known
+    return counts
 
 
 def _numeric_fit(column: str, cells: Sequence[str]) -> NumericFit:

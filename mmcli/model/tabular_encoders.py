@@ -66,6 +66,13 @@ def input_report(model, name: str, values: np.ndarray, prep: PrepConfig) -> dict
     return {"unseen_categories": counts} if categorical else {}
 
 
+def vocabularies(model, name: str, prep: PrepConfig) -> tuple[frozenset[str], ...]:
+    """Per categorical column of the tabular modality ``name``, the values the model learnt
+    (a cell outside goes to the out-of-vocabulary bucket)."""
+    return tuple(frozenset(_layer(model, f"{name}_lookup_{j}").get_vocabulary())
+                 for j in range(len(prep.category_col or ())))
+
+
 def _layer(model, layer_name: str):
     """A layer by name, looked for in nested models too (the head of frozen extractors)."""
     for layer in model.layers:

@@ -111,3 +111,70 @@ def test_the_bundle_takes_raw_waveforms_and_reloads_identically(trained, tmp_pat
     np.testing.assert_allclose(np.asarray(model.predict_on_batch(alone))[0],
                                np.asarray(model.predict_on_batch(loud))[0], rtol=1e-4,
                                atol=1e-6)
+
+
+def _faulty_audio_table(folder: Path, table: Path, suffix: str) -> Path:
+    """Six rows of ``table`` to predict; rows 4-6 (the second chunk of 3) have an empty file,
+    a file that is not audio and one longer than the bundle's 600 s limit; rows 2-3 none."""
+    (folder / "audio" / "empty.wav").write_bytes(b"")
+    (folder / "audio" / "note.wav").write_text("not a recording\n")
+    soundfile.write(folder / "audio" / "long.wav", np.zeros(1000 * 601, np.int16), 1000,
+                    subtype="PCM_16")
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))[:6]
+    for row, cell in zip(rows[3:], ["audio/empty.wav", "audio/note.wav", "audio/long.wav"],
+                         strict=True):
+        row["sound"] = cell
+    rows[1]["sound"] = rows[2]["sound"] = ""
+    rows = [{k: v for k, v in row.items() if k not in ("label", "split")} for row in rows]
+    out = folder / f"faulty.{suffix}"
+    if suffix == "jsonl":
+        out.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        with open(out, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_predict_names_every_audio_fault_by_row_column_and_reason(trained, runner, app, suffix):
+    table, bundle, _ = trained
+    faulty = _faulty_audio_table(table.parent, table, suffix)
+    rejects = table.parent / f"rejects-{suffix}.csv"
+    result = runner.invoke(app, ["predict", str(bundle), str(faulty), "--chunk-rows", "3",
+                                 "--rejects", str(rejects), "--force"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["audio_present"] for r in records] == [True] + [False] * 5
+    with open(rejects, newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [(x["row"], x["id"], x["column"], x["reason"], x["action"]) for x in lines] == [
+        ("2", "r1", "sound", "missing", "masked"),
+        ("3", "r2", "sound", "missing", "masked"),
+        ("4", "r3", "sound", "unreadable", "masked"),
+        ("5", "r4", "sound", "unreadable", "masked"),
+        ("6", "r5", "sound", "too_long", "masked"),
+    ]
+    assert "empty.wav" in lines[2]["message"] and "long.wav" in lines[4]["message"]
+    assert "2  masked:unreadable" in result.stderr and "1  masked:too_long" in result.stderr
+    assert "row 4 (id r3) sound: unreadable (masked)" in result.stderr
+    # missing in 5 of 6 rows, over --max-missing-fraction 0.5: loud
+    assert "mmcli: warning: audio (sound) is missing or unusable in 5 of 6 kept rows" \
+        in result.stderr
+
+
+def test_evaluate_counts_what_reading_did_to_the_rows(trained, runner, app, tmp_path):
+    table, bundle, _ = trained
+    rejects = tmp_path / "rejects.csv"
+    result = runner.invoke(app, ["evaluate", str(bundle), str(table), "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.stderr
+    read = json.loads(result.stdout)["data_issues"]
+    assert (read["rows"], read["kept"], read["rejected"]) == (96, 96, 0)
+    assert read["issues"] == {"masked:missing": 1}
+    with open(rejects, newline="") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert (line["row"], line["id"], line["column"], line["reason"]) == ("6", "r5", "sound",
+                                                                         "missing")
+    assert "96 rows read: 96 kept (1 with a modality masked), 0 rejected" in result.stderr

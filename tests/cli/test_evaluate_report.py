@@ -38,6 +38,7 @@ SCHEMA = {
     "fusion_weights": dict,
     "by_missingness": dict,
     "modality_attribution": dict,  # with --report
+    "data_issues": dict,
 }
 
 
@@ -61,6 +62,8 @@ def test_json_has_the_documented_keys_and_types(evaluated):
     for key, kind in SCHEMA.items():
         assert isinstance(m[key], kind), key
     assert m["n"] == 480 and m["split"] == "all"
+    assert m["data_issues"]["issues"] == {"masked:missing": 2, "masked:unreadable": 1}
+    assert (m["data_issues"]["rows"], m["data_issues"]["rejected"]) == (480, 0)
     assert set(m["per_class"]) == set(LABELS)
     for scores in m["per_class"].values():
         assert set(scores) == {"precision", "recall", "f1", "support"}

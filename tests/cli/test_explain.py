@@ -68,6 +68,13 @@ def test_a_masked_modality_gets_exactly_zero(explained):
     assert "text" not in records["ex0003"]["tokens"]
     assert records[explained["ids"][3]]["shapley"]["image"] != 0.0
 
+    # which modality each row lacked, and what reading the table did, are said
+    assert [records[r]["absent"] for r in BROKEN] == [["image"], ["image"], ["text"]]
+    assert records[explained["ids"][3]]["absent"] == []
+    read = explained["summary"]["data_issues"]
+    assert read["issues"] == {"masked:missing": 2, "masked:unreadable": 1}
+    assert read["rows"] == 480 and read["rejected"] == 0
+
 
 def test_the_mood_word_is_the_top_token_of_correct_predictions(explained):
     right = [r for r in explained["records"].values()

@@ -126,3 +126,24 @@ def test_serve_join_answers_predicts_records_and_counts(runner, app, joined):
     assert health["join"] == {"table": str(joined["side"]), "on": "id", "matched": 20,
                               "only_in_table": 1, "only_in_join": 60}
     assert meta["join"] == str(joined["side"])
+
+
+def test_predict_reports_each_cell_not_a_number_and_each_id_not_joined(runner, app, joined,
+                                                                      tmp_path):
+    # The side table has 3 of the 21 ids, one of them with a size that is not a number.
+    sparse = _write(tmp_path / "sparse.csv", ["id", "size"],
+                    [["p0", "n/a"], ["p4", "1,000"], ["p8", "7.5"]])
+    rejects = tmp_path / "rejects.csv"
+    result = runner.invoke(app, ["predict", str(joined["bundle"]), str(joined["new"]),
+                                 "--join", str(sparse), "--chunk-rows", "2",
+                                 "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.stderr
+    with open(rejects, newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    # size is the model's only input: a row without it is rejected (its record has an error)
+    imputed = [(x["row"], x["id"], x["column"], x["action"]) for x in lines
+               if x["reason"] == "not_a_number"]
+    assert imputed == [("1", "p0", "size", "rejected"), ("2", "p4", "size", "rejected")]
+    assert sum(x["reason"] == "not_in_join" for x in lines) == 18
+    assert "18  rejected:not_in_join" in result.stderr
+    assert "2  rejected:not_a_number" in result.stderr

@@ -135,3 +135,68 @@ def test_a_joined_side_table_of_attributes_becomes_the_tabular_modality(runner, 
     assert report["roles"]["numeric"] == ["year"]
     assert report["roles"]["categorical"] == ["gender"]  # the empty column is never taken
     assert report["prep"]["numeric_col"] == ["year"]  # settled: what predict will read
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "parquet"])
+def test_number_like_cells_keep_a_column_numeric_and_unused_columns_are_named(
+        runner, app, tmp_path, suffix):
+    odd = {3: "n/a", 7: "1,000", 11: "inf", 15: "NaN", 17: "1e400", 19: "-2e39"}  # imputed
+    frame = pd.DataFrame({
+        "id": [f"00{i}" for i in range(20)],
+        "text": [f"w{i} x y" for i in range(20)],
+        "size": [odd.get(i, str(i * 1.5)) for i in range(20)],
+        "note": [f"free remark number {i}" for i in range(20)],
+        "blank": [None] * 20,
+        "label": ["a", "b"] * 10,
+    }, dtype=object)
+    table = tmp_path / f"t.{suffix}"
+    if suffix == "parquet":
+        frame.to_parquet(table, index=False)
+    elif suffix == "jsonl":
+        frame.to_json(table, orient="records", lines=True)
+    else:
+        frame.to_csv(table, index=False, sep="\t" if suffix == "tsv" else ",")
+    result = runner.invoke(app, ["check", str(table)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["roles"]["numeric"] == ["size"]
+    assert report["issues"]["imputed:not_a_number"] == 5
+    imputed = [(r["row"], r["id"], r["column"]) for r in report["rejects"]
+               if r["reason"] == "not_a_number"]
+    assert imputed == [(4, "003", "size"), (8, "007", "size"), (12, "0011", "size"),
+                       (16, "0015", "size"), (18, "0017", "size")]
+    # a number float32 cannot hold would reach the model as infinity
+    assert [(r["row"], r["action"]) for r in report["rejects"]
+            if r["reason"] == "out_of_range"] == [(20, "imputed")]
+    unused = report["roles"]["unused"]
+    assert set(unused) == {"note", "blank"}
+    assert unused["blank"] == "empty in every row"
+    assert "column 'note' not used: 20 distinct values" in result.stderr
+
+
+def test_the_numeric_engine_keeps_a_number_beyond_float32_missing():
+    import numpy as np
+
+    from mmcli.engines.contract import TabularStep
+    from mmcli.engines.numeric import tabular_cells
+
+    step = TabularStep(modality="tabular", medians=(2.0,), vocabularies=())
+    out = tabular_cells(np.array([["1e39"], ["3"]], dtype=object), step)
+    assert out["tabular__numbers"].tolist() == [[2.0], [3.0]]
+    assert out["tabular__missing"].tolist() == [[1.0], [0.0]]
+
+
+def test_a_side_table_whose_ids_match_few_rows_is_loud(runner, app, tmp_path):
+    table = _write(tmp_path / "data.csv", ["id", "text", "label"],
+                   [[f"00{i}", f"w{i} x y", "a" if i % 2 else "b"] for i in range(10)])
+    # one id written as the table writes it (001); the others as numbers (2, not 002)
+    side = pd.DataFrame({"id": ["001", *map(str, range(2, 11))],
+                         "year": [2010 + i % 2 for i in range(10)]})
+    side.to_parquet(tmp_path / "attributes.parquet", index=False)
+    result = runner.invoke(app, ["check", str(table), "--join",
+                                 str(tmp_path / "attributes.parquet")])
+    report = json.loads(result.stdout)
+    (warning,) = [w for w in report["warnings"] if w["kind"] == "join_unmatched"]
+    assert (warning["rows"], warning["of"], warning["every_row"]) == (9, 10, False)
+    line = next(x for x in result.stderr.splitlines() if x.startswith("mmcli: warning: 9 of 10"))
+    assert "rows found no id in " in line and "attributes.parquet has id '2'" in line

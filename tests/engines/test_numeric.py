@@ -73,3 +73,42 @@ def test_an_export_outside_the_limits_is_refused_with_both_figures():
                                         r"difference 0\.2"):
         require(compare([(same, flipped)], 1e-3), "the tflite export")
     assert MAX_DISAGREEMENT == 0.005
+
+
+def test_a_tie_broken_the_other_way_is_not_a_disagreement():
+    from mmcli.model.export.check import compare, require
+
+    tied = np.full((50, 4), 0.25)  # an untrained model: every label equally likely
+    other = tied + np.array([0, 0, 0, 2e-7])  # float32 noise puts the last label first
+    agreement = require(compare([(tied, other)], 1e-3), "the tflite export")
+    assert agreement.top1_agreement == 1.0
+
+
+def test_an_export_giving_nan_is_refused_as_the_worst_difference():
+    from mmcli.errors import DataError
+    from mmcli.model.export.check import compare, require
+
+    expected = np.array([[0.7, 0.3]] * 10)
+    with pytest.raises(DataError, match="largest probability difference inf"):
+        require(compare([(expected, np.full((10, 2), np.nan))], 1e-3), "the tflite export")
+
+
+@pytest.mark.tf
+def test_a_lite_export_keeps_an_embedding_table(tmp_path):
+    """A categorical column's embedding: LiteRT gave NaN when its table stayed a variable."""
+    from mmcli.engines.contract import Contract, InputSpec
+    from mmcli.engines.runtimes import SESSIONS
+    from mmcli.model.backend import import_keras
+    from mmcli.model.export.convert import to_lite
+
+    keras = import_keras()
+    cell = keras.Input((1,), dtype="int64", name="cat")
+    hidden = keras.layers.Flatten()(keras.layers.Embedding(3, 4)(cell))
+    model = keras.Model({"cat": cell}, keras.layers.Dense(3, activation="softmax")(hidden))
+    contract = Contract(labels=("a", "b", "c"), modalities=("tabular",),
+                        inputs=(InputSpec("cat", (1,), "int64"),))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(to_lite(model, contract))
+    feed = {"cat": np.array([[0], [2]], np.int64)}
+    got = SESSIONS["lite"](path)(feed)
+    assert np.allclose(got, model.predict_on_batch(feed), atol=1e-5)

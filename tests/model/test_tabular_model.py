@@ -60,9 +60,15 @@ def test_tabular_columns_decide_the_label_through_the_cli(runner, app, tmp_path)
     assert metrics["modalities"]["text_only"] <= 0.7
     assert metrics["unseen_categories"] == {"colour": 10}  # test rows 0, 20, ..., 180
 
-    result = runner.invoke(app, ["predict", str(bundle), str(table), "--quiet"])
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == 200 and all(r["tabular_present"] for r in records)
+    for engine in ("auto", "tf"):  # the bundle's LiteRT export, then the Keras model
+        result = runner.invoke(app, ["predict", str(bundle), str(table), "--chunk-rows", "70",
+                                     "--engine", engine])
+        assert result.exit_code == 0, result.stderr
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(records) == 200 and all(r["tabular_present"] for r in records)
+        # the unseen colour is counted in predict too, over every chunk
+        assert "categories never seen in training (read as unknown): colour 10 cells" \
+            in result.stderr, (engine, result.stderr)
 
 
 def test_reloaded_bundle_takes_raw_cells_and_predicts_identically(tmp_path):

@@ -33,9 +33,15 @@ def to_lite(twin, contract: Contract) -> bytes:
     Raises:
         UsageError: the converter failed (its message).
     """
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
     serve, _ = serving_function(twin, contract)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [serve.get_concrete_function()], twin)
+    # Frozen first: else an Embedding's table (a categorical column's) stays a resource
+    # variable that LiteRT never initializes, and every probability comes out NaN.
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], twin)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     try:
         return converter.convert()

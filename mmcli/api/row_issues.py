@@ -1,0 +1,66 @@
+"""What ``predict`` did to the rows it read, as preprocess reports it: every rejects.csv line
+(row, id, column, reason, action, message), counted by ``action:reason``, a few kept as
+examples for people, and each modality's coverage (a modality lost in most rows is loud).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmcli.data.coverage import Coverage
+from mmcli.data.dataset import reject_lines
+from mmcli.data.rows import Row
+
+EXAMPLES = 5  # lines kept for the stderr summary
+MALFORMED = "malformed_row"  # the reason of a line the table reader could not parse
+
+
+@dataclass
+class IssueTally:
+    """The issues of the rows read so far.
+
+    ``issues`` counts lines by ``action:reason`` (preprocess's ``issues``), ``examples`` holds
+    the first :data:`EXAMPLES` lines, ``kept`` the rows not rejected, ``coverage`` which
+    modalities they had. ``sink`` (optional) receives every line as it is found.
+    """
+
+    issues: Counter = field(default_factory=Counter)
+    examples: list[list[Any]] = field(default_factory=list)
+    lines: int = 0
+    kept: int = 0
+    coverage: Coverage = field(default_factory=Coverage)
+    sink: Callable[[list[Any]], Any] | None = None
+
+    def add(self, row: Row, parse_error: str | None = None) -> None:
+        """Count one row's issues (``parse_error``: the reader's message for a line it could
+        not parse, reported as ``malformed_row``, action ``rejected``)."""
+        lines = reject_lines(row)
+        if parse_error is not None:
+            lines.insert(0, [row.row, row.id, "", MALFORMED, "rejected", parse_error])
+        for line in lines:
+            self.issues[f"{line[4]}:{line[3]}"] += 1
+            self.lines += 1
+            if len(self.examples) < EXAMPLES:
+                self.examples.append(line)
+            if self.sink is not None:
+                self.sink(line)
+        if parse_error is not None and not row.rejected:
+            row = dataclasses.replace(row, rejected=True)
+        self.kept += not row.rejected
+        self.coverage.tally(row)
+
+    def warnings(self, columns: Mapping[str, str], limit: float) -> list[dict[str, Any]]:
+        """The ``modality_lost`` warnings (:meth:`Coverage.warnings`) over the kept rows."""
+        return self.coverage.warnings(self.kept, columns, limit)
+
+
+def example_line(line: list[Any]) -> str:
+    """One rejects line for people: ``row 3 (id ex0103) audio: unreadable (masked): ...``."""
+    row, row_id, column, reason, action, message = line
+    where = f"row {row}" if row != "" else "no row"
+    return (f"{where} (id {row_id}) {column + ': ' if column else ''}{reason} ({action})"
+            + (f": {message}" if message else ""))
