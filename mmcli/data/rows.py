@@ -64,7 +64,7 @@ class Row:
         return self.values.get(name) is not None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Plan:
     row: int
     id: str
@@ -194,6 +194,18 @@ def _plan_rows(
         if dedupe_ids
         else {}
     )
+    labels: dict[tuple[type, Any], str | None] = {}  # cleaned label by raw value: they repeat
+
+    def label_of(raw: Any) -> str | None:
+        key = (type(raw), raw)
+        try:
+            return labels[key]
+        except KeyError:
+            label = labels[key] = clean_label(raw, casefold=casefold, mapping=mapping)
+            return label
+        except TypeError:  # an unhashable cell
+            return clean_label(raw, casefold=casefold, mapping=mapping)
+
     for i in range(len(frame)):
         number = i + first_row
         if part is not None and not in_part(number, *part):
@@ -217,9 +229,7 @@ def _plan_rows(
                     )
                 )
                 split = "train"
-        label = (
-            clean_label(raw_labels[i], casefold=casefold, mapping=mapping) if raw_labels else None
-        )
+        label = label_of(raw_labels[i]) if raw_labels else None
         if need_label and label is None:
             issues.append(Issue(roles.label or "label", "missing_label", "rejected", "no label"))
         if i in duplicates:
