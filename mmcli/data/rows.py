@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
-from mmcli.data.clean import clean_label, is_missing
+from mmcli.data.clean import is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
-from mmcli.data.labelmap import load_label_map
+from mmcli.data.labelmap import label_cleaner, load_label_map
 from mmcli.data.shard import in_part
 from mmcli.errors import CellError, DataError
 from mmcli.io.decode import Noted, decode_jobs, decode_workers
@@ -194,18 +194,7 @@ def _plan_rows(
         if dedupe_ids
         else {}
     )
-    labels: dict[tuple[type, Any], str | None] = {}  # cleaned label by raw value: they repeat
-
-    def label_of(raw: Any) -> str | None:
-        key = (type(raw), raw)
-        try:
-            return labels[key]
-        except KeyError:
-            label = labels[key] = clean_label(raw, casefold=casefold, mapping=mapping)
-            return label
-        except TypeError:  # an unhashable cell
-            return clean_label(raw, casefold=casefold, mapping=mapping)
-
+    label_of = label_cleaner(casefold=casefold, mapping=mapping)
     for i in range(len(frame)):
         number = i + first_row
         if part is not None and not in_part(number, *part):
