@@ -10,6 +10,11 @@ ratio (goal >= 0.8), and the peak RSS of the preprocess process and of its proce
 (psutil, every 20 ms).
 
     python benchmarks/audio_preprocess.py [--rows 1000 20000] [--workers 2] [--out FILE.md]
+        [--before DIR]
+
+``--before DIR`` (an older checkout) adds its ``mmcli preprocess`` to every repeat,
+interleaved, and reports its ratios too; both checkouts' bytecode is compiled first, as an
+installed package's is (:func:`runs.checkout_env`).
 """
 
 from __future__ import annotations
@@ -31,9 +36,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runs import run_command, run_loop, spread  # noqa: E402
+from runs import checkout_env, run_command, run_loop, spread  # noqa: E402
 
 RATE_IN, RATE_OUT = 22_050, 16_000
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOUTS: dict[str, dict[str, str]] = {}  # "mmcli" (this checkout), "before": environment
 
 
 def _bare(path: str) -> int:
@@ -73,10 +80,11 @@ def write_table(folder: Path, rows: int) -> tuple[Path, list[str]]:
     return folder / "data.csv", paths
 
 
-def run_preprocess(table: Path, out: Path, workers: int) -> dict:
+def run_preprocess(table: Path, out: Path, workers: int,
+                   env: dict[str, str] | None = None) -> dict:
     cmd = [sys.executable, "-m", "mmcli", "preprocess", str(table), "--out", str(out),
            "--force", "--quiet", "--workers", str(workers)]
-    run = run_command(cmd)
+    run = run_command(cmd, env=env)
     run["kept"] = json.loads(run.pop("stdout"))["kept"]
     return run
 
@@ -86,11 +94,13 @@ def measure(rows: int, workers: int, repeat: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="mmcli-audio-bench-"))
     try:
         table, paths = write_table(folder, rows)
-        ours, bare = [], []
+        ours, bare, befores = [], [], []
+        steps = ["mmcli", *(["before"] if "before" in CHECKOUTS else []), "bare"]
         for i in range(repeat):
-            for step in ("mmcli", "bare") if i % 2 == 0 else ("bare", "mmcli"):
-                if step == "mmcli":
-                    ours.append(run_preprocess(table, folder / "prepared", workers))
+            for step in steps if i % 2 == 0 else steps[::-1]:
+                if step in ("mmcli", "before"):
+                    (ours if step == "mmcli" else befores).append(run_preprocess(
+                        table, folder / "prepared", workers, CHECKOUTS.get(step)))
                     shutil.rmtree(folder / "prepared", ignore_errors=True)
                 else:
                     bare.append(run_loop(lambda: bare_loop(paths, workers)))
@@ -99,7 +109,14 @@ def measure(rows: int, workers: int, repeat: int) -> dict:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     median = statistics.median
-    return {"rows": rows, "workers": workers, "repeats": repeat,
+    before = {} if not befores else {"before": {
+        "ratio_vs_bare": spread([b["seconds"] / r["seconds"]
+                                 for r, b in zip(befores, bare, strict=True)]),
+        "cpu_ratio_vs_bare": spread([b["cpu_s"] / r["cpu_s"]
+                                     for r, b in zip(befores, bare, strict=True)]),
+        "mmcli_cpu_s": spread([r["cpu_s"] for r in befores]),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in befores)}}
+    return {**before, "rows": rows, "workers": workers, "repeats": repeat,
             "mmcli_files_per_s": round(rows / median(r["seconds"] for r in ours), 1),
             "bare_files_per_s": round(rows / median(b["seconds"] for b in bare), 1),
             "ratio_vs_bare": spread([b["seconds"] / r["seconds"]
@@ -123,7 +140,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
     parser.add_argument("--out", default="benchmarks/results/audio_preprocess.md")
+    parser.add_argument("--before", type=Path, help="an older checkout to interleave with")
     args = parser.parse_args()
+    CHECKOUTS["mmcli"] = checkout_env(ROOT)
+    if args.before:
+        CHECKOUTS["before"] = checkout_env(args.before.resolve())
     results = []
     for rows in args.rows:
         result = measure(rows, args.workers, max(1, args.repeat))

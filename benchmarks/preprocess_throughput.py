@@ -13,6 +13,12 @@ its whole process tree (sampled with psutil every 20 ms). The bare loop without 
 ratio is taken against it. The runs of each repeat alternate their order.
 
     nice -n 10 .venv/bin/python benchmarks/preprocess_throughput.py [--rows 5000 50000]
+        [--before DIR]
+
+``--before DIR`` (a checkout of an older mmcli, e.g. ``git archive REV mmcli | tar -x -C
+DIR``) adds its ``mmcli preprocess`` as one more step of every repeat, interleaved with the
+others, and reports its ratios beside this checkout's. Both checkouts' bytecode is compiled
+first, as an installed package's is (:func:`runs.checkout_env`).
 
 Prints JSON on stdout and writes ``benchmarks/results/preprocess_throughput.md``; progress
 on stderr. Skips fashion30 when ../shared/data is absent.
@@ -37,12 +43,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import machine, write_result  # noqa: E402
-from runs import run_command, run_loop, spread  # noqa: E402
+from runs import checkout_env, run_command, run_loop, spread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION = ROOT.parent / "shared" / "data" / "fashion30"
-MMCLI = [sys.executable, "-m", "mmcli"]  # the mmcli on sys.path (PYTHONPATH=. for a checkout)
+MMCLI = [sys.executable, "-m", "mmcli"]  # run with PYTHONPATH set to the checkout measured
 SIZE = 64
+CHECKOUTS: dict[str, dict[str, str]] = {}  # "mmcli" (this checkout), "before": environment
 
 
 def _bare(path: str) -> int:
@@ -70,11 +77,12 @@ def bare_loop(paths: list[str], workers: int, draft: bool) -> float:
     return time.perf_counter() - start
 
 
-def run_preprocess(table: Path, out: Path, workers: int, extra: list[str]) -> dict:
+def run_preprocess(table: Path, out: Path, workers: int, extra: list[str],
+                   env: dict[str, str] | None = None) -> dict:
     """Run ``mmcli preprocess``: wall and CPU seconds, peak RSS of it and its children."""
     cmd = [*MMCLI, "preprocess", str(table), "--out", str(out), "--force", "--quiet",
            "--image-size", str(SIZE), "--workers", str(workers), *extra]
-    run = run_command(cmd)
+    run = run_command(cmd, env=env)
     run["kept"] = json.loads(run.pop("stdout"))["kept"]
     return run
 
@@ -87,13 +95,14 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
     the median and the spread of the per-repeat ratios are reported)."""
     n = len(paths)
     print(f"{name}: {n} images, {workers} processes", file=sys.stderr, flush=True)
-    runs, bares, drafts = [], [], []
+    runs, bares, drafts, befores = [], [], [], []
     for repeat in range(REPEAT):
-        steps = ["mmcli", "draft", "bare"]
+        steps = ["mmcli", "draft", *(["before"] if "before" in CHECKOUTS else []), "bare"]
         for step in steps if repeat % 2 == 0 else steps[::-1]:  # alternate: no order favoured
-            if step == "mmcli":
+            if step in ("mmcli", "before"):
                 with tempfile.TemporaryDirectory(prefix="mmcli-bench-out-") as work:
-                    runs.append(run_preprocess(table, Path(work) / "prepared", workers, extra))
+                    (runs if step == "mmcli" else befores).append(run_preprocess(
+                        table, Path(work) / "prepared", workers, extra, CHECKOUTS.get(step)))
             else:
                 draft = step == "draft"
                 (drafts if draft else bares).append(
@@ -117,6 +126,17 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in runs),
     }
+    if befores:
+        result["before"] = {
+            "ratio_vs_bare_draft": spread([d["seconds"] / r["seconds"]
+                                           for r, d in zip(befores, drafts, strict=True)]),
+            "cpu_ratio_vs_bare_draft": spread([d["cpu_s"] / r["cpu_s"]
+                                               for r, d in zip(befores, drafts, strict=True)]),
+            "mmcli_cpu_s": spread([r["cpu_s"] for r in befores]),
+            "seconds": spread([r["seconds"] for r in befores]),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in befores),
+            "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in befores),
+        }
     print(json.dumps(result), file=sys.stderr, flush=True)
     return result
 
@@ -167,7 +187,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=[5000, 50000])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
+    parser.add_argument("--before", type=Path, help="an older checkout to interleave with")
     args = parser.parse_args()
+    CHECKOUTS["mmcli"] = checkout_env(ROOT)
+    if args.before:
+        CHECKOUTS["before"] = checkout_env(args.before.resolve())
     global REPEAT
     REPEAT = max(1, args.repeat)
     results = []
@@ -180,7 +204,8 @@ def main() -> None:
             results.append(generated(rows, folder, args.workers))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    figures = {"machine": machine(), "image_size": SIZE, "repeat": REPEAT, "results": results}
+    figures = {"machine": machine(), "image_size": SIZE, "repeat": REPEAT,
+               "before": str(args.before) if args.before else None, "results": results}
     print(json.dumps(figures, indent=2))
     write_result("preprocess_throughput", figures, notes=(
         "mmcli preprocess (whole command, start-up included) against a bare Pillow loop with "

@@ -72,7 +72,10 @@ def row_progress(console: Console, description: str):
     def on_row() -> None:
         progress.advance(state["task"])
 
-    return progress, on_start, on_row
+    def nothing() -> None:  # no bar to draw: a per-row call that costs nothing
+        return None
+
+    return progress, on_start, nothing if progress.disable else on_row
 
 
 def render_prep_summary(console: Console, summary: dict, out: Any) -> None:

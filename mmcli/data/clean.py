@@ -146,6 +146,12 @@ def clean_text(value: object, options: TextOptions = TextOptions()) -> str:
     >>> clean_text("\\x00a\\tb\\n")
     'a b'
     """
+    if (type(value) is str and value.isascii() and value.isprintable() and "&" not in value
+            and "<" not in value and _URL_RE.search(value) is None):
+        # fast path, the same result: no entity, tag, URL or control to remove, NFKC is the
+        # identity, so one pass collapses the spaces and a second would change nothing
+        text = " ".join(value.split())
+        return _truncate(text.lower() if options.lowercase else text, options.max_chars)
     if is_missing(value):
         return ""
     text = to_str(value)

@@ -100,6 +100,8 @@ def write_rows(
     schema = pa.schema([(c, _ARROW[t]()) for c, t in _examples_columns(names, config)])
     summary = WriteSummary()
     records: list[dict[str, Any]] = []
+    stored = [(name, modalities.modality_of(name).to_example, modalities.present_column(name))
+              for name in names]
     try:
         with pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema) as examples, \
                 open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
@@ -115,7 +117,7 @@ def write_rows(
                     continue
                 for name, writer in shards.items():
                     writer.add(row.values.get(name))
-                records.append(_record(row, names))
+                records.append(_record(row, stored))
                 if len(records) == _EXAMPLES_BATCH:
                     examples.write_table(pa.Table.from_pylist(records, schema))
                     records.clear()
@@ -138,13 +140,16 @@ def _examples_columns(names: Sequence[str], config: PrepConfig) -> list[tuple[st
     return columns + [(modalities.present_column(name), "bool") for name in names]
 
 
-def _record(row: Row, names: Sequence[str]) -> dict[str, Any]:
+def _record(row: Row, stored: Sequence[tuple[str, Any, str]]) -> dict[str, Any]:
+    """One examples.parquet line; ``stored``: each modality's name, its kind's ``to_example``
+    and its presence column."""
     record: dict[str, Any] = {"row": row.row, "id": row.id, "split": row.split,
                               "label": row.label}
-    for name in names:
-        value = row.values.get(name)
-        record.update(modalities.modality_of(name).to_example(name, value))
-        record[modalities.present_column(name)] = value is not None
+    values = row.values
+    for name, to_example, present in stored:
+        value = values.get(name)
+        record.update(to_example(name, value))
+        record[present] = value is not None
     return record
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mmcli.data.clean import clean_label
@@ -69,3 +70,23 @@ def _parse_csv(text: str, name: str) -> list[tuple[object, object]]:
         if len(line) != 2:
             raise DataError(f"{name}: line {number} has {len(line)} columns; expected 2")
     return [(line[0], line[1]) for line in lines[1:]]
+
+
+def label_cleaner(
+    *, casefold: bool = False, mapping: Mapping[str, str] | None = None
+) -> Callable[[object], str | None]:
+    """:func:`clean_label` with these settings, each distinct raw value cleaned once (a
+    table's labels repeat); values are told apart by type too (``1``, ``1.0``, ``True``)."""
+    done: dict[tuple[type, object], str | None] = {}
+
+    def clean(value: object) -> str | None:
+        key = (type(value), value)
+        try:
+            return done[key]
+        except KeyError:
+            label = done[key] = clean_label(value, casefold=casefold, mapping=mapping)
+            return label
+        except TypeError:  # an unhashable cell
+            return clean_label(value, casefold=casefold, mapping=mapping)
+
+    return clean

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
-from mmcli.data.clean import clean_label, is_missing
+from mmcli.data.clean import is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
-from mmcli.data.labelmap import load_label_map
+from mmcli.data.labelmap import label_cleaner, load_label_map
 from mmcli.data.shard import in_part
 from mmcli.errors import CellError, DataError
 from mmcli.io.decode import Noted, decode_jobs, decode_workers
@@ -64,7 +64,7 @@ class Row:
         return self.values.get(name) is not None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Plan:
     row: int
     id: str
@@ -194,11 +194,13 @@ def _plan_rows(
         if dedupe_ids
         else {}
     )
+    label_of = label_cleaner(casefold=casefold, mapping=mapping)
     for i in range(len(frame)):
         number = i + first_row
         if part is not None and not in_part(number, *part):
             continue
-        issues: list[Issue] = list(row_issues.get(i, ()))
+        before = row_issues.get(i)
+        issues: list[Issue] = list(before) if before else []
         ident = ids[i]
         if raw_ids and is_missing(raw_ids[i]):
             issues.append(Issue(roles.id or "", "missing_id", NOTED,
@@ -208,18 +210,10 @@ def _plan_rows(
             raw_split = raw_splits[i]
             split = "train" if is_missing(raw_split) else SPLITS.get(str(raw_split).strip().lower())
             if split is None:
-                issues.append(
-                    Issue(
-                        roles.split,
-                        "bad_split",
-                        "rejected",
-                        f"unknown split {raw_split!r}; use train, val or test",
-                    )
-                )
+                issues.append(Issue(roles.split, "bad_split", "rejected",
+                                    f"unknown split {raw_split!r}; use train, val or test"))
                 split = "train"
-        label = (
-            clean_label(raw_labels[i], casefold=casefold, mapping=mapping) if raw_labels else None
-        )
+        label = label_of(raw_labels[i]) if raw_labels else None
         if need_label and label is None:
             issues.append(Issue(roles.label or "label", "missing_label", "rejected", "no label"))
         if i in duplicates:
@@ -227,9 +221,9 @@ def _plan_rows(
             where = roles.id if found.reason == "duplicate_id" else ""
             issues.append(Issue(where or "", found.reason, "rejected", found.message))
         outcomes: dict[str, Outcome | None] = {}
+        rejected = bool(issues) and _has_rejection(issues)  # the loop adds no rejection
         for name, prepare in preparers.items():
-            outcome = prepare([values[i] for values in cells[name]], ident,
-                              _has_rejection(issues))
+            outcome = prepare([values[i] for values in cells[name]], ident, rejected)
             if isinstance(outcome, Fault):
                 issues.append(Issue(outcome.column or reported[name], outcome.reason, "masked",
                                     outcome.message))
@@ -254,8 +248,14 @@ def _verdict(
 ) -> Row:
     issues = list(plan.issues)
     values: dict[str, Any] = {}
+    empty = []  # modalities whose cleaned cell is empty
     for name, outcome in plan.outcomes.items():
-        value = outcome.value if isinstance(outcome, Ready) else results.get(name)
+        if isinstance(outcome, Ready):
+            value = outcome.value
+            if value is None:
+                empty.append(name)
+        else:
+            value = results.get(name)
         if isinstance(value, Noted):
             issues.extend(Issue(where[name], "file_note", NOTED, note) for note in value.notes)
             value = value.value
@@ -263,31 +263,30 @@ def _verdict(
             issues.append(Issue(where[name], value.reason, "masked", str(value)))
             value = None
         values[name] = value
-    for name, outcome in plan.outcomes.items():
-        if isinstance(outcome, Ready) and outcome.value is None and not _has_rejection(issues):
-            message = modalities.modality_of(name).absent_message
-            issues.append(Issue(where[name], "missing", "masked", message))
-    masked = [i for i in issues if i.action == "masked"]
-    if masked and not _has_rejection(issues):
-        if config.on_missing == "error":
+    rejected = bool(issues) and _has_rejection(issues)  # masked issues below reject nothing
+    if empty and not rejected:
+        issues += [Issue(where[name], "missing", "masked",
+                         modalities.modality_of(name).absent_message) for name in empty]
+    if issues and not rejected:
+        masked = [i for i in issues if i.action == "masked"]
+        if masked and config.on_missing == "error":
             first = masked[0]
             raise DataError(
                 f"row {plan.row} (id {plan.id}): {first.column}: {first.message} "
                 "(--on-missing error)"
             )
-        if config.on_missing == "drop":
-            issues = [_as_rejected(i) for i in issues]
-    anything = any(v is not None for v in values.values())
-    if not anything and not _has_rejection(issues):
+        if masked and config.on_missing == "drop":
+            issues, rejected = [_as_rejected(i) for i in issues], True
+    if not rejected and all(v is None for v in values.values()):
         issues = [_as_rejected(i) for i in issues]
         issues.append(Issue("", "no_modality", "rejected", f"no {kinds} is usable"))
-    rejected = _has_rejection(issues)
+        rejected = True
     return Row(
         row=plan.row,
         id=plan.id,
         split=plan.split,
         label=plan.label,
-        values={name: None if rejected else value for name, value in values.items()},
+        values=dict.fromkeys(values) if rejected else values,
         issues=tuple(issues),
         rejected=rejected,
     )

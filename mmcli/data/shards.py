@@ -87,12 +87,12 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self.pending:
-            _write(self.handle, self.buffer[: self.pending].tobytes(), self.path)
+            _write(self.handle, memoryview(self.buffer[: self.pending]).cast("B"), self.path)
             self.syncer.fsync(self.path)
             self.pending = 0
 
 
-def _write(handle: Any, data: bytes, path: Path) -> None:
+def _write(handle: Any, data: memoryview, path: Path) -> None:
     """Write and flush ``data``; an OSError (a full disk ...) names the file."""
     try:
         handle.write(data)

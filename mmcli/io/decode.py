@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import multiprocessing
@@ -119,7 +120,17 @@ def _number(results: Iterator[list], error: type[CellError]) -> Iterator[tuple[i
 
 def decode_chunk(jobs: list[tuple[Decoder, Any]]) -> list:
     """Run a chunk of jobs; faults become ``(reason, message)`` (exceptions with extra
-    arguments do not pickle). Module-level so that "spawn" worker processes can import it."""
+    arguments do not pickle). Module-level so that "spawn" worker processes can import it.
+
+    A chunk of one decoder's jobs runs inside its ``chunk()`` context when it has one
+    (:meth:`mmcli.io.images.ImageDecoder.chunk`: one warnings filter for the chunk)."""
+    decoders = {type(decoder) for decoder, _ in jobs}
+    chunk = getattr(jobs[0][0], "chunk", None) if len(decoders) == 1 else None
+    with chunk() if chunk is not None else contextlib.nullcontext():
+        return _run(jobs)
+
+
+def _run(jobs: list[tuple[Decoder, Any]]) -> list:
     results: list = []
     for decoder, payload in jobs:
         try:

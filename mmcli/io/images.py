@@ -13,6 +13,7 @@ file's notes (:func:`load_image_noted`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -141,12 +142,30 @@ def load_image_noted(path: Path | str, options: ImageOptions) -> np.ndarray | No
     Raises:
         ImageError: as :func:`load_image`.
     """
-    with warnings.catch_warnings(record=True) as caught:  # one filter context per file
-        warnings.simplefilter("always")
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
-        array = _load(path, options)
+    if _chunk_warnings is not None:  # inside ImageDecoder.chunk(): its filter context
+        start = len(_chunk_warnings)
+        try:
+            array = _load(path, options)
+            caught = _chunk_warnings[start:]
+        finally:
+            del _chunk_warnings[start:]
+    else:
+        with _recording() as caught:  # one filter context per file
+            array = _load(path, options)
     notes = tuple(dict.fromkeys(f"{path}: {' '.join(str(w.message).split())}" for w in caught))
     return Noted(array, notes) if notes else array
+
+
+_chunk_warnings: list | None = None  # the warnings of the chunk being decoded, if any
+
+
+@contextlib.contextmanager
+def _recording() -> Iterator[list]:
+    """Catch every warning raised inside (none printed), in a list."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check max_pixels
+        yield caught
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +178,22 @@ class ImageDecoder:
 
     def __call__(self, path: Path | str) -> np.ndarray | Noted:
         return load_image_noted(path, self.options)
+
+    @contextlib.contextmanager
+    def chunk(self) -> Iterator[None]:
+        """One warnings-filter context for a chunk of files decoded by this decoder alone
+        (:func:`mmcli.io.decode.decode_chunk`): each file's notes are the warnings it raised,
+        as with a context per file, without the cost of one per file."""
+        global _chunk_warnings
+        if _chunk_warnings is not None:  # already inside one
+            yield
+            return
+        with _recording() as caught:
+            _chunk_warnings = caught
+            try:
+                yield
+            finally:
+                _chunk_warnings = None
 
 
 def decode_images(
@@ -183,10 +218,18 @@ def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray
         raise _error("too_small", path, f"{width}x{height} pixels is {limit}")
     img.draft("RGB", (options.size, options.size))  # JPEG only: decode at a reduced scale
     img.load()
-    ImageOps.exif_transpose(img, in_place=True)  # no copy when there is no orientation to undo
+    if img.format != "JPEG" or any(key in img.info for key in _ORIENTATION_KEYS):
+        ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to undo
     rgb = _to_rgb(img, options.background)
     rgb = rgb.resize((options.size, options.size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if rgb.mode == "RGB":  # the bytes as they are: np.asarray's array interface costs more
+        return np.frombuffer(rgb.tobytes(), np.uint8).reshape(options.size, options.size, 3)
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+# Where a JPEG can carry an orientation (Image.getexif reads these): a JPEG with none of them
+# has orientation 1, so exif_transpose (a fifth of a small image's decoding) is skipped.
+_ORIENTATION_KEYS = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
 
 
 def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:

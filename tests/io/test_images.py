@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import os
 import subprocess
 import sys
@@ -377,3 +378,30 @@ def test_resolve_symlink_loop_is_unreadable(tree):
     with pytest.raises(ImageError) as info:
         resolve_image_path("loop.jpg", tree)
     assert info.value.reason == "unreadable"
+
+
+def test_notes_stay_with_their_file_when_a_chunk_is_decoded_at_once(tmp_path):
+    """One warnings context serves a whole chunk: each file still gets only its own notes."""
+    import struct
+    import zlib
+
+    from mmcli.io.decode import Noted, decode_jobs
+    from mmcli.io.images import ImageDecoder
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(buffer, "PNG")
+    data = buffer.getvalue()
+    body = struct.pack(">II", 0, 0)  # an acTL chunk with no frames: Pillow warns, decodes
+    chunk = struct.pack(">I", 8) + b"acTL" + body + struct.pack(">I", zlib.crc32(b"acTL" + body))
+    at = data.index(b"IDAT") - 4
+    (tmp_path / "w.png").write_bytes(data[:at] + chunk + data[at:])
+    Image.new("RGB", (16, 16)).save(tmp_path / "ok.png")
+    names = ["ok.png", "w.png", "ok.png", "w.png", "missing.png", "ok.png"]
+    decoder = ImageDecoder(ImageOptions(size=8))
+
+    results = [r for _, r in decode_jobs([(decoder, str(tmp_path / n)) for n in names])]
+
+    noted = [isinstance(r, Noted) for r in results]
+    assert noted == [False, True, False, True, False, False]
+    assert all(len(r.notes) == 1 and "w.png" in r.notes[0] for r in results if isinstance(r, Noted))
+    assert getattr(results[4], "reason", None) == "missing"
