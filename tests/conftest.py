@@ -70,8 +70,9 @@ def shared_folder(tmp_path_factory, name: str, build: Callable[[Path], None]) ->
         build(folder)
         return folder
     root = tmp_path_factory.getbasetemp().parent
-    folder = root / f"shared-{name}"
-    with open(root / f"shared-{name}.lock", "w") as lock:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:12]  # never a folder of another run
+    folder = root / f"shared-{name}-{run}"
+    with open(root / f"shared-{name}-{run}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / ".built").exists():
             shutil.rmtree(folder, ignore_errors=True)
