@@ -83,15 +83,12 @@ def test_a_kind_without_explainer_gets_shapley_and_one_with_gets_its_view(
 
 
 def test_multi_label_explains_each_label_and_the_global_view_splits_colour_and_mood(
-        runner, app, tmp_path):
-    """sample_data's labels split on '_': {red, blue} from the image, {happy, sad} from text."""
-    bundle = tmp_path / "bundle"
-    result = runner.invoke(app, ["train", str(SAMPLE), "--out", str(bundle), "--image-size",
-                                 "32", "--epochs", "25", "--seed", "0", "--quiet",
-                                 "--multi-label", "--label-delimiter", "_"])
-    assert result.exit_code == 0, result.stderr
+        runner, app, tmp_path, multi):
+    """sample_data's labels as sets ("red|happy", the multi-label bundle of tests/conftest.py):
+    {red, blue} from the image, {happy, sad} from the text."""
+    bundle, sets = multi["bundle"], multi["table"]
     out = tmp_path / "why"
-    result = runner.invoke(app, ["explain", str(bundle), str(SAMPLE), "--out", str(out),
+    result = runner.invoke(app, ["explain", str(bundle), str(sets), "--out", str(out),
                                  "--rows", "8", "-q"])
     assert result.exit_code == 0, result.stderr
     for r in _records(out):
@@ -99,7 +96,7 @@ def test_multi_label_explains_each_label_and_the_global_view_splits_colour_and_m
         assert _efficient(r)
         for part in r["per_label"].values():
             assert _efficient(r, part["shapley"], part["probability"], part["empty_probability"])
-    result = runner.invoke(app, ["evaluate", str(bundle), str(SAMPLE), "--report",
+    result = runner.invoke(app, ["evaluate", str(bundle), str(sets), "--report",
                                  str(tmp_path / "report"), "-q"])
     assert result.exit_code == 0, result.stderr
     table = json.loads(result.stdout)["modality_attribution"]

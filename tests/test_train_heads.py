@@ -147,20 +147,6 @@ def test_curves_png_is_a_valid_image_recorded_in_the_bundle(weighted_runs):
     assert "curves.png" in meta["files"]
 
 
-@pytest.fixture(scope="module")
-def multi(tmp_path_factory, runner, app) -> dict:
-    """A multi-label table from sample_data ("red_happy" -> "red|happy"), trained once."""
-    work = tmp_path_factory.mktemp("multi")
-    rows = [{**r, "label": r["label"].replace("_", "|")} for r in read_rows(SAMPLE)]
-    table = write_rows(work / "data.csv", with_images(rows))
-    out = work / "bundle"
-    result = runner.invoke(app, ["train", str(table), "--out", str(out), "--multi-label",
-                                 "--allow-outside-root", "--image-size", "32",
-                                 "--epochs", "25", "--seed", "0", "--quiet"])
-    assert result.exit_code == 0, result.stderr
-    return {"table": table, "bundle": out, "summary": json.loads(result.stdout), "rows": rows}
-
-
 def test_multi_label_bundle_has_labels_and_thresholds(multi):
     meta = json.loads((multi["bundle"] / "bundle.json").read_text())
     assert meta["labels"] == ["blue", "happy", "red", "sad"]
