@@ -58,8 +58,8 @@ def vectorize(texts: Sequence[str], step: TextStep) -> np.ndarray:
 
 def tabular_cells(cells: np.ndarray, step: TabularStep) -> dict[str, np.ndarray]:
     """``(batch, columns)`` cells (numeric columns first) to ``<m>__numbers``,
-    ``<m>__missing`` float32 and one ``<m>__category_<j>`` int64 ``(batch, 1)`` per
-    categorical column."""
+    ``<m>__missing`` float32 (only when there are numeric columns, as the export's inputs)
+    and one ``<m>__category_<j>`` int64 ``(batch, 1)`` per categorical column."""
     name = step.modality
     grid = np.asarray(cells, dtype=object).reshape(len(cells), -1)
     stripped = np.vectorize(lambda v: str(v if v is not None else "").strip(),
@@ -70,7 +70,7 @@ def tabular_cells(cells: np.ndarray, step: TabularStep) -> dict[str, np.ndarray]
     for (row, col), cell in np.ndenumerate(stripped[:, :count]):
         if NUMBER.fullmatch(cell) and abs(float(cell)) <= FLOAT32_MAX:  # else inf: missing
             numbers[row, col], missing[row, col] = np.float32(float(cell)), 0.0
-    out = {f"{name}__numbers": numbers, f"{name}__missing": missing}
+    out = {f"{name}__numbers": numbers, f"{name}__missing": missing} if count else {}
     for j, index in enumerate(step.indexes):
         column = [c or MISSING_TOKEN for c in stripped[:, count + j]]
         out[f"{name}__category_{j}"] = np.array([[index.get(c, 0)] for c in column], np.int64)

@@ -36,11 +36,12 @@ def encode(wave, config: ModelConfig, seed: int, name: str, fit: Any = None):
     """The audio encoder: spectrogram, SpecAugment (training only), the features centred
     ([0, 1] to [-2, 2]), three conv-LayerNorm-ReLU-maxpool blocks (16/32/64 filters; normalised
     over each example's whole feature map), a max over time (8 bands x 64
-    channels), a dense projection to ``embed_dim`` (no dropout here). ``fit`` is ``{"rate": Hz}``
-    (:meth:`AudioModality.encoder_settings`).
+    channels), a linear projection to ``embed_dim`` (no activation, no dropout here). ``fit``
+    is ``{"rate": Hz}`` (:meth:`AudioModality.encoder_settings`).
 
     Measured on avdigits (README "Audio columns"): the former average over time and
-    8-group norm on uncentred features stayed near chance through the CLI."""
+    8-group norm on uncentred features stayed near chance through the CLI, and so did a
+    ReLU projection (``benchmarks/results/audio_avdigits.md``)."""
     layers = keras.layers
     rate = int((fit or {}).get("rate", 16_000))
     x = spectrogram(wave, rate, name)
@@ -64,4 +65,10 @@ def encode(wave, config: ModelConfig, seed: int, name: str, fit: Any = None):
     # the zero padding and silence around it diluted an average.
     x = layers.MaxPooling2D((1, x.shape[2]), name=f"{name}_time_pool")(x)
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    return layers.Dense(config.embed_dim, activation="relu", name=f"{name}_embed")(x)
+    # Linear, not ReLU: at initialisation the pooled features of noisy speech barely differ
+    # between examples (across-example std ~0.05 of the within-example std on avdigits), so
+    # the first optimizer steps moved every ReLU unit's input below zero for every row; with
+    # all 64 units dead no gradient reached the encoder and audio stayed at chance for the
+    # whole run (avdigits beside small_cnn: own-head accuracy 0.10; audio alone with head
+    # dropout 0.2: 0.10). A linear projection cannot die: the same runs learn (0.88-0.97).
+    return layers.Dense(config.embed_dim, name=f"{name}_embed")(x)

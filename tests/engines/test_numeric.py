@@ -40,6 +40,15 @@ def test_tabular_cells_impute_flag_and_look_up():
     assert out["tabular__category_0"].tolist() == [[1], [2], [0]]
 
 
+def test_tabular_cells_of_categories_only_give_no_number_inputs():
+    # avdigits' lone `speaker` column: the export has no __numbers/__missing inputs then,
+    # and train's engine check raised KeyError on the ones the numpy side made
+    step = TabularStep("tabular", (), (("[UNK]", "george", "lucas"),))
+    out = tabular_cells(np.array([["lucas"], ["nobody"]], object), step)
+    assert sorted(out) == ["tabular__category_0"]
+    assert out["tabular__category_0"].tolist() == [[2], [0]]
+
+
 def test_numeric_inputs_stack_present_in_model_order_and_cast():
     contract = Contract(labels=("a", "b"), modalities=("image", "text"), inputs=(
         InputSpec("image", (2, 2, 3), "uint8"), InputSpec("text__vector", (2,), "float32"),
