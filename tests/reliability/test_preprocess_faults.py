@@ -48,8 +48,9 @@ def test_kill9_or_ctrl_c_during_a_forced_rewrite_keep_the_old_output(tmp_path):
 
     process, partial = start_slow(out, "--force")
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    output, err = process.communicate(timeout=60)
+    assert process.returncode == 130, f"exit {process.returncode}; stderr: {err[-1500:]!r}; " \
+        f"stdout: {output[-500:]!r}"
     assert err.strip().splitlines()[-1] == "mmcli: interrupted"
     assert tree(out) == old
     assert not partial.exists()

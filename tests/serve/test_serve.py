@@ -105,7 +105,19 @@ def test_concurrent_one_row_requests_read_together_equal_predict(server, trained
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert [answers[i].json()["records"][0] for i in range(len(rows))] == expected
+    got = [answers[i].json()["records"][0] for i in range(len(rows))]
+    # One-row requests are batched together as they arrive, not as predict batches the
+    # table: float32 sums over a different batch may move the 6th decimal by one unit.
+    assert [_rounding_free(r) for r in got] == [_rounding_free(r) for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        for label, value in theirs["probabilities"].items():
+            assert mine["probabilities"][label] == pytest.approx(value, abs=1.01e-6)
+
+
+def _rounding_free(record: dict) -> dict:
+    """A record less its probabilities (which may differ by one unit of the 6th decimal)."""
+    return {**{k: v for k, v in record.items() if k not in ("probability", "probabilities")},
+            "top_k": [t["label"] for t in record["top_k"]]}
 
 
 def test_metadata_health_and_docs(server, trained):
