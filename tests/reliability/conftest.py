@@ -37,7 +37,16 @@ def start(*args: str, slow_rows: bool = False, cwd: Path | None = None) -> subpr
         stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's signal handled by default and not blocked, as a
+    shell starts a foreground command. A pytest worker may have SIGINT ignored or blocked
+    (inherited by its children: the Ctrl-C test's run then finished with exit 0)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
