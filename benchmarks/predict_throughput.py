@@ -5,8 +5,9 @@ throughput, memory as rows grow, and cold-start cost.
 
 The bundle is trained on ../shared/data/fashion30 (image + text, 30 classes) with every
 model default (frozen MobileNet 0.25 at the default 64 px with ImageNet weights, `bow` text,
-gated fusion; ``--epochs 3`` only bounds the run and changes nothing in the model). The
-ImageNet weights come from ../shared/weights through a temporary Keras cache. Then:
+late fusion with an auxiliary head per modality; ``--epochs 3`` only bounds the run and
+changes nothing in the model). The ImageNet weights come from ../shared/weights through a
+temporary Keras cache. Then:
 
 1. Throughput (rows/s): every fashion30 row predicted (the whole command, start-up included).
 2. Peak RSS of ``mmcli predict`` on tables of ``--sizes`` rows cycling over fashion30's
