@@ -4,7 +4,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := .demo
-DEMO_EPOCHS ?= 25
 
 .PHONY: demo demo-two demo-four test test-fast lint clean sample-data
 
@@ -22,7 +21,7 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	rm -rf $(DEMO)/four && mkdir -p $(DEMO)/four
 	$(VENV)/bin/mmcli preprocess sample_data/four.csv --out $(DEMO)/four/prepared > $(DEMO)/four/preprocess.json
-	$(VENV)/bin/mmcli train $(DEMO)/four/prepared --out $(DEMO)/four/bundle --seed 0 --epochs $(DEMO_EPOCHS)
+	$(VENV)/bin/mmcli train $(DEMO)/four/prepared --out $(DEMO)/four/bundle --seed 0
 	$(VENV)/bin/mmcli evaluate $(DEMO)/four/bundle $(DEMO)/four/prepared > $(DEMO)/four/metrics.json
 	$(VENV)/bin/mmcli predict $(DEMO)/four/bundle sample_data/four.csv --format jsonl --out $(DEMO)/four/predictions.jsonl
 	@echo "--- metrics on the test split ($(DEMO)/four/metrics.json) ---"
