@@ -66,7 +66,8 @@ def run_evaluation(
         attribution: also compute ``modality_attribution`` (``--report``): the mean absolute
             Shapley value of each modality for each class, over the rows of that class
             (:func:`mmcli.model.explain.run.mean_attribution`; models with several modalities).
-        rejects: called with the path of the data's rejects.csv while it exists (to copy it).
+        rejects: called with the path of a rejects.csv holding the data's lines (every
+            part's, in table order, for several prepared folders) while it exists (to copy it).
 
     Returns:
         An :class:`Evaluation`; its metrics are the task's scores (:meth:`Task.evaluate`) and
@@ -119,9 +120,21 @@ def run_evaluation(
                 model, dataset, indices, modalities, truth, labels, max(batch, 64),
                 bundle.config.prep)
         result.update(input_reports(model, dataset, indices, modalities, bundle.config.prep))
-        if rejects is not None:
-            rejects(dataset.folder / layout.REJECTS_FILE)
+        if rejects is not None:  # every part's lines, for several prepared folders
+            rejects(_write_rejects(dataset, Path(work) / layout.REJECTS_FILE))
     return Evaluation(result, labels, rows, targets, proba, task)
+
+
+def _write_rejects(dataset: Dataset, path: Path) -> Path:
+    """The data's rejects.csv lines (:meth:`Dataset.reject_lines`) written to ``path``."""
+    import csv
+
+    lines = dataset.reject_lines()  # read before ``path`` is opened, which may be one of them
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(layout.REJECT_COLUMNS)
+        writer.writerows(lines)
+    return path
 
 
 def data_issues(dataset: Dataset) -> dict[str, Any]:
