@@ -11,12 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcli.config import PrepConfig
 from mmcli.data.coverage import Coverage
 from mmcli.data.dataset import reject_lines
-from mmcli.data.rows import Row
+from mmcli.data.rows import Issue, Row
+from mmcli.modalities.tabular import unseen_values
 
 EXAMPLES = 5  # lines kept for the stderr summary
 MALFORMED = "malformed_row"  # the reason of a line the table reader could not parse
+UNSEEN = "unseen_category"  # a category the model never saw in training (action noted)
 
 
 @dataclass
@@ -64,3 +67,18 @@ def example_line(line: list[Any]) -> str:
     where = f"row {row}" if row != "" else "no row"
     return (f"{where} (id {row_id}) {column + ': ' if column else ''}{reason} ({action})"
             + (f": {message}" if message else ""))
+
+
+def with_unseen(row: Row, categories: Mapping[str, tuple[frozenset[str], ...]],
+                prep: PrepConfig) -> Row:
+    """``row`` with an ``unseen_category`` issue (action ``noted``: the row is used, the cell
+    read as the out-of-vocabulary value) for each categorical cell outside its training
+    vocabulary (``categories``: per tabular modality, one vocabulary per categorical column,
+    :class:`mmcli.api.engine.Runner`). A rejected row is returned as it is."""
+    if row.rejected or not categories:
+        return row
+    found = [Issue(column, UNSEEN, "noted", f"{cell[:40]!r} was never seen in training: "
+                   "read as unknown")
+             for name, known in categories.items()
+             for column, cell in unseen_values(row.values.get(name), prep, known)]
+    return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
