@@ -143,8 +143,10 @@ def usable(rows: Sequence[Row]) -> list[Row]:
 
 def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             top_k: int) -> list[dict[str, Any]]:
-    """One record per row, as ``mmcli predict`` writes it; ``proba`` holds the usable rows'
-    probabilities, in order ``(len(usable(rows)), classes)``."""
+    """One record per row, as ``mmcli predict`` writes it, plus ``issues``: the row's
+    rejects.csv lines as predict's ``--rejects`` writes them (:func:`issue_fields`; an
+    empty list when none); ``proba`` holds the usable rows' probabilities, in order
+    ``(len(usable(rows)), classes)``."""
     task, labels = bundle.task, bundle.labels
     extra = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
     out, position = [], 0
@@ -156,5 +158,13 @@ def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             position += 1
         for name in extra:  # image_2_present ... after the usual fields, as predict does
             record[present_column(name)] = record["error"] is None and row.present(name)
+        record["issues"] = issue_fields(row)
         out.append(record)
     return out
+
+
+def issue_fields(row: Row) -> list[dict[str, str]]:
+    """A row's problems, one ``{column, reason, action, message}`` per rejects.csv line of
+    the row (``column`` empty for the row itself, e.g. ``no_modality``)."""
+    return [{"column": i.column, "reason": i.reason, "action": i.action, "message": i.message}
+            for i in row.issues]
