@@ -164,3 +164,19 @@ def test_serve_records_carry_each_rows_issues_and_health_counts_them(tab):
     assert health["rows"] == len(EDGE)
     assert health["issues"] == dict(sorted(Counter(
         f"{i['action']}:{i['reason']}" for r in expected for i in r["issues"]).items()))
+
+
+def test_explain_records_name_each_rows_issues_as_predict_reports_them(tab):
+    records, _, _ = _predict(tab, "tf")
+    expected = {r["id"]: r["issues"]
+                for r in with_issues(records, tab["folder"] / "rejects-tf.csv")}
+    out = tab["folder"] / "explained"
+    result = tab["runner"].invoke(tab["app"], ["explain", str(tab["bundle"]), str(tab["edge"]),
+                                               "--out", str(out), "--rows", "20", "--quiet",
+                                               "--force"])
+    assert result.exit_code == 0, result.stderr
+    explained = [json.loads(line) for line in (out / "explanations.jsonl").open()]
+    assert [r["id"] for r in explained] == [r["id"] for r in records if r["error"] is None]
+    for record in explained:
+        assert record["issues"] == expected[record["id"]], record["id"]
+    assert any(i["reason"] == "unseen_category" for r in explained for i in r["issues"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from mmcli.modalities.tabular import unseen_values
 EXAMPLES = 5  # lines kept for the stderr summary
 MALFORMED = "malformed_row"  # the reason of a line the table reader could not parse
 UNSEEN = "unseen_category"  # a category the model never saw in training (action noted)
+# A tabular modality -> per categorical column, the values seen in training (its vocabulary).
+Categories = Mapping[str, tuple[frozenset[str], ...]]
 
 
 @dataclass
@@ -69,16 +71,38 @@ def example_line(line: list[Any]) -> str:
             + (f": {message}" if message else ""))
 
 
-def with_unseen(row: Row, categories: Mapping[str, tuple[frozenset[str], ...]],
-                prep: PrepConfig) -> Row:
-    """``row`` with an ``unseen_category`` issue (action ``noted``: the row is used, the cell
-    read as the out-of-vocabulary value) for each categorical cell outside its training
-    vocabulary (``categories``: per tabular modality, one vocabulary per categorical column,
-    :class:`mmcli.api.engine.Runner`). A rejected row is returned as it is."""
+def unseen_issues(values: Mapping[str, Any], categories: Categories,
+                  prep: PrepConfig) -> list[Issue]:
+    """An ``unseen_category`` issue (action ``noted``: the row is used, the cell read as the
+    out-of-vocabulary value) for each categorical cell of a row's ``values`` (by modality)
+    outside its training vocabulary (``categories``: per tabular modality, one vocabulary
+    per categorical column, as :class:`mmcli.api.engine.Runner` holds them)."""
+    return [Issue(column, UNSEEN, "noted", f"{cell[:40]!r} was never seen in training: "
+                  "read as unknown")
+            for name, known in categories.items()
+            for column, cell in unseen_values(values.get(name), prep, known)]
+
+
+def with_unseen(row: Row, categories: Categories, prep: PrepConfig) -> Row:
+    """``row`` with its :func:`unseen_issues` added (a rejected row is returned as it is)."""
     if row.rejected or not categories:
         return row
-    found = [Issue(column, UNSEEN, "noted", f"{cell[:40]!r} was never seen in training: "
-                   "read as unknown")
-             for name, known in categories.items()
-             for column, cell in unseen_values(row.values.get(name), prep, known)]
+    found = unseen_issues(row.values, categories, prep)
     return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
+
+
+def issue_dicts(issues: Iterable[Issue]) -> list[dict[str, str]]:
+    """A row's problems as records carry them (serve's and explain's ``issues``): one
+    ``{column, reason, action, message}`` per rejects.csv line (``column`` empty for the row
+    itself, e.g. ``no_modality``)."""
+    return [{"column": i.column, "reason": i.reason, "action": i.action, "message": i.message}
+            for i in issues]
+
+
+def lines_by_row(lines: Iterable[Sequence[str]]) -> dict[tuple[str, str], list[Issue]]:
+    """A prepared dataset's rejects.csv lines (:meth:`Dataset.reject_lines`) as issues by
+    ``(row, id)`` (strings, as written)."""
+    out: dict[tuple[str, str], list[Issue]] = {}
+    for row, row_id, column, reason, action, message in lines:
+        out.setdefault((row, row_id), []).append(Issue(column, reason, action, message))
+    return out

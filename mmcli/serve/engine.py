@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-    from mmcli.api.engine import Categories
+    from mmcli.api.row_issues import Categories
     from mmcli.bundle import Bundle
     from mmcli.config import PrepConfig
     from mmcli.data.rows import Row

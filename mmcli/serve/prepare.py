@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mmcli import modalities
 from mmcli.api.predict import error_record, prediction_record
 from mmcli.api.reading import ChunkReader
+from mmcli.api.row_issues import issue_dicts
 from mmcli.config import PrepConfig, replace
 from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
@@ -144,7 +145,7 @@ def usable(rows: Sequence[Row]) -> list[Row]:
 def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             top_k: int) -> list[dict[str, Any]]:
     """One record per row, as ``mmcli predict`` writes it, plus ``issues``: the row's
-    rejects.csv lines as predict's ``--rejects`` writes them (:func:`issue_fields`; an
+    rejects.csv lines as predict's ``--rejects`` writes them (:func:`issue_dicts`; an
     empty list when none); ``proba`` holds the usable rows' probabilities, in order
     ``(len(usable(rows)), classes)``."""
     task, labels = bundle.task, bundle.labels
@@ -158,13 +159,6 @@ def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             position += 1
         for name in extra:  # image_2_present ... after the usual fields, as predict does
             record[present_column(name)] = record["error"] is None and row.present(name)
-        record["issues"] = issue_fields(row)
+        record["issues"] = issue_dicts(row.issues)
         out.append(record)
     return out
-
-
-def issue_fields(row: Row) -> list[dict[str, str]]:
-    """A row's problems, one ``{column, reason, action, message}`` per rejects.csv line of
-    the row (``column`` empty for the row itself, e.g. ``no_modality``)."""
-    return [{"column": i.column, "reason": i.reason, "action": i.action, "message": i.message}
-            for i in row.issues]
