@@ -73,7 +73,8 @@ def tab(tmp_path_factory) -> dict:
     assert result.exit_code == 0, result.stderr
     result = runner.invoke(app, ["export", str(bundle), "--format", "onnx", "--quiet"])
     assert result.exit_code == 0, result.stderr
-    edge = _write(folder / "edge.csv", [[*row, "hi"] for row in EDGE])
+    edge = _write(folder / "edge.csv", [[*row, "lo" if k % 2 else "hi"]
+                                        for k, row in enumerate(EDGE)])
     return {"bundle": bundle, "edge": edge, "runner": runner, "app": app, "folder": folder}
 
 
@@ -180,3 +181,18 @@ def test_explain_records_name_each_rows_issues_as_predict_reports_them(tab):
     for record in explained:
         assert record["issues"] == expected[record["id"]], record["id"]
     assert any(i["reason"] == "unseen_category" for r in explained for i in r["issues"])
+
+
+def test_evaluate_rejects_name_the_rows_whose_categories_were_unseen(tab):
+    rejects = tab["folder"] / "evaluate-rejects.csv"
+    result = tab["runner"].invoke(tab["app"], ["evaluate", str(tab["bundle"]), str(tab["edge"]),
+                                               "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    unseen = [(x["id"], x["column"], x["action"]) for x in lines
+              if x["reason"] == "unseen_category"]
+    assert unseen == [(i, "colour", "noted") for i in sorted(UNSEEN, key=lambda i: int(i[1:]))]
+    assert metrics["unseen_categories"] == {"colour": len(unseen)}
+    assert {x["id"] for x in lines if x["reason"] == "out_of_range"} == OUT_OF_RANGE
