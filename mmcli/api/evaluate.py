@@ -143,21 +143,14 @@ def _write_rejects(lines: list[list[str]], path: Path) -> Path:
 def _unseen_lines(model, bundle, dataset: Dataset, indices: np.ndarray) -> list[list[str]]:
     """A rejects line (``unseen_category``, action ``noted``) for each categorical cell of
     the scored rows never seen in training (the cells ``unseen_categories`` counts)."""
-    from mmcli.api.row_issues import unseen_issues
-    from mmcli.model.tabular_encoders import vocabularies
+    from mmcli.api.row_issues import unseen_in_examples
 
-    prep = bundle.config.prep
-    tabular = [m for m in bundle.modalities
-               if modality_of(m).kind == "tabular" and m in dataset.modalities]
-    if not tabular:
-        return []
     frame = dataset.examples.iloc[indices]
-    categories = {m: vocabularies(model, m, prep) for m in tabular}
-    values = {m: modality_of(m).from_examples(m, frame, prep) for m in tabular}
     keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
     return [[str(row), str(row_id), i.column, i.reason, i.action, i.message]
-            for r, (row, row_id) in enumerate(keys)
-            for i in unseen_issues({m: v[r] for m, v in values.items()}, categories, prep)]
+            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
+                                            strict=True)
+            for i in found]
 
 
 def data_issues(dataset: Dataset) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from mmcli.api.evaluate import _check_compatible, data_issues
-from mmcli.api.row_issues import issue_dicts, lines_by_row, unseen_issues
+from mmcli.api.row_issues import issue_dicts, lines_by_row, unseen_in_examples
 from mmcli.api.source import open_source
 from mmcli.bundle import Bundle, load_model, read_bundle
 from mmcli.config import replace
 from mmcli.errors import DataError, UsageError
 from mmcli.io.atomic import atomic_dir, check_writable
-from mmcli.modalities import modality_of, present_column
+from mmcli.modalities import present_column
 
 RECORDS_FILE = "explanations.jsonl"
 PAGE_FILE = "index.html"
@@ -192,17 +192,10 @@ def _choose(bundle: Bundle, full: np.ndarray, truth, target: str) -> np.ndarray:
 def _issues(model, bundle: Bundle, frame, lines) -> list[list[dict[str, str]]]:
     """Each row's problems (:func:`mmcli.api.row_issues.issue_dicts`): its rejects.csv lines
     (``lines``, by row and id) and its categories unseen in training."""
-    from mmcli.model.tabular_encoders import vocabularies
-
-    prep = bundle.config.prep
-    tabular = [m for m in bundle.modalities if modality_of(m).kind == "tabular"]
-    categories = {m: vocabularies(model, m, prep) for m in tabular}
-    values = {m: modality_of(m).from_examples(m, frame, prep) for m in tabular
-              if m in frame.columns}
     keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
-    return [issue_dicts([*lines.get((str(row), str(row_id)), ()), *unseen_issues(
-        {m: v[r] for m, v in values.items()}, categories, prep)])
-            for r, (row, row_id) in enumerate(keys)]
+    return [issue_dicts([*lines.get((str(row), str(row_id)), ()), *found])
+            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
+                                            strict=True)]
 
 
 def _round(values) -> dict[str, float]:

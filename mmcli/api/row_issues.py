@@ -106,3 +106,20 @@ def lines_by_row(lines: Iterable[Sequence[str]]) -> dict[tuple[str, str], list[I
     for row, row_id, column, reason, action, message in lines:
         out.setdefault((row, row_id), []).append(Issue(column, reason, action, message))
     return out
+
+
+def unseen_in_examples(model, bundle, frame) -> list[list[Issue]]:
+    """For each row of a prepared dataset's examples ``frame``, its :func:`unseen_issues`
+    against the vocabularies of the Keras ``model`` of ``bundle`` (evaluate, explain)."""
+    from mmcli.modalities import modality_of
+    from mmcli.model.tabular_encoders import vocabularies
+
+    prep = bundle.config.prep
+    tabular = [m for m in bundle.modalities
+               if modality_of(m).kind == "tabular" and m in frame.columns]
+    if not tabular:
+        return [[] for _ in range(len(frame))]
+    categories = {m: vocabularies(model, m, prep) for m in tabular}
+    values = {m: modality_of(m).from_examples(m, frame, prep) for m in tabular}
+    return [unseen_issues({m: v[r] for m, v in values.items()}, categories, prep)
+            for r in range(len(frame))]

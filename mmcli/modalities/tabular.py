@@ -162,13 +162,12 @@ class TabularModality(Modality):
             out, notes = [], []
             for column, cell in zip(numeric, cells, strict=False):
                 number = None if is_missing(cell) else parse_number(cell)
-                if number is None and not is_missing(cell) and not overflows(cell):
-                    notes.append(Fault("not_a_number", f"{str(cell)[:40]!r} is not a number: "
-                                       "treated as missing", column))
-                elif number is None and not is_missing(cell) or (
-                        number is not None and abs(number) > FLOAT32_MAX):  # 1e400, 1e39
-                    notes.append(Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the "
-                                       "model's float32 range: treated as missing", column))
+                if number is None and not is_missing(cell):  # 1e400 overflows a float
+                    notes.append(_out_of_range(cell, column) if overflows(cell) else Fault(
+                        "not_a_number", f"{str(cell)[:40]!r} is not a number: treated as "
+                        "missing", column))
+                elif number is not None and abs(number) > FLOAT32_MAX:  # 1e39
+                    notes.append(_out_of_range(cell, column))
                     number = None
                 out.append("" if number is None else repr(number))
             out += ["" if is_missing(c) else str(c).strip() for c in cells[len(numeric):]]
@@ -229,16 +228,19 @@ class TabularModality(Modality):
         return TabularFit(fits_n, fits_c, len(values))
 
 
+def _out_of_range(cell: Any, column: str) -> Fault:
+    return Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the model's float32 range: "
+                 "treated as missing", column)
+
+
 def unseen_cells(values: Sequence[Any], config: PrepConfig,
                  vocabularies: Sequence[frozenset[str]]) -> dict[str, int]:
     """Per categorical column, how many of the rows' non-empty cells (``values``: the
     modality's row values, None when absent) are outside its training vocabulary."""
-    numeric, categorical = len(config.numeric_col or ()), tuple(config.category_col or ())
-    counts = dict.fromkeys(categorical, 0)
+    counts = dict.fromkeys(config.category_col or (), 0)
     for value in values:
-        for j, (column, known) in enumerate(zip(categorical, vocabularies, strict=False)):
-            cell = value[numeric + j] if value is not None else ""
-            counts[column] += bool(cell) and cell not in known
+        for column, _ in unseen_values(value, config, vocabularies):
+            counts[column] += 1
     return counts
 
 
