@@ -4,12 +4,13 @@ hold done in numpy (:mod:`mmcli.engines`). Only the ``tf`` engine imports Tensor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mmcli import layout, modalities
+from mmcli.api.row_issues import Categories
 from mmcli.bundle import Bundle
 from mmcli.config import PrepConfig
 from mmcli.errors import UsageError
@@ -19,8 +20,6 @@ ENGINES = ("auto", "tf", "lite", "onnx")
 AUTO_ORDER = ("lite", "onnx")
 
 Engine = Callable[[Sequence, PrepConfig], np.ndarray]  # (rows, prep) -> probabilities
-# A tabular modality -> per categorical column, the values seen in training (its vocabulary).
-Categories = Mapping[str, tuple[frozenset[str], ...]]
 
 
 @dataclass(frozen=True)

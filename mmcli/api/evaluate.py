@@ -66,7 +66,10 @@ def run_evaluation(
         attribution: also compute ``modality_attribution`` (``--report``): the mean absolute
             Shapley value of each modality for each class, over the rows of that class
             (:func:`mmcli.model.explain.run.mean_attribution`; models with several modalities).
-        rejects: called with the path of the data's rejects.csv while it exists (to copy it).
+        rejects: called with the path of a rejects.csv holding the data's lines (every
+            part's, in table order, for several prepared folders), then an
+            ``unseen_category`` line per categorical cell of a scored row never seen in
+            training, while it exists (to copy it).
 
     Returns:
         An :class:`Evaluation`; its metrics are the task's scores (:meth:`Task.evaluate`) and
@@ -119,9 +122,35 @@ def run_evaluation(
                 model, dataset, indices, modalities, truth, labels, max(batch, 64),
                 bundle.config.prep)
         result.update(input_reports(model, dataset, indices, modalities, bundle.config.prep))
-        if rejects is not None:
-            rejects(dataset.folder / layout.REJECTS_FILE)
+        if rejects is not None:  # every part's lines, then the scored rows' unseen categories
+            rejects(_write_rejects([*dataset.reject_lines(),
+                                    *_unseen_lines(model, bundle, dataset, indices)],
+                                   Path(work) / layout.REJECTS_FILE))
     return Evaluation(result, labels, rows, targets, proba, task)
+
+
+def _write_rejects(lines: list[list[str]], path: Path) -> Path:
+    """``lines`` written to ``path`` as a rejects.csv."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(layout.REJECT_COLUMNS)
+        writer.writerows(lines)
+    return path
+
+
+def _unseen_lines(model, bundle, dataset: Dataset, indices: np.ndarray) -> list[list[str]]:
+    """A rejects line (``unseen_category``, action ``noted``) for each categorical cell of
+    the scored rows never seen in training (the cells ``unseen_categories`` counts)."""
+    from mmcli.api.row_issues import unseen_in_examples
+
+    frame = dataset.examples.iloc[indices]
+    keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
+    return [[str(row), str(row_id), i.column, i.reason, i.action, i.message]
+            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
+                                            strict=True)
+            for i in found]
 
 
 def data_issues(dataset: Dataset) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mmcli.api.evaluate import _check_compatible, data_issues
+from mmcli.api.row_issues import issue_dicts, lines_by_row, unseen_in_examples
 from mmcli.api.source import open_source
 from mmcli.bundle import Bundle, load_model, read_bundle
 from mmcli.config import replace
@@ -105,6 +106,7 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
         from mmcli.model.explain.run import explain_batch
 
         rows = []
+        lines = lines_by_row(dataset.reject_lines())  # each row's problems, every part's
         for start in range(0, len(indices), options.batch_size):
             chunk = indices[start:start + options.batch_size]
             frame = dataset.examples.iloc[chunk]
@@ -112,8 +114,9 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
             inputs = dataset_inputs(dataset, chunk, names, bundle.config.prep)
             done = explain_batch(context, inputs,
                                  lambda full, t=truth: _choose(bundle, full, t, options.target))
-            rows += [_record(bundle, frame.iloc[r], done, r, truth, options.target)
-                     for r in range(len(chunk))]
+            issues = _issues(model, bundle, frame, lines)
+            rows += [{**_record(bundle, frame.iloc[r], done, r, truth, options.target),
+                      "issues": issues[r]} for r in range(len(chunk))]
         methods = done.methods
         read = data_issues(dataset)
     with atomic_dir(out, force=force) as tmp:
@@ -184,6 +187,15 @@ def _choose(bundle: Bundle, full: np.ndarray, truth, target: str) -> np.ndarray:
         chosen.append(int(np.argmax(np.where(allowed, full[r], -1.0))) if allowed.any()
                       else int(np.argmax(full[r])))
     return np.array(chosen, np.int64)
+
+
+def _issues(model, bundle: Bundle, frame, lines) -> list[list[dict[str, str]]]:
+    """Each row's problems (:func:`mmcli.api.row_issues.issue_dicts`): its rejects.csv lines
+    (``lines``, by row and id) and its categories unseen in training."""
+    keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
+    return [issue_dicts([*lines.get((str(row), str(row_id)), ()), *found])
+            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
+                                            strict=True)]
 
 
 def _round(values) -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mmcli.api.row_issues import IssueTally
+from mmcli.api.row_issues import IssueTally, with_unseen
 from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs
@@ -101,7 +101,8 @@ def predict_chunks(
     A row that cannot be used (unparseable, or no usable image nor text) is not skipped: its
     record has ``label`` None and an ``error`` message, and ``summary.errors`` counts it. With
     ``strict`` the first such row raises instead. Every problem of a row (a masked input and
-    why, a tabular cell imputed, an id not in the join table ...) is a rejects.csv line in
+    why, a tabular cell imputed, a category unseen in training (``unseen_category``, action
+    ``noted``), an id not in the join table ...) is a rejects.csv line in
     ``summary.tally`` (counted by ``action:reason``; its ``sink`` receives each line).
 
     Raises:
@@ -141,7 +142,9 @@ def predict_chunks(
                 on_start(None)
             model = open_engine(bundle, engine)
         kept = _kept_values(table.frame, summary.kept_names)
-        for batch in _batches(read.rows, batch_size):
+        prep = read.reading.prep
+        rows = (with_unseen(row, model.categories, prep) for row in read.rows)
+        for batch in _batches(rows, batch_size):
             proba = run(batch, read.reading.prep)
             position = 0
             for row in batch:

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmcli.config import PrepConfig
 from mmcli.data.coverage import Coverage
 from mmcli.data.dataset import reject_lines
-from mmcli.data.rows import Row
+from mmcli.data.rows import Issue, Row
+from mmcli.modalities.tabular import unseen_values
 
 EXAMPLES = 5  # lines kept for the stderr summary
 MALFORMED = "malformed_row"  # the reason of a line the table reader could not parse
+UNSEEN = "unseen_category"  # a category the model never saw in training (action noted)
+# A tabular modality -> per categorical column, the values seen in training (its vocabulary).
+Categories = Mapping[str, tuple[frozenset[str], ...]]
 
 
 @dataclass
@@ -64,3 +69,57 @@ def example_line(line: list[Any]) -> str:
     where = f"row {row}" if row != "" else "no row"
     return (f"{where} (id {row_id}) {column + ': ' if column else ''}{reason} ({action})"
             + (f": {message}" if message else ""))
+
+
+def unseen_issues(values: Mapping[str, Any], categories: Categories,
+                  prep: PrepConfig) -> list[Issue]:
+    """An ``unseen_category`` issue (action ``noted``: the row is used, the cell read as the
+    out-of-vocabulary value) for each categorical cell of a row's ``values`` (by modality)
+    outside its training vocabulary (``categories``: per tabular modality, one vocabulary
+    per categorical column, as :class:`mmcli.api.engine.Runner` holds them)."""
+    return [Issue(column, UNSEEN, "noted", f"{cell[:40]!r} was never seen in training: "
+                  "read as unknown")
+            for name, known in categories.items()
+            for column, cell in unseen_values(values.get(name), prep, known)]
+
+
+def with_unseen(row: Row, categories: Categories, prep: PrepConfig) -> Row:
+    """``row`` with its :func:`unseen_issues` added (a rejected row is returned as it is)."""
+    if row.rejected or not categories:
+        return row
+    found = unseen_issues(row.values, categories, prep)
+    return dataclasses.replace(row, issues=(*row.issues, *found)) if found else row
+
+
+def issue_dicts(issues: Iterable[Issue]) -> list[dict[str, str]]:
+    """A row's problems as records carry them (serve's and explain's ``issues``): one
+    ``{column, reason, action, message}`` per rejects.csv line (``column`` empty for the row
+    itself, e.g. ``no_modality``)."""
+    return [{"column": i.column, "reason": i.reason, "action": i.action, "message": i.message}
+            for i in issues]
+
+
+def lines_by_row(lines: Iterable[Sequence[str]]) -> dict[tuple[str, str], list[Issue]]:
+    """A prepared dataset's rejects.csv lines (:meth:`Dataset.reject_lines`) as issues by
+    ``(row, id)`` (strings, as written)."""
+    out: dict[tuple[str, str], list[Issue]] = {}
+    for row, row_id, column, reason, action, message in lines:
+        out.setdefault((row, row_id), []).append(Issue(column, reason, action, message))
+    return out
+
+
+def unseen_in_examples(model, bundle, frame) -> list[list[Issue]]:
+    """For each row of a prepared dataset's examples ``frame``, its :func:`unseen_issues`
+    against the vocabularies of the Keras ``model`` of ``bundle`` (evaluate, explain)."""
+    from mmcli.modalities import modality_of
+    from mmcli.model.tabular_encoders import vocabularies
+
+    prep = bundle.config.prep
+    tabular = [m for m in bundle.modalities
+               if modality_of(m).kind == "tabular" and m in frame.columns]
+    if not tabular:
+        return [[] for _ in range(len(frame))]
+    categories = {m: vocabularies(model, m, prep) for m in tabular}
+    values = {m: modality_of(m).from_examples(m, frame, prep) for m in tabular}
+    return [unseen_issues({m: v[r] for m, v in values.items()}, categories, prep)
+            for r in range(len(frame))]

@@ -174,6 +174,15 @@ class Dataset:
         """Every shard of every modality (for fingerprints)."""
         return [shard for shards in self.shards.values() for shard in shards]
 
+    def reject_lines(self) -> list[list[str]]:
+        """The lines of the data's rejects.csv (without the header), as strings; a folder
+        without one (an older format) has none."""
+        path = self.folder / layout.REJECTS_FILE
+        if not path.is_file():
+            return []
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.reader(handle))[1:]
+
     def values(self, name: str, indices: Sequence[int], prep: PrepConfig | None = None):
         """One modality's model input for the given example positions, as one batch array.
 

@@ -80,6 +80,22 @@ class PartsDataset(Dataset):
     def all_shards(self) -> list[np.ndarray]:
         return [shard for part in self.parts for shard in part.all_shards()]
 
+    def reject_lines(self) -> list[list[str]]:
+        """Every part's rejects.csv lines (without the header) in table order: one table's
+        parts together (in the order the tables came), its lines about no row first (a
+        ``--join`` table's ``only_in_join``, written in part 1), then by row number; a row's
+        own lines in the order they were written. The N parts of a table give the lines of
+        the whole table prepared at once."""
+        groups: dict[str, int] = {}
+        keyed = []
+        for part in self.parts:
+            group = groups.setdefault(part.schema.sha256, len(groups))
+            for line in part.reject_lines():
+                row = int(line[0]) if line[0].isdigit() else 0
+                keyed.append(((group, row), line))
+        keyed.sort(key=lambda item: item[0])  # stable: a row's lines keep their order
+        return [line for _, line in keyed]
+
     def values(self, name: str, indices: Sequence[int], prep=None):
         indices = np.asarray(indices, dtype=np.int64)
         if name not in self.schema.modalities or not self.parts[0].shards.get(name):

@@ -25,6 +25,13 @@ def parse_number(cell: Any) -> float | None:
     return None
 
 
+def overflows(cell: Any) -> bool:
+    """Whether a cell is written as a plain decimal number too large for a float (``1e400``,
+    ``-1e999``): a number out of range rather than text that is no number."""
+    return isinstance(cell, str) and bool(NUMBER.fullmatch(cell)) and \
+        not math.isfinite(float(cell))
+
+
 FLOAT32_MAX = 3.4028234663852886e38  # the model computes in float32: a larger number is inf
 
 # A column is numeric when its non-empty cells are numbers but for a few placeholder tokens

@@ -12,8 +12,8 @@ short strings, repeating (distinct values at most half the non-empty cells). Det
 A row's value is a tuple of strings, numeric columns first: a number in canonical form or
 ``""`` (missing), a category stripped or ``""``. A non-empty cell of a numeric column that is
 not a number (``"unknown"``, ``n/a``, ``NA``: cells are read verbatim) is treated as missing
-and reported (``not_a_number``, action ``imputed``), as is a number beyond float32
-(``out_of_range``: the model would see infinity). A row
+and reported (``not_a_number``, action ``imputed``), as is a number beyond float32,
+``1e39`` or ``1e400`` (``out_of_range``: the model would see infinity). A row
 whose tabular cells are all empty has ``tabular`` absent. The value is stored as JSON in the
 ``tabular`` column of ``examples.parquet``; the model takes the raw cells (a string per
 column) and fits its statistics on the training rows (:mod:`mmcli.model.tabular_encoders`).
@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmcli.modalities.base import Fault, Modality, Outcome, Ready, TableContext
-from mmcli.modalities.numbers import FLOAT32_MAX, mostly_numbers, parse_number, unused_reason
+from mmcli.modalities.numbers import (
+    FLOAT32_MAX,
+    mostly_numbers,
+    overflows,
+    parse_number,
+    unused_reason,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,12 +162,12 @@ class TabularModality(Modality):
             out, notes = [], []
             for column, cell in zip(numeric, cells, strict=False):
                 number = None if is_missing(cell) else parse_number(cell)
-                if number is None and not is_missing(cell):
-                    notes.append(Fault("not_a_number", f"{str(cell)[:40]!r} is not a number: "
-                                       "treated as missing", column))
-                elif number is not None and abs(number) > FLOAT32_MAX:
-                    notes.append(Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the "
-                                       "model's float32 range: treated as missing", column))
+                if number is None and not is_missing(cell):  # 1e400 overflows a float
+                    notes.append(_out_of_range(cell, column) if overflows(cell) else Fault(
+                        "not_a_number", f"{str(cell)[:40]!r} is not a number: treated as "
+                        "missing", column))
+                elif number is not None and abs(number) > FLOAT32_MAX:  # 1e39
+                    notes.append(_out_of_range(cell, column))
                     number = None
                 out.append("" if number is None else repr(number))
             out += ["" if is_missing(c) else str(c).strip() for c in cells[len(numeric):]]
@@ -222,17 +228,32 @@ class TabularModality(Modality):
         return TabularFit(fits_n, fits_c, len(values))
 
 
+def _out_of_range(cell: Any, column: str) -> Fault:
+    return Fault("out_of_range", f"{str(cell)[:40]!r} is beyond the model's float32 range: "
+                 "treated as missing", column)
+
+
 def unseen_cells(values: Sequence[Any], config: PrepConfig,
                  vocabularies: Sequence[frozenset[str]]) -> dict[str, int]:
     """Per categorical column, how many of the rows' non-empty cells (``values``: the
     modality's row values, None when absent) are outside its training vocabulary."""
-    numeric, categorical = len(config.numeric_col or ()), tuple(config.category_col or ())
-    counts = dict.fromkeys(categorical, 0)
+    counts = dict.fromkeys(config.category_col or (), 0)
     for value in values:
-        for j, (column, known) in enumerate(zip(categorical, vocabularies, strict=False)):
-            cell = value[numeric + j] if value is not None else ""
-            counts[column] += bool(cell) and cell not in known
+        for column, _ in unseen_values(value, config, vocabularies):
+            counts[column] += 1
     return counts
+
+
+def unseen_values(value: Any, config: PrepConfig,
+                  vocabularies: Sequence[frozenset[str]]) -> list[tuple[str, str]]:
+    """``(column, cell)`` for each of one row's non-empty categorical cells (``value``: the
+    modality's row value, None when absent) outside its column's training vocabulary."""
+    if value is None:
+        return []
+    numeric, categorical = len(config.numeric_col or ()), tuple(config.category_col or ())
+    return [(column, value[numeric + j])
+            for j, (column, known) in enumerate(zip(categorical, vocabularies, strict=False))
+            if value[numeric + j] and value[numeric + j] not in known]
 
 
 def _numeric_fit(column: str, cells: Sequence[str]) -> NumericFit:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
+    from mmcli.api.row_issues import Categories
     from mmcli.bundle import Bundle
     from mmcli.config import PrepConfig
     from mmcli.data.rows import Row
@@ -19,6 +20,7 @@ class Engine(Protocol):
     """A loaded model. ``predict`` is called from one thread at a time."""
 
     name: str
+    categories: Categories  # per tabular modality, its categorical columns' vocabularies
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
         """Probabilities ``(len(rows), classes)`` float64 for usable (not rejected) rows."""
@@ -36,6 +38,7 @@ class BundleEngine:
         self.name = resolve(bundle, engine)
         self.prep = prep
         self._run = open_engine(bundle, self.name)
+        self.categories = self._run.categories
 
     def predict(self, rows: Sequence[Row]) -> np.ndarray:
         return self._run(rows, self.prep)

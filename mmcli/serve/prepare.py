@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mmcli import modalities
 from mmcli.api.predict import error_record, prediction_record
 from mmcli.api.reading import ChunkReader
+from mmcli.api.row_issues import issue_dicts
 from mmcli.config import PrepConfig, replace
 from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
@@ -143,8 +144,10 @@ def usable(rows: Sequence[Row]) -> list[Row]:
 
 def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             top_k: int) -> list[dict[str, Any]]:
-    """One record per row, as ``mmcli predict`` writes it; ``proba`` holds the usable rows'
-    probabilities, in order ``(len(usable(rows)), classes)``."""
+    """One record per row, as ``mmcli predict`` writes it, plus ``issues``: the row's
+    rejects.csv lines as predict's ``--rejects`` writes them (:func:`issue_dicts`; an
+    empty list when none); ``proba`` holds the usable rows' probabilities, in order
+    ``(len(usable(rows)), classes)``."""
     task, labels = bundle.task, bundle.labels
     extra = [m for m in bundle.modalities if m not in RECORD_MODALITIES]
     out, position = [], 0
@@ -156,5 +159,6 @@ def records(rows: Sequence[Row], proba: np.ndarray, bundle: Bundle,
             position += 1
         for name in extra:  # image_2_present ... after the usual fields, as predict does
             record[present_column(name)] = record["error"] is None and row.present(name)
+        record["issues"] = issue_dicts(row.issues)
         out.append(record)
     return out

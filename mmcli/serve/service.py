@@ -8,6 +8,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from mmcli import __version__
 from mmcli.api.reading import ChunkReader
+from mmcli.api.row_issues import with_unseen
 from mmcli.bundle import Bundle, read_bundle
 from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
@@ -45,6 +47,9 @@ class Service:
         self.tables = ChunkReader(self.bundle, self.prep, per_chunk=True)
         engine_prep, _ = pin_roles(self.bundle.roles, self.prep, list(self.inputs.columns))
         self.engine: Engine = load_engine(self.bundle, engine_prep, config.engine)
+        self.engine_prep = engine_prep
+        self.issues: Counter = Counter()  # the served rows' problems, by action:reason
+        self.rows_served = 0
         for size in (1, 2, 3):  # Keras traces a call per new batch size, then one for any
             self.engine.predict([_blank_row(self.bundle.modalities)] * size)  # (1.4 s each)
         self.batcher = MicroBatcher(self.engine.predict, capacity=config.queue,
@@ -109,11 +114,15 @@ class Service:
 
         if proba is None:
             proba = np.zeros((0, len(self.bundle.labels)))
+        rows = [with_unseen(row, self.engine.categories, self.engine_prep) for row in rows]
+        self.rows_served += len(rows)  # on the event loop only: no lock needed
+        self.issues.update(f"{i.action}:{i.reason}" for row in rows for i in row.issues)
         return prepare.records(rows, proba, self.bundle, self.config.top_k)
 
     def health(self) -> dict[str, Any]:
         health = {"status": "ok", "queued": self.batcher.waiting + self.reader.waiting,
-                  "queue": self.config.queue, "batches": self.batcher.batches}
+                  "queue": self.config.queue, "batches": self.batcher.batches,
+                  "rows": self.rows_served, "issues": dict(sorted(self.issues.items()))}
         join = self.tables.join_report()
         if join is not None:  # predict's join counts over the rows served so far
             health["join"] = join

@@ -120,7 +120,10 @@ def test_serve_join_answers_predicts_records_and_counts(runner, app, joined):
         response = httpx.post(server.url + "/predict", timeout=60,
                               json={"rows": [{"id": i} for i in ids]})
         assert response.status_code == 200, response.text
-        assert response.json()["records"] == expected
+        records = response.json()["records"]
+        assert [{k: v for k, v in r.items() if k != "issues"} for r in records] == expected
+        assert [i["reason"] for i in records[-1]["issues"]] == ["not_in_join", "missing",
+                                                                "no_modality"]
         health = httpx.get(server.url + "/health", timeout=30).json()
         meta = httpx.get(server.url + "/metadata", timeout=30).json()
     assert health["join"] == {"table": str(joined["side"]), "on": "id", "matched": 20,

@@ -141,3 +141,27 @@ def test_training_on_three_parts_equals_training_on_the_whole(parts, runner, app
     ev = runner.invoke(app, ["evaluate", str(tmp_path / "b"), str(root / "part-*")])
     assert ev.exit_code == 0, ev.stderr
     assert json.loads(ev.stdout)["n"] == 120  # the test rows of every part
+
+
+@pytest.mark.tf
+def test_evaluate_over_parts_reports_every_parts_rejects(runner, app, trained, tmp_path):
+    """evaluate --rejects over a table's three parts writes every part's lines, in the order
+    of the whole table's rejects.csv, and data_issues counts them all."""
+    prepare(runner, app, tmp_path / "whole", "--image-size", "32")
+    for i in (1, 2, 3):
+        prepare(runner, app, tmp_path / f"part-{i}", "--image-size", "32", "--shard", f"{i}/3")
+    whole = rejects(tmp_path / "whole")
+    assert {line[0] for line in whole} - {line[0] for line in rejects(tmp_path / "part-1")}
+    bundle = str(trained["bundle"])
+    one = runner.invoke(app, ["evaluate", bundle, str(tmp_path / "whole"), "--quiet"])
+    assert one.exit_code == 0, one.stderr
+    out = tmp_path / "rejects.csv"
+    three = runner.invoke(app, ["evaluate", bundle, *(str(tmp_path / f"part-{i}")
+                                                      for i in (2, 3, 1)),
+                                "--rejects", str(out)])
+    assert three.exit_code == 0, three.stderr
+    assert rejects(tmp_path) == whole  # tmp_path / "rejects.csv": every part's lines
+    issues = json.loads(three.stdout)["data_issues"]
+    assert issues == json.loads(one.stdout)["data_issues"]
+    assert sum(issues["issues"].values()) == len(whole)
+    assert f"every problem -> {out}" in three.stderr

@@ -5,6 +5,7 @@ after ``lifetime`` seconds whatever the test does."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import re
 import signal
@@ -71,3 +72,13 @@ def running(bundle: Path, *flags: str, lifetime: float = 600) -> Iterator[Server
     finally:
         server.stop()
         watchdog.cancel()
+
+
+def with_issues(records: list[dict], rejects: Path) -> list[dict]:
+    """Predict's records, each with the rejects lines of its row (row i + 1) as serve's
+    ``issues`` field: ``{column, reason, action, message}``."""
+    with open(rejects, newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    return [{**r, "issues": [{k: x[k] for k in ("column", "reason", "action", "message")}
+                             for x in lines if x["row"] == str(i + 1)]}
+            for i, r in enumerate(records)]

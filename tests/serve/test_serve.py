@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import SAMPLE
-from tests.serve.server import ROOT, running, serve_command
+from tests.serve.server import ROOT, running, serve_command, with_issues
 
 pytestmark = pytest.mark.tf
 
@@ -46,13 +47,14 @@ def _decodes(path: Path) -> bool:
 
 def _predict(runner, app, bundle: Path, rows: list[dict], tmp_path: Path) -> list[dict]:
     """mmcli predict --format jsonl on the same rows (a JSON Lines table, images under the
-    sample folder)."""
-    table = tmp_path / "rows.jsonl"
+    sample folder), each record with its row's --rejects lines as serve's ``issues``."""
+    table, rejects = tmp_path / "rows.jsonl", tmp_path / "rejects.csv"
     table.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = runner.invoke(app, ["predict", str(bundle), str(table), "--image-root",
-                                 str(SAMPLE_DIR), "--format", "jsonl", "--quiet"])
+                                 str(SAMPLE_DIR), "--format", "jsonl", "--quiet",
+                                 "--rejects", str(rejects), "--force"])
     assert result.exit_code == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return with_issues([json.loads(line) for line in result.stdout.splitlines()], rejects)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,8 @@ def test_records_equal_predict_for_paths_and_uploads(server, trained, runner, ap
     assert response.status_code == 200, response.text
     assert response.json()["records"] == expected
     assert expected[-1]["error"] and expected[-1]["label"] is None
+    assert {i["reason"] for i in expected[-1]["issues"]} == {"missing", "no_modality"}
+    assert any(r["issues"] == [] for r in expected)
     assert any(r["image_present"] for r in expected)
     assert any(not r["image_present"] and r["error"] is None for r in expected)  # masked
 
@@ -183,14 +187,25 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_server_lives(server, reques
     assert after.status_code == 200 and after.json()["records"][0]["error"] is None
 
 
-def test_an_unpredictable_row_is_an_error_record(server):
+def test_an_unpredictable_row_is_an_error_record_with_its_issues_counted(server):
     upload = base64.b64encode(_png()).decode()
+    before = httpx.get(server.url + "/health", timeout=30).json()
     response = _post(server, json={"rows": [{"id": "a", "text": None, "image": None},
                                             {"id": "b", "text": "", "image": upload}]})
     assert response.status_code == 200, response.text
     first, second = response.json()["records"]
     assert first["id"] == "a" and first["label"] is None and first["error"]
     assert second["id"] == "b" and second["error"] is None and second["image_present"]
+    # each row's problems by column and reason (predict's rejects lines), counted in /health
+    assert [(i["column"], i["reason"], i["action"]) for i in first["issues"]] == [
+        ("image", "missing", "rejected"), ("text", "missing", "rejected"),
+        ("", "no_modality", "rejected")]
+    assert [(i["column"], i["reason"], i["action"]) for i in second["issues"]] == [
+        ("text", "missing", "masked")]
+    after = httpx.get(server.url + "/health", timeout=30).json()
+    assert after["rows"] - before["rows"] == 2
+    assert Counter(after["issues"]) - Counter(before["issues"]) == Counter(
+        {"rejected:missing": 2, "rejected:no_modality": 1, "masked:missing": 1})
 
 
 def test_a_tampered_bundle_is_refused_before_listening(trained, tmp_path):

@@ -14,7 +14,9 @@ Inputs, each with one batch dimension and named after the bundle's inputs:
   zeros) is absent, as in preparation.
 - tabular: string ``[batch, columns]``, the cells in the bundle's column order (numeric
   columns first: ``contract`` / ``mmcli inspect``), numbers as text; a row whose cells are all
-  empty is absent.
+  empty is absent. The model's ``TabularCells`` imputes a numeric cell that is no plain
+  decimal or is beyond float32 (``1e39``) as missing, as predict's row path does; the graph
+  returns no reasons (predict reports them).
 
 What is not done in the graph: HTML entities, Unicode NFKC normalization and control
 characters (mmcli's text cleaning does them in Python), EXIF orientation, alpha compositing

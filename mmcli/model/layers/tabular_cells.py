@@ -1,5 +1,6 @@
 """TabularCells: raw tabular cells (strings) to imputed numbers, missing flags and categories."""
 
+from mmcli.modalities.numbers import FLOAT32_MAX
 from mmcli.model.backend import import_keras
 
 keras = import_keras()
@@ -12,8 +13,11 @@ MISSING_TOKEN = "[missing]"  # a missing category's own token in the vocabulary
 class TabularCells(keras.layers.Layer):
     """Parses a row of raw tabular cells, numeric columns first.
 
-    A numeric cell that is empty or not a plain decimal number (``n/a``, ``unknown``) is
-    replaced by its column's training median and flagged missing; a categorical cell is
+    A numeric cell that is empty, not a plain decimal number (``n/a``, ``unknown``, ``inf``,
+    ``1,000``) or a number beyond float32 (``1e39``, ``-1e39``, ``1e400``: parsed in float64,
+    then compared with :data:`FLOAT32_MAX`, as mmcli's row path reports ``out_of_range``) is
+    replaced by its column's training median and flagged missing, so raw cells (the
+    SavedModel export) give what mmcli's prepared cells give; a categorical cell is
     stripped, an empty one becomes :data:`MISSING_TOKEN`.
 
     Args:
@@ -43,7 +47,9 @@ class TabularCells(keras.layers.Layer):
         count = len(self.medians)
         numeric = cells[:, :count]
         ok = tf.strings.regex_full_match(numeric, NUMBER_PATTERN)
-        parsed = tf.strings.to_number(tf.where(ok, numeric, "0"), out_type=tf.float32)
+        wide = tf.strings.to_number(tf.where(ok, numeric, "0"), out_type=tf.float64)
+        ok = ok & (tf.abs(wide) <= FLOAT32_MAX)  # inf (1e400) fails too
+        parsed = tf.cast(tf.where(ok, wide, 0.0), tf.float32)
         medians = tf.constant(self.medians, tf.float32, shape=(1, count))
         numbers = tf.where(ok, parsed, medians + tf.zeros_like(parsed))
         missing = 1.0 - tf.cast(ok, tf.float32)
