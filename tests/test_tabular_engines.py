@@ -188,7 +188,9 @@ def test_evaluate_rejects_name_the_rows_whose_categories_were_unseen(tab):
     result = tab["runner"].invoke(tab["app"], ["evaluate", str(tab["bundle"]), str(tab["edge"]),
                                                "--rejects", str(rejects)])
     assert result.exit_code == 0, result.stderr
+    assert "nan" not in result.stderr and "top-3" not in result.stderr  # 2 labels: no top-3
     metrics = json.loads(result.stdout)
+    assert "3" not in metrics["top_k_accuracy"]
     with open(rejects, newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     unseen = [(x["id"], x["column"], x["action"]) for x in lines

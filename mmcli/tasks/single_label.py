@@ -152,7 +152,7 @@ class SingleLabel(Task):
             f"accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
             f"majority-class accuracy {result['majority_accuracy']:.3f}",
             f"balanced accuracy {result['balanced_accuracy']:.3f}  "
-            f"top-3 {result['top_k_accuracy'].get('3', float('nan')):.3f}  "
+            f"{_top_3(result['top_k_accuracy'])}"
             f"log-loss {result['log_loss']:.3f}  ECE {result['ece']:.3f}  "
             f"ROC-AUC {'n/a' if auc is None else f'{auc:.3f}'}",
             *ablation_lines(result, self.metric_label),
@@ -162,6 +162,11 @@ class SingleLabel(Task):
                 lines.append(f"  rows with {name.replace('_', ' ')}: n {scores['n']}  "
                              f"accuracy {scores['accuracy']:.3f}")
         return lines
+
+
+def _top_3(top_k_accuracy: dict[str, float]) -> str:
+    """The line's top-3 field; absent with fewer than 3 labels (metrics leaves it out)."""
+    return f"top-3 {top_k_accuracy['3']:.3f}  " if "3" in top_k_accuracy else ""
 
 
 def _top_k(proba: np.ndarray, labels: Sequence[str], k: int) -> list[dict[str, Any]]:
