@@ -16,6 +16,7 @@ import dataclasses
 import itertools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -100,6 +101,10 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
     if first is None:
         return
     context = _pool_context(first)
+    forked = context.get_start_method() == "forkserver"
+    if forked:
+        with _POOLS_LOCK:
+            _POOLS[0] += 1
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         pending: collections.deque = collections.deque()
@@ -111,8 +116,15 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
             yield unpack(pending.popleft().result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if context.get_start_method() == "forkserver":
-            _stop_forkserver()
+        if forked:
+            with _POOLS_LOCK:
+                _POOLS[0] -= 1
+                if _POOLS[0] == 0:  # another thread's pool may still use the server
+                    _stop_forkserver()
+
+
+_POOLS = [0]  # pools using the fork server now (threads of this process may run several)
+_POOLS_LOCK = threading.Lock()
 
 
 def _pool_context(chunk: list[tuple[Decoder, Any]]) -> Any:
@@ -133,9 +145,9 @@ def _pool_context(chunk: list[tuple[Decoder, Any]]) -> Any:
 
 
 def _stop_forkserver() -> None:
-    """Stop the fork server once its workers are gone: this process then reaps it (and with
-    it the CPU time of the workers it reaped, as a spawned worker's is counted), no idle
-    process stays behind, and the next pool's server preloads that pool's decoders."""
+    """Stop the fork server once the last pool's workers are gone: this process then reaps
+    it (and with it the CPU time of the workers it reaped, as a spawned worker's is counted),
+    no idle process stays behind, and the next pool's server preloads that pool's decoders."""
     from multiprocessing import forkserver
 
     stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)

@@ -64,3 +64,35 @@ def test_the_console_scripts_module_imports_no_cli():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == ""
+
+
+def test_a_pool_ending_while_another_threads_pool_runs_leaves_that_one_working():
+    """Two threads' pools share the fork server: the first to end must not stop it under
+    the other (stopping it waited on the other pool: a hang, then broken workers)."""
+    import threading
+
+    long_started, short_done = threading.Event(), threading.Event()
+    results: dict[str, list] = {}
+
+    def long_run():
+        got = []
+        for _, value in decode_jobs(((_echo, i) for i in range(60)), workers=2, chunk_size=2):
+            got.append(value["payload"])
+            if len(got) == 1:
+                long_started.set()
+                results["short_in_time"] = short_done.wait(20)
+        results["long"] = got
+
+    def short_run():
+        long_started.wait(60)
+        results["short"] = [v["payload"] for _, v in
+                            decode_jobs(((_echo, i) for i in range(6)), workers=2, chunk_size=2)]
+        short_done.set()
+
+    threads = [threading.Thread(target=long_run), threading.Thread(target=short_run)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert results == {"long": list(range(60)), "short": list(range(6)), "short_in_time": True}
+    assert _no_children() == []
