@@ -95,6 +95,8 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
     the median and the spread of the per-repeat ratios are reported)."""
     n = len(paths)
     print(f"{name}: {n} images, {workers} processes", file=sys.stderr, flush=True)
+    for path in paths:  # into the page cache: no step reads them cold from disk (the first would)
+        Path(path).read_bytes()
     runs, bares, drafts, befores = [], [], [], []
     for repeat in range(REPEAT):
         steps = ["mmcli", "draft", *(["before"] if "before" in CHECKOUTS else []), "bare"]

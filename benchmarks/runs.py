@@ -82,8 +82,13 @@ def checkout_env(root: Path | str) -> dict[str, str]:
     An installed package has its bytecode compiled at install time, but this machine sets
     PYTHONDONTWRITEBYTECODE, so an uncompiled checkout would compile ~60 modules from source
     in every run (0.15-0.3 s of CPU a process) and be measured slower than any user's.
+
+    ``PYTHONSAFEPATH`` is set: ``python -m mmcli`` otherwise puts the current folder first on
+    ``sys.path``, so a harness started from a checkout's root (as documented) imported that
+    checkout's mmcli whatever ``PYTHONPATH`` said: its ``--before`` runs measured this
+    checkout again (found 2026-11-30 20:20; before/after pairs measured so were one code twice).
     """
     import compileall
 
     compileall.compile_dir(str(Path(root) / "mmcli"), quiet=1)
-    return {**os.environ, "PYTHONPATH": str(root)}
+    return {**os.environ, "PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}

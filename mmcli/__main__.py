@@ -1,6 +1,17 @@
-"""``python -m mmcli``: the same as the ``mmcli`` console script."""
+"""``python -m mmcli`` and the ``mmcli`` console script (``[project.scripts]``).
 
-from mmcli.cli.app import main
+The CLI is imported inside :func:`main`, not here: a decoding worker started by
+multiprocessing re-runs the console script under another name, and would otherwise import
+the whole CLI (Typer, rich, every command module: ~0.12 CPU s a worker) for nothing.
+"""
+
+
+def main() -> None:
+    """Console-script entry point: run the ``mmcli`` command."""
+    from mmcli.cli.app import main as run
+
+    run()
+
 
 if __name__ == "__main__":
     main()

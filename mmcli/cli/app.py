@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from mmcli import __version__
 from mmcli.cli.check import check
+from mmcli.cli.coerce import install as install_plain_values
 from mmcli.cli.evaluate import evaluate
 from mmcli.cli.explain import explain
 from mmcli.cli.export import export
@@ -48,6 +49,8 @@ class _OneLineErrors(TyperGroup):
             sys.exit(exc.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
+
+install_plain_values()  # plain option values without pydantic (mmcli.cli.coerce)
 
 EXIT_TABLE = "\n".join(f"{code:>5}  {escape(meaning)}" for code, meaning in EXIT_CODES.items())
 
