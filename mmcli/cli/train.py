@@ -70,7 +70,7 @@ MODEL_OPTIONS = opt.group(
 def train(
     ctx: typer.Context,
     data: Annotated[list[str] | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin); or several prepared folders (repeated, or a quoted glob such as 'parts/part-*') read as one dataset.", show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.not_stdout, help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
     flags: opt.TableFlags = opt.FROM_GROUP,
