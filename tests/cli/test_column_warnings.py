@@ -1,5 +1,6 @@
-"""Tabular columns a table barely fills: a column empty in most rows is a loud warning (stderr
-and JSON), a lone value in one row is not a category (listed in roles.unused instead)."""
+"""Columns a user meant but the model barely gets, each said: a tabular column empty in most
+rows is a loud warning (stderr and JSON), a lone value in one row is not a category (listed in
+roles.unused instead), an --ignore-col the table lacks is a warning (a typo ignores nothing)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def test_a_lightly_sparse_column_is_no_warning(runner, app, tmp_path):
     assert not [w for w in json.loads(result.stdout)["warnings"]
                 if w.get("kind") == "column_mostly_empty"]
     assert "warning" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "preprocess"])
+def test_an_ignore_col_the_table_lacks_is_a_warning(runner, app, tmp_path, command):
+    table = sparse_table(tmp_path)
+    argv = [command, str(table), "--ignore-col", "wieght", "--ignore-col", "note"] + (
+        ["--out", str(tmp_path / "prep")] if command == "preprocess" else [])
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    absent = [w for w in summary["warnings"] if w.get("kind") == "ignore_col_absent"]
+    assert [w["column"] for w in absent] == ["wieght"]
+    assert "mmcli: warning: --ignore-col 'wieght': the table has no such column" in result.stderr
+    assert "weight" in summary["roles"]["numeric"]  # the column meant is still used
