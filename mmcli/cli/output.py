@@ -88,8 +88,7 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
     for reason, count in summary["issues"].items():
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
-    for column, reason in summary.get("roles", {}).get("unused", {}).items():
-        console.print(f"  column {column!r} not used: {reason}", markup=False)
+    render_unused(console, summary.get("roles", {}))
     if summary.get("join"):
         console.print("  " + join_line(summary["join"]), markup=False)
     render_warnings(console, summary.get("warnings", []))
@@ -100,6 +99,12 @@ def join_line(join: dict) -> str:
     return (f"join on {join['on']} with {join['table']}: {join['matched']} matched, "
             f"{join['only_in_table']} ids only in the table, "
             f"{join['only_in_join']} only in the joined table")
+
+
+def render_unused(console: Console, roles: dict) -> None:
+    """One line per column no role took (``roles.unused``), with why."""
+    for column, reason in roles.get("unused", {}).items():
+        console.print(f"  column {column!r} not used: {reason}", markup=False)
 
 
 def render_warnings(console: Console, warnings: list) -> None:

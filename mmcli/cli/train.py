@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console, rejected_line, warn
+from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
     FUSIONS,
@@ -121,6 +121,7 @@ def train(
             warn(console, line[len(WARNING_LINE):].removesuffix("[/]"))
         else:
             console.print(line)
+    render_unused(console, meta.get("roles", {}))
     data_meta = meta["data"]
     if data_meta.get("rejected"):
         warn(console, rejected_line(data_meta["rows"], data_meta["rejected"],

@@ -65,3 +65,14 @@ def test_an_ignore_col_the_table_lacks_is_a_warning(runner, app, tmp_path, comma
     assert [w["column"] for w in absent] == ["wieght"]
     assert "mmcli: warning: --ignore-col 'wieght': the table has no such column" in result.stderr
     assert "weight" in summary["roles"]["numeric"]  # the column meant is still used
+
+
+@pytest.mark.tf
+def test_train_says_which_columns_it_left_out(runner, app, tmp_path):
+    table = sparse_table(tmp_path)
+    result = runner.invoke(app, ["train", str(table), "--out", str(tmp_path / "bundle"),
+                                 "--ignore-col", "weight", "--epochs", "1", "--seed", "0",
+                                 "--no-engine-export"])
+    assert result.exit_code == 0, result.stderr
+    assert "note" in json.loads(result.stdout)["roles"]["unused"]
+    assert "column 'note' not used: 1 distinct values" in result.stderr
