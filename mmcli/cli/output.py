@@ -128,11 +128,22 @@ def missing_input_line(name: str, reason: str, columns: list[str], rows: int) ->
     predict's summary)."""
     shown = ", ".join(repr(c) for c in columns)
     if reason == "no_column":
-        what = f"column {shown} is not in the table" if columns else "has no column"
+        what = ((f"columns {shown} are" if len(columns) > 1 else f"column {shown} is")
+                + " not in the table") if columns else "has no column"
         return (f"the model's input {name}: {what}; it is masked in every row ({rows} rows). "
-                f"Name the column with --{name.split('_')[0]}-col if it has another name")
+                f"Name the column with {_column_flags(name)} if it has another name")
     where = f" (column {shown})" if columns else ""
     return f"the model's input {name}{where} is missing in every row ({rows} rows)"
+
+
+def _column_flags(name: str) -> str:
+    """The flag(s) naming a modality's columns: ``--image-col``; tabular's two lists."""
+    from mmcli import modalities
+
+    field = modalities.modality_of(name).config_field or f"{name.split('_')[0]}_col"
+    if field == "numeric_col":  # the tabular kind: numbers and categories have a flag each
+        return "--numeric-col / --category-col"
+    return "--" + field.replace("_", "-")
 
 
 def render_row_issues(console: Console, tally: Any, rejects: Any = None) -> None:
