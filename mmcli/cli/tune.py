@@ -61,4 +61,6 @@ def tune(
                        Search(trials=trials, timeout=timeout, storage=storage, study=study,
                               refit=refit),
                        fixed=frozenset(fixed), fmt=flags.input_format, console=console)
+    for note in summary.get("notes", []):
+        console.print(f"note: {note}", markup=False)
     emit_json(summary)
