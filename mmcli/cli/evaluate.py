@@ -15,6 +15,7 @@ from mmcli.cli.output import (
     emit_json,
     make_console,
     missing_input_line,
+    render_unseen,
     render_warnings,
     warn,
 )
@@ -77,6 +78,7 @@ def evaluate(
     for reason, count in read["issues"].items():
         console.print(f"  {count:>6}  {reason}", markup=False)
     render_warnings(console, read["warnings"])
+    render_unseen(console, result.get("unseen_categories", {}))
     for line in evaluation.task.evaluate_lines(result):
         console.print(line)
     for name, lost in result.get("missing_inputs", {}).items():

@@ -146,6 +146,14 @@ def _column_flags(name: str) -> str:
     return "--" + field.replace("_", "-")
 
 
+def render_unseen(console: Console, unseen: dict[str, int]) -> None:
+    """The categories a model never saw in training, per column (cells read as unknown)."""
+    counted = {column: n for column, n in unseen.items() if n}
+    if counted:
+        console.print("categories never seen in training (read as unknown): " + ", ".join(
+            f"{column} {n} cells" for column, n in counted.items()), markup=False)
+
+
 def render_row_issues(console: Console, tally: Any, rejects: Any = None) -> None:
     """predict's problems with rows (an :class:`mmcli.api.row_issues.IssueTally`): the counts
     by ``action:reason`` as preprocess prints them, then the first few lines (which row, id,

@@ -16,6 +16,7 @@ from mmcli.cli.output import (
     make_console,
     missing_input_line,
     render_row_issues,
+    render_unseen,
     row_progress,
     warn,
 )
@@ -110,10 +111,7 @@ def predict(
         for unmatched in unmatched_warning(summary.join, loaded.config.prep.max_missing_fraction):
             warn(console, unmatched["message"])
     render_row_issues(console, summary.tally, rejects)
-    unseen = {column: n for column, n in summary.unseen.items() if n}
-    if unseen:
-        console.print("categories never seen in training (read as unknown): " + ", ".join(
-            f"{column} {n} cells" for column, n in unseen.items()), markup=False)
+    render_unseen(console, summary.unseen)
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))
