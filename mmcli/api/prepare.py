@@ -10,8 +10,10 @@ from typing import Any
 
 from mmcli import layout, modalities
 from mmcli.config import PrepConfig
+from mmcli.data.coverage import sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.inputs import Inputs, load_inputs
+from mmcli.data.roles import ignored_absent
 from mmcli.data.rows import iter_rows
 from mmcli.data.schema import Schema
 from mmcli.data.shard import Part
@@ -117,6 +119,8 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),
+                  *sparse_columns(table.frame, roles.sources, config.max_missing_fraction),
+                  *ignored_absent(table.frame, config),
                   *(inputs.join.warnings(config.max_missing_fraction) if inputs.join else ())),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )

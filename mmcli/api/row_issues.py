@@ -43,9 +43,10 @@ class IssueTally:
     def add(self, row: Row, parse_error: str | None = None) -> None:
         """Count one row's issues (``parse_error``: the reader's message for a line it could
         not parse, reported as ``malformed_row``, action ``rejected``)."""
-        lines = reject_lines(row)
-        if parse_error is not None:
-            lines.insert(0, [row.row, row.id, "", MALFORMED, "rejected", parse_error])
+        # A line that did not parse is that one problem, not also its empty cells' (a blank
+        # id "kept", a text or tabular cell "missing"): the row is rejected as a whole.
+        lines = ([[row.row, row.id, "", MALFORMED, "rejected", parse_error]]
+                 if parse_error is not None else reject_lines(row))
         for line in lines:
             self.issues[f"{line[4]}:{line[3]}"] += 1
             self.lines += 1

@@ -78,6 +78,11 @@ def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: S
         dropped = [p.name for p in space.params if p.section == "prep"]
         space = space.without(set(dropped))
         notes.append(f"not searched on a prepared folder: {', '.join(dropped)}")
+    unused = _settings_without_data(space, str(data), config, fmt)
+    if unused:
+        space = space.without(set(unused))
+        notes.append("not searched, the data has no " + "; no ".join(
+            f"{kind}: {', '.join(names)}" for kind, names in _by_kind(unused).items()))
     if not space.params:
         raise UsageError("nothing left to search: every setting of the space is fixed by "
                          "--config, --set or a flag")
@@ -151,3 +156,41 @@ def _trained_config(out: Path, trial, config: RunConfig) -> RunConfig:
         except BundleError:
             pass
     return apply(config, trial.params)
+
+
+def _kind_of_setting(name: str) -> str | None:
+    """The modality kind a setting is about, by its key's prefix (``model.image_encoder``,
+    ``prep.image_size`` -> ``image``), or None for a setting of the whole model."""
+    from mmcli import modalities
+
+    key = name.split(".", 1)[-1]
+    return next((kind for kind in modalities.REGISTRY if key.startswith(kind + "_")), None)
+
+
+def _by_kind(names: list[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        grouped.setdefault(_kind_of_setting(name) or "", []).append(name)
+    return grouped
+
+
+def _settings_without_data(space: Space, data: str, config: RunConfig,
+                           fmt: str | None) -> list[str]:
+    """The searched settings of a modality kind DATA does not have (an image encoder for a
+    table without images): searching them only adds noise to the study and to best.toml.
+    Empty when DATA's columns cannot be told without preparing it (train then says why)."""
+    from mmcli import modalities
+    from mmcli.data.dataset import open_dataset
+    from mmcli.data.inputs import load_inputs
+    from mmcli.errors import MmcliError
+
+    try:
+        if is_dataset(Path(data)):
+            names = open_dataset(Path(data)).schema.modalities
+        else:
+            names = load_inputs(data, config.prep, fmt=fmt).roles.modalities
+    except (MmcliError, OSError):
+        return []
+    kinds = {modalities.kind_of(name) for name in names}
+    return [p.name for p in space.params
+            if (kind := _kind_of_setting(p.name)) is not None and kind not in kinds]

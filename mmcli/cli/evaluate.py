@@ -15,6 +15,7 @@ from mmcli.cli.output import (
     emit_json,
     make_console,
     missing_input_line,
+    render_unseen,
     render_warnings,
     warn,
 )
@@ -33,9 +34,9 @@ def evaluate(
     data: Annotated[list[str], typer.Argument(help="Labelled data: a prepared folder or a raw table; or several prepared folders (repeated, or a quoted glob) read as one dataset.", show_default=False)],
     split: Annotated[str, typer.Option(help="Rows to score: " + one_of(SPLIT_CHOICES, SPLIT_NOTES) + ".")] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,
-    report: Annotated[Path | None, typer.Option("--report", help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
-    errors: Annotated[Path | None, typer.Option("--errors", help=f"Write the misclassified rows with their top predictions ({one_of(ERROR_FILES)} by extension).", rich_help_panel=opt.OUTPUT)] = None,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Write the data's rejects.csv (every problem of a row: which row, id, column, reason, action) to this file.", rich_help_panel=opt.OUTPUT)] = None,
+    report: Annotated[Path | None, typer.Option("--report", callback=opt.not_stdout, help="Write a folder with report.md, metrics.json and PNG plots (confusion matrix, reliability diagram, F1 per class).", rich_help_panel=opt.OUTPUT)] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", callback=opt.not_stdout, help=f"Write the misclassified rows with their top predictions ({one_of(ERROR_FILES)} by extension).", rich_help_panel=opt.OUTPUT)] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", callback=opt.not_stdout, help="Write the data's rejects.csv (every problem of a row: which row, id, column, reason, action) to this file.", rich_help_panel=opt.OUTPUT)] = None,
     force: opt.Force = False,
     quiet: opt.Quiet = False,
 ) -> None:
@@ -77,6 +78,7 @@ def evaluate(
     for reason, count in read["issues"].items():
         console.print(f"  {count:>6}  {reason}", markup=False)
     render_warnings(console, read["warnings"])
+    render_unseen(console, result.get("unseen_categories", {}))
     for line in evaluation.task.evaluate_lines(result):
         console.print(line)
     for name, lost in result.get("missing_inputs", {}).items():

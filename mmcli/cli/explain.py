@@ -19,7 +19,7 @@ EXPLAIN = "Explain"
 def explain(
     bundle: str,
     input: Annotated[str, typer.Argument(help="A prepared folder or a raw table (as evaluate takes).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write: explanations.jsonl, images/*.png, index.html.", rich_help_panel=opt.OUTPUT)],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=opt.not_stdout, help="Folder to write: explanations.jsonl, images/*.png, index.html.", rich_help_panel=opt.OUTPUT)],
     rows: Annotated[int, typer.Option(help="Explain the first N rows.", min=1, rich_help_panel=EXPLAIN)] = 50,
     ids: Annotated[str | None, typer.Option(help="Comma-separated ids to explain instead of the first rows.", rich_help_panel=EXPLAIN)] = None,
     target: Annotated[str, typer.Option(help="The class explained: predicted, true (needs a label column) or a label of the model.", rich_help_panel=EXPLAIN)] = "predicted",

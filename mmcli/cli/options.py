@@ -106,7 +106,27 @@ NeedLabel = Annotated[bool, typer.Option("--need-label", help="Fail without a la
 
 Force = Annotated[bool, typer.Option("--force", help="Replace the output if it exists.", rich_help_panel=OUTPUT)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr (errors still show).", rich_help_panel=OUTPUT)]
-OutDir = Annotated[Path | None, typer.Option("--out", "-o", help="The folder to write (or --check to write nothing).", rich_help_panel=OUTPUT, show_default=False)]
+
+
+def not_stdout(value: Path | None) -> Path | None:
+    """An output path option's callback: ``-`` (stdout) is refused, never made a file named ``-``.
+
+    Raises:
+        typer.BadParameter: the value is ``-`` (exit 2): stdout carries the command's own
+            output (JSON or records), so this output needs a file or folder name.
+    """
+    if value is not None and str(value) == "-":
+        raise typer.BadParameter("'-' (stdout) is not accepted here: stdout carries the "
+                                 "command's own output; name a file or folder")
+    return value
+
+
+def dash_is_stdout(value: Path | None) -> Path | None:
+    """``predict --out``'s callback: ``-`` means stdout, as when the flag is left out."""
+    return None if value is not None and str(value) == "-" else value
+
+
+OutDir = Annotated[Path | None, typer.Option("--out", "-o", help="The folder to write (or --check to write nothing).", rich_help_panel=OUTPUT, show_default=False, callback=not_stdout)]
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,7 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
     for reason, count in summary["issues"].items():
         console.print(f"  {count:>6}  {reason}")
     console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
-    for column, reason in summary.get("roles", {}).get("unused", {}).items():
-        console.print(f"  column {column!r} not used: {reason}", markup=False)
+    render_unused(console, summary.get("roles", {}))
     if summary.get("join"):
         console.print("  " + join_line(summary["join"]), markup=False)
     render_warnings(console, summary.get("warnings", []))
@@ -120,6 +119,12 @@ def join_line(join: dict) -> str:
     return (f"join on {join['on']} with {join['table']}: {join['matched']} matched, "
             f"{join['only_in_table']} ids only in the table, "
             f"{join['only_in_join']} only in the joined table")
+
+
+def render_unused(console: Console, roles: dict) -> None:
+    """One line per column no role took (``roles.unused``), with why."""
+    for column, reason in roles.get("unused", {}).items():
+        console.print(f"  column {column!r} not used: {reason}", markup=False)
 
 
 def render_warnings(console: Console, warnings: list) -> None:
@@ -143,11 +148,30 @@ def missing_input_line(name: str, reason: str, columns: list[str], rows: int) ->
     predict's summary)."""
     shown = ", ".join(repr(c) for c in columns)
     if reason == "no_column":
-        what = f"column {shown} is not in the table" if columns else "has no column"
+        what = ((f"columns {shown} are" if len(columns) > 1 else f"column {shown} is")
+                + " not in the table") if columns else "has no column"
         return (f"the model's input {name}: {what}; it is masked in every row ({rows} rows). "
-                f"Name the column with --{name.split('_')[0]}-col if it has another name")
+                f"Name the column with {_column_flags(name)} if it has another name")
     where = f" (column {shown})" if columns else ""
     return f"the model's input {name}{where} is missing in every row ({rows} rows)"
+
+
+def _column_flags(name: str) -> str:
+    """The flag(s) naming a modality's columns: ``--image-col``; tabular's two lists."""
+    from mmcli import modalities
+
+    field = modalities.modality_of(name).config_field or f"{name.split('_')[0]}_col"
+    if field == "numeric_col":  # the tabular kind: numbers and categories have a flag each
+        return "--numeric-col / --category-col"
+    return "--" + field.replace("_", "-")
+
+
+def render_unseen(console: Console, unseen: dict[str, int]) -> None:
+    """The categories a model never saw in training, per column (cells read as unknown)."""
+    counted = {column: n for column, n in unseen.items() if n}
+    if counted:
+        console.print("categories never seen in training (read as unknown): " + ", ".join(
+            f"{column} {n} cells" for column, n in counted.items()), markup=False)
 
 
 def render_row_issues(console: Console, tally: Any, rejects: Any = None) -> None:

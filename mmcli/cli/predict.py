@@ -16,6 +16,7 @@ from mmcli.cli.output import (
     make_console,
     missing_input_line,
     render_row_issues,
+    render_unseen,
     row_progress,
     warn,
 )
@@ -34,12 +35,12 @@ def predict(
     bundle: str,
     input: Annotated[str, typer.Argument(help=f"A table ({one_of(FORMATS)}) or - for stdin.")],
     format: Annotated[str, typer.Option("--format", "-f", help="Output format: " + one_of(RECORD_FORMATS, {"parquet": "with --out only"}) + ". The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout (atomically).", rich_help_panel=opt.OUTPUT)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.dash_is_stdout, help="Write here (atomically) instead of stdout; - is stdout.", rich_help_panel=opt.OUTPUT)] = None,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop with exit code 3 at the first row that cannot be predicted, instead of writing it with an error.", rich_help_panel=opt.OUTPUT)] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, predicted and written at a time (memory stays bounded).", min=1, rich_help_panel=opt.OUTPUT)] = 10_000,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Also write every problem of a row (which row, id, column, reason, action, message: the rejects.csv of preprocess) to this CSV file, atomically.", rich_help_panel=opt.OUTPUT)] = None,
+    rejects: Annotated[Path | None, typer.Option("--rejects", callback=opt.not_stdout, help="Also write every problem of a row (which row, id, column, reason, action, message: the rejects.csv of preprocess) to this CSV file, atomically.", rich_help_panel=opt.OUTPUT)] = None,
     engine: Annotated[str, typer.Option(help="tf (the Keras model), lite or onnx (the bundle's export under LiteRT / ONNX Runtime, without TensorFlow), or auto: the bundle's export when it has one, else tf.", rich_help_panel=opt.OUTPUT)] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,
     force: opt.Force = False,
@@ -110,10 +111,7 @@ def predict(
         for unmatched in unmatched_warning(summary.join, loaded.config.prep.max_missing_fraction):
             warn(console, unmatched["message"])
     render_row_issues(console, summary.tally, rejects)
-    unseen = {column: n for column, n in summary.unseen.items() if n}
-    if unseen:
-        console.print("categories never seen in training (read as unknown): " + ", ".join(
-            f"{column} {n} cells" for column, n in unseen.items()), markup=False)
+    render_unseen(console, summary.unseen)
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))

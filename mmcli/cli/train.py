@@ -11,7 +11,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console, rejected_line, warn
+from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
     FUSIONS,
@@ -70,7 +70,7 @@ MODEL_OPTIONS = opt.group(
 def train(
     ctx: typer.Context,
     data: Annotated[list[str] | None, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}; - for stdin); or several prepared folders (repeated, or a quoted glob such as 'parts/part-*') read as one dataset.", show_default=False)] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.not_stdout, help="The bundle folder to write.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
     flags: opt.TableFlags = opt.FROM_GROUP,
@@ -121,6 +121,7 @@ def train(
             warn(console, line[len(WARNING_LINE):].removesuffix("[/]"))
         else:
             console.print(line)
+    render_unused(console, meta.get("roles", {}))
     data_meta = meta["data"]
     if data_meta.get("rejected"):
         warn(console, rejected_line(data_meta["rows"], data_meta["rejected"],

@@ -23,7 +23,7 @@ SEARCH = "Search"
 @opt.adds(TRAINING, into="training")
 def tune(
     data: Annotated[str, typer.Argument(help=f"A prepared folder, or a raw table ({one_of(FORMATS)}), as train takes it.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The search's folder: runs/trial-NNNN (a bundle per trial), trials.csv, best.toml, history.png, importances.png, study.log.", rich_help_panel=opt.OUTPUT, show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", callback=opt.not_stdout, help="The search's folder: runs/trial-NNNN (a bundle per trial), trials.csv, best.toml, history.png, importances.png, study.log.", rich_help_panel=opt.OUTPUT, show_default=False)],
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
     flags: opt.TableFlags = opt.FROM_GROUP,
@@ -61,4 +61,6 @@ def tune(
                        Search(trials=trials, timeout=timeout, storage=storage, study=study,
                               refit=refit),
                        fixed=frozenset(fixed), fmt=flags.input_format, console=console)
+    for note in summary.get("notes", []):
+        console.print(f"note: {note}", markup=False)
     emit_json(summary)

@@ -88,3 +88,47 @@ def lost_everywhere(warnings: Iterable[Any]) -> list[dict]:
 def warning_text(warning: Any) -> str:
     """A warning (a string, or an object with ``message``) as one line."""
     return str(warning.get("message", warning)) if isinstance(warning, dict) else str(warning)
+
+
+SPARSE = "column_mostly_empty"  # the "kind" of a tabular column's warning in JSON
+
+
+def sparse_columns(frame: Any, sources: Mapping[str, tuple[str, ...]],
+                   limit: float) -> list[dict]:
+    """One warning per column of a several-column modality (tabular) empty in more than
+    ``limit`` of the table's rows: its modality stays present, so :meth:`Coverage.warnings`
+    cannot see it, yet nearly every cell of it is imputed.
+
+    Args:
+        frame: the table as read (a pandas DataFrame, cells verbatim).
+        sources: modality name -> its source columns (``Roles.sources``); only modalities of
+            several columns are looked at (one column's emptiness is its modality's).
+        limit: ``max_missing_fraction``, in [0, 1].
+
+    Returns:
+        Objects with ``kind`` (``column_mostly_empty``), ``modality``, ``column``, ``rows``
+        (empty cells), ``of`` (rows), ``share``, ``every_row`` and ``message``.
+    """
+    from mmcli.data.clean import is_missing
+
+    found = []
+    total = len(frame)
+    for name, columns in sources.items():
+        if len(columns) < 2 or total == 0:
+            continue
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            empty = sum(map(is_missing, frame[column].tolist()))
+            share = empty / total
+            if empty == 0 or share <= limit:
+                continue
+            found.append({
+                "kind": SPARSE, "modality": name, "column": column, "rows": empty, "of": total,
+                "share": round(share, 6), "every_row": empty == total,
+                "message": (f"{name} column {column!r} is empty in "
+                            f"{'every one' if empty == total else empty} of {total} rows "
+                            f"({share:.0%}): those cells are imputed (a number's training "
+                            "median with a missing flag, a category's missing token)"),
+            })
+    return found

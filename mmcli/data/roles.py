@@ -223,3 +223,12 @@ def _by_content(frame: pd.DataFrame, impl, taken: set[str]) -> str | None:
         if score is not None and (best_score is None or score > best_score):
             best, best_score = column, score
     return best
+
+
+def ignored_absent(frame: pd.DataFrame, config: PrepConfig) -> list[dict[str, Any]]:
+    """A warning per ``--ignore-col`` the table lacks (a misspelt name ignores nothing, and
+    the column meant may be used): ``kind`` ``ignore_col_absent``, ``column``, ``message``."""
+    return [{"kind": "ignore_col_absent", "column": column,
+             "message": (f"--ignore-col {column!r}: the table has no such column, so it ignores "
+                         f"nothing (columns: {', '.join(map(str, frame.columns))})")}
+            for column in config.ignore_col or () if column not in frame.columns]

@@ -6,7 +6,8 @@ detected among the columns no other role took (never the id, label, split, a col
 ``--ignore-col`` names, nor one a file-decoding kind such as image recognises): *numeric* when
 every non-empty cell is a number (and the name does not look like an id: ``id``, ``*_id``,
 ``productId``, ``index``); *categorical* when it holds at most :data:`MAX_CATEGORIES` distinct
-short strings, repeating (distinct values at most half the non-empty cells). Detection then
+short strings, repeating (distinct values at most half the non-empty cells, and some
+value in two cells or more). Detection then
 *settles* both lists in the PrepConfig, so evaluate and predict read the same columns.
 
 A row's value is a tuple of strings, numeric columns first: a number in canonical form or
@@ -283,5 +284,8 @@ def _as_series(values: list[Any]):
 def _is_categorical(values: list[Any]) -> bool:
     strings = [str(v).strip() for v in values]
     distinct = len(set(strings))
+    # Some value must repeat: a lone note in one row is not a category (README: "strings that
+    # repeat"); it is listed in roles.unused instead.
     return (distinct <= MAX_CATEGORIES and distinct <= max(2, len(strings) // 2)
+            and distinct < len(strings)
             and sum(map(len, strings)) / len(strings) <= MAX_CATEGORY_CHARS)

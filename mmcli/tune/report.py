@@ -77,11 +77,18 @@ def write_plots(study, out: Path) -> list[str]:
 def param_importances(study) -> dict[str, float]:
     """Optuna's parameter importances, or {} when they cannot be computed (too few complete
     trials, or no setting that varied)."""
+    import warnings
+
     import optuna
 
     try:
-        return dict(optuna.importance.get_param_importances(study))
-    except (ValueError, RuntimeError):
+        with warnings.catch_warnings():
+            # Optuna 4 warns (a raw line on stderr) and returns equal importances when the
+            # trials are too few: that is "cannot be computed" here.
+            warnings.filterwarnings("error", message="The number of trials is too small",
+                                    category=UserWarning)
+            return dict(optuna.importance.get_param_importances(study))
+    except (ValueError, RuntimeError, UserWarning):
         return {}
 
 
