@@ -33,12 +33,35 @@ def open_storage(storage: str | None, out: Path) -> tuple[Any, str]:
     from optuna.storages.journal import JournalFileBackend
 
     if storage is not None and "://" in storage:
-        kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT}} if storage.startswith(
-            "sqlite") else None
-        return RDBStorage(storage, engine_kwargs=kwargs), storage
+        if not storage.startswith("sqlite"):
+            return RDBStorage(storage), storage
+        # isolation_level None: pysqlite emits no BEGIN of its own; _begin_immediate does.
+        rdb = RDBStorage(storage, engine_kwargs={
+            "connect_args": {"timeout": SQLITE_TIMEOUT, "isolation_level": None}})
+        _begin_immediate(rdb.engine)
+        return rdb, storage
     path = Path(storage) if storage is not None else out / JOURNAL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path))), str(path)
+
+
+def _begin_immediate(engine) -> None:
+    """Start each SQLite transaction with ``BEGIN IMMEDIATE`` (the write lock at once).
+
+    Optuna's RDB storage hands a WAITING trial to one process by reading its state "for
+    update" and then setting it RUNNING; SQLite ignores ``FOR UPDATE``, and pysqlite runs the
+    read before any lock is taken, so two processes asking at once both got the same queued
+    trial (measured: 38 distinct trials of 40 asked by 2 processes; then two processes trained
+    into one trial's folder, and one failed on its lock). With the write lock taken at
+    ``BEGIN`` the read and the update are one step; readers wait up to ``SQLITE_TIMEOUT``.
+    SQLAlchemy's documented pysqlite recipe ("Serializable isolation / Savepoints /
+    Transactional DDL").
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def claim(trial) -> None:
