@@ -23,8 +23,10 @@ from typing import Any
 from mmcli.errors import CellError, UsageError
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves;
-# measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py).
-IN_PROCESS_BELOW = 2000
+# measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py,
+# idle machine, workers forked from the fork server: in-process 0.41 s / pool 0.46 s at 600
+# images, 0.70 / 0.65 at 1,200; audio files cost more each, so the pool pays sooner).
+IN_PROCESS_BELOW = 1000
 
 Decoder = Callable[[Any], Any]
 
