@@ -136,11 +136,13 @@ def _select(examples, options: ExplainOptions) -> np.ndarray:
             raise DataError("no usable rows to explain")
         return np.arange(min(options.rows, len(examples)))
     position = {str(v): i for i, v in enumerate(examples["id"].tolist())}
-    unknown = [i for i in options.ids if i not in position]
+    # An id as written (" a7" is an id of its own), else without the spaces around it ("a, b").
+    chosen = [i if i in position else i.strip() for i in options.ids]
+    unknown = [i for i in chosen if i not in position]
     if unknown:
         raise DataError(f"--ids: no usable row with id {', '.join(map(repr, unknown[:5]))}"
                         + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""))
-    return np.array([position[i] for i in options.ids], np.int64)
+    return np.array([position[i] for i in chosen], np.int64)
 
 
 def _truth(bundle: Bundle, frame, required: bool) -> np.ndarray | None:

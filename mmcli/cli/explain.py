@@ -44,7 +44,7 @@ def explain(
     from mmcli.io.atomic import check_writable
 
     check_writable(out, force=force)
-    chosen = tuple(i.strip() for i in ids.split(",") if i.strip()) if ids is not None else None
+    chosen = tuple(i for i in ids.split(",") if i.strip()) if ids is not None else None
     options = ExplainOptions(rows=rows, ids=chosen, target=target, seed=seed, steps=steps)
     summary = run(bundle, input, out, options, force=force, fmt=flags.input_format,
                   prep_overrides=dict(flags.prep))

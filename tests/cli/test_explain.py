@@ -164,6 +164,23 @@ def test_usage_and_data_errors(runner, app, trained, tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_ids_are_matched_as_written_then_without_surrounding_spaces(runner, app, trained,
+                                                                   tmp_path):
+    """An id with a leading space is an id of its own (chosen as written); "a, b" still means
+    a and b."""
+    table = tmp_path / "spaced.csv"
+    text = SAMPLE.read_text(encoding="utf-8").replace("\nex0101,", '\n" ex0101",', 1)
+    assert '" ex0101"' in text
+    table.write_text(text, encoding="utf-8")
+    (tmp_path / "images").symlink_to(SAMPLE.parent / "images")
+    out = tmp_path / "why"
+    result = runner.invoke(app, ["explain", str(trained["bundle"]), str(table), "--out",
+                                 str(out), "--ids", " ex0101, ex0102", "-q"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(x) for x in (out / "explanations.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == [" ex0101", "ex0102"]
+
+
 def test_force_replaces_and_the_same_call_gives_the_same_records(runner, app, trained,
                                                                   tmp_path):
     out = tmp_path / "why"
