@@ -145,11 +145,9 @@ def _unseen_lines(model, bundle, dataset: Dataset, indices: np.ndarray) -> list[
     the scored rows never seen in training (the cells ``unseen_categories`` counts)."""
     from mmcli.api.row_issues import unseen_in_examples
 
-    frame = dataset.examples.iloc[indices]
-    keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
-    return [[str(row), str(row_id), i.column, i.reason, i.action, i.message]
-            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
-                                            strict=True)
+    return [[row, row_id, i.column, i.reason, i.action, i.message]
+            for (row, row_id), found in unseen_in_examples(model, bundle,
+                                                           dataset.examples.iloc[indices])
             for i in found]
 
 

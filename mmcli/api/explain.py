@@ -194,10 +194,8 @@ def _choose(bundle: Bundle, full: np.ndarray, truth, target: str) -> np.ndarray:
 def _issues(model, bundle: Bundle, frame, lines) -> list[list[dict[str, str]]]:
     """Each row's problems (:func:`mmcli.api.row_issues.issue_dicts`): its rejects.csv lines
     (``lines``, by row and id) and its categories unseen in training."""
-    keys = zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)
-    return [issue_dicts([*lines.get((str(row), str(row_id)), ()), *found])
-            for (row, row_id), found in zip(keys, unseen_in_examples(model, bundle, frame),
-                                            strict=True)]
+    return [issue_dicts([*lines.get(key, ()), *found])
+            for key, found in unseen_in_examples(model, bundle, frame)]
 
 
 def _round(values) -> dict[str, float]:

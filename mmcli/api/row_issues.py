@@ -109,9 +109,16 @@ def lines_by_row(lines: Iterable[Sequence[str]]) -> dict[tuple[str, str], list[I
     return out
 
 
-def unseen_in_examples(model, bundle, frame) -> list[list[Issue]]:
-    """For each row of a prepared dataset's examples ``frame``, its :func:`unseen_issues`
-    against the vocabularies of the Keras ``model`` of ``bundle`` (evaluate, explain)."""
+def unseen_in_examples(model, bundle, frame) -> list[tuple[tuple[str, str], list[Issue]]]:
+    """For each row of a prepared dataset's examples ``frame``: its ``(row, id)`` (strings,
+    as rejects.csv writes them) and its :func:`unseen_issues` against the vocabularies of the
+    Keras ``model`` of ``bundle`` (evaluate, explain)."""
+    keys = [(str(row), str(row_id))
+            for row, row_id in zip(frame["row"].tolist(), frame["id"].tolist(), strict=True)]
+    return list(zip(keys, _unseen_in_examples(model, bundle, frame), strict=True))
+
+
+def _unseen_in_examples(model, bundle, frame) -> list[list[Issue]]:
     from mmcli.modalities import modality_of
     from mmcli.model.tabular_encoders import vocabularies
 
