@@ -125,6 +125,9 @@ def write_rows(
                 writer.close()
             examples.write_table(pa.Table.from_pylist(records, schema))
     except BaseException:
+        close = getattr(rows, "close", None)
+        if close is not None:  # a generator's decoding pool ends now, its shared memory freed
+            close()
         for writer in shards.values():
             writer.discard()
         syncer.wait(raising=False)

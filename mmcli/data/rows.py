@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
 from mmcli.data.clean import is_missing
+from mmcli.data.decoding import workers_for
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
 from mmcli.data.labelmap import label_cleaner, load_label_map
 from mmcli.data.shard import in_part
 from mmcli.errors import CellError, DataError
-from mmcli.io.decode import Noted, decode_jobs, decode_workers
+from mmcli.io.decode import Noted, decode_jobs
 from mmcli.modalities.base import Fault, Job, Outcome, Ready, TableContext
 
 if TYPE_CHECKING:
@@ -120,9 +121,7 @@ def iter_rows(
                     yield outcome.decoder, outcome.payload
 
     where = {name: roles.column(name) for name in roles.modalities}  # column(s) in reports
-    decoding = [m for m in roles.modalities if modalities.modality_of(m).decodes]
-    workers = decode_workers(len(table.frame) * len(decoding), config.workers)
-    decoded = decode_jobs(jobs(), workers=workers)
+    decoded = decode_jobs(jobs(), workers=workers_for(table, roles, config))
     early: deque[Any] = deque()  # results pulled to refill `ahead`
     kinds = " or ".join(dict.fromkeys(modalities.kind_of(m) for m in roles.modalities))
     while True:
