@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,22 +125,23 @@ def iter_rows(
     decoded = decode_jobs(jobs(), workers=workers_for(table, roles, config))
     early: deque[Any] = deque()  # results pulled to refill `ahead`
     kinds = " or ".join(dict.fromkeys(modalities.kind_of(m) for m in roles.modalities))
-    while True:
-        if not ahead:
-            step = next(decoded, None)  # plans rows up to the next one with a job
-            if step is not None:
-                early.append(step[1])
-            elif not ahead:
-                return
-        plan = ahead.popleft()
-        results: dict[str, Any] = {}
-        for name, outcome in plan.outcomes.items():  # results come in the order of the jobs
-            if isinstance(outcome, Job):
-                results[name] = early.popleft() if early else next(decoded)[1]
-        row = _verdict(plan, results, where, config, kinds)
-        if on_row is not None:
-            on_row()
-        yield row
+    with closing(decoded):  # its pool ends when the rows do, however (an error: at once)
+        while True:
+            if not ahead:
+                step = next(decoded, None)  # plans rows up to the next one with a job
+                if step is not None:
+                    early.append(step[1])
+                elif not ahead:
+                    return
+            plan = ahead.popleft()
+            results: dict[str, Any] = {}
+            for name, outcome in plan.outcomes.items():  # results come in the order of the jobs
+                if isinstance(outcome, Job):
+                    results[name] = early.popleft() if early else next(decoded)[1]
+            row = _verdict(plan, results, where, config, kinds)
+            if on_row is not None:
+                on_row()
+            yield row
 
 
 def data_root(table: Table, config: PrepConfig) -> Path:

@@ -87,14 +87,17 @@ class Ring:
         copy = np.frombuffer(self.memory.buf, np.uint8, used * self.item_bytes,
                              place.offset).copy()
         self.free.append(place.offset // self.slot_bytes)
+        kinds: dict[InRing, tuple[Any, int]] = {}  # each shape and dtype's dtype and bytes
         out = []
         for i, item in enumerate(results):
             inner = item.value if isinstance(item, Noted) else item
             if isinstance(inner, InRing):
-                dtype = np.dtype(inner.dtype)
-                count = int(np.prod(inner.shape, dtype=np.int64))
+                kind = kinds.get(inner)
+                if kind is None:
+                    dtype = np.dtype(inner.dtype)
+                    kind = kinds[inner] = (dtype, int(np.prod(inner.shape)) * dtype.itemsize)
                 start = i * self.item_bytes
-                array = copy[start:start + count * dtype.itemsize].view(dtype).reshape(inner.shape)
+                array = copy[start:start + kind[1]].view(kind[0]).reshape(inner.shape)
                 item = Noted(array, item.notes) if isinstance(item, Noted) else array
             out.append(item)
         return out
