@@ -111,7 +111,8 @@ def write_rows(
                 rejects.writerow(line)
                 summary.reasons[f"{line[4]}:{line[3]}"] += 1
             for row in rows:
-                rejects.writerows(reject_lines(row))
+                if row.issues:
+                    rejects.writerows(reject_lines(row))
                 summary.tally(row)
                 if row.rejected:
                     continue

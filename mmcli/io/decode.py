@@ -71,9 +71,12 @@ def decode_jobs(
     With ``workers > 1`` chunks of ``chunk_size`` jobs run in a pool of worker processes
     (forked from a fork server that imported the decoders' modules, else spawned),
     with at most ``2 * workers`` chunks in flight, so memory stays bounded however many
-    jobs there are. ``jobs`` is consumed lazily (at most that far ahead of the results),
-    so it may be a generator that plans rows meanwhile. A worker process that dies (e.g.
-    killed by the OS) raises ``concurrent.futures.process.BrokenProcessPool``.
+    jobs there are; their arrays come back through shared memory (:mod:`mmcli.io.ring`).
+    ``jobs`` is consumed lazily (at most that far ahead of the results, or ``PLAN_AHEAD``
+    chunks while the workers start), so it may be a generator that plans rows meanwhile.
+    A worker process that dies (e.g. killed by the OS) raises
+    ``concurrent.futures.process.BrokenProcessPool``; closing the returned iterator ends the
+    pool at once.
 
     Returns:
         An iterator of ``(index, value or error)``, one per job, in input order; a fault is

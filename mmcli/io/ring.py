@@ -87,20 +87,26 @@ class Ring:
         copy = np.frombuffer(self.memory.buf, np.uint8, used * self.item_bytes,
                              place.offset).copy()
         self.free.append(place.offset // self.slot_bytes)
-        kinds: dict[InRing, tuple[Any, int]] = {}  # each shape and dtype's dtype and bytes
+        blocks: dict[InRing, Any] = {}  # each shape and dtype's view of the copy, by item
         out = []
         for i, item in enumerate(results):
             inner = item.value if isinstance(item, Noted) else item
             if isinstance(inner, InRing):
-                kind = kinds.get(inner)
-                if kind is None:
-                    dtype = np.dtype(inner.dtype)
-                    kind = kinds[inner] = (dtype, int(np.prod(inner.shape)) * dtype.itemsize)
-                start = i * self.item_bytes
-                array = copy[start:start + kind[1]].view(kind[0]).reshape(inner.shape)
+                block = blocks.get(inner)
+                if block is None:
+                    block = blocks[inner] = self._block(copy, inner)
+                array = block[i]
                 item = Noted(array, item.notes) if isinstance(item, Noted) else array
             out.append(item)
         return out
+
+    def _block(self, copy: Any, kind: InRing) -> Any:
+        """``copy`` seen as an array of items of ``kind``'s shape and dtype (item i: row i)."""
+        import numpy as np
+
+        dtype = np.dtype(kind.dtype)
+        rows = copy.reshape(-1, self.item_bytes)[:, :int(np.prod(kind.shape)) * dtype.itemsize]
+        return rows.view(dtype).reshape(-1, *kind.shape)
 
     def close(self) -> None:
         """Unmap and unlink the block (idempotent)."""
