@@ -83,9 +83,8 @@ class Ring:
 
         from mmcli.io.decode import Noted
 
-        used = max((i + 1 for i, r in enumerate(results) if _in_ring(r)), default=0)
-        copy = np.frombuffer(self.memory.buf, np.uint8, used * self.item_bytes,
-                             place.offset).copy()
+        copy = np.frombuffer(self.memory.buf, np.uint8, len(results) * self.item_bytes,
+                             place.offset).copy()  # the chunk's items (a fault's: unused)
         self.free.append(place.offset // self.slot_bytes)
         blocks: dict[InRing, Any] = {}  # each shape and dtype's view of the copy, by item
         out = []
@@ -167,6 +166,3 @@ def _array(item: Any) -> Any:
     value = _inner(item)
     return value if type(value).__name__ == "ndarray" else None
 
-
-def _in_ring(item: Any) -> bool:
-    return isinstance(_inner(item), InRing)
