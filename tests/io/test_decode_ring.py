@@ -100,3 +100,21 @@ def test_an_exception_in_the_consumer_leaves_no_shared_memory(error, made):
                 raise error("the consumer failed")
     results.close()  # as write_rows does on its way out
     assert len(made) == 1 and _left(made) == []
+
+
+def _jobs_failing_at(n):
+    for i in range(n):
+        yield _decode, i
+    raise ValueError("planning failed")
+
+
+@pytest.mark.parametrize("at", [3, 200])  # while the workers start; later, past the ring
+def test_an_error_planning_jobs_ends_the_pool_and_leaves_nothing(at, made):
+    import psutil
+
+    with pytest.raises(ValueError, match="planning failed"):
+        for _ in decode_jobs(_jobs_failing_at(at), workers=2, chunk_size=2):
+            pass
+    assert _left(made) == []
+    assert [p for p in psutil.Process().children(recursive=True) if p.status() != "zombie"
+            and "resource_tracker" not in " ".join(p.cmdline())] == []
