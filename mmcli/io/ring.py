@@ -114,6 +114,8 @@ class Ring:
             return
         try:
             memory.close()
+        except BufferError:  # a view still held (an error while reading): unmapped at exit
+            pass
         finally:
             memory.unlink()
 
