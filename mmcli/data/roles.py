@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
-from mmcli.data.clean import is_missing
+from mmcli.data.clean import cell_text
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
@@ -229,15 +230,10 @@ def _by_content(cells: Mapping[str, list], impl, taken: set[str]) -> str | None:
 
 
 def _head_strings(values: Sequence[Any], count: int) -> list[str]:
-    """The first ``count`` values that are not null, as strings (a blank string counts)."""
-    head: list[str] = []
-    for value in values:
-        if value is None or (not isinstance(value, str) and is_missing(value)):
-            continue  # None, NaN (float, numpy, Decimal), NaT, pandas NA: pandas' dropna
-        head.append(str(value))
-        if len(head) == count:
-            break
-    return head
+    """The first ``count`` values that are not null, as text (:func:`cell_text`; a blank
+    string counts), as pandas' ``dropna().astype(str).head(count)`` gave them."""
+    texts = (text for text in map(cell_text, values) if text is not None)
+    return list(itertools.islice(texts, count))
 
 
 def ignored_absent(table: Table, config: PrepConfig) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
-from mmcli.data.clean import is_missing
+from mmcli.data.clean import cell_text, is_missing
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
 from mmcli.data.labelmap import label_cleaner, load_label_map
@@ -154,11 +154,11 @@ def data_root(table: Table, config: PrepConfig) -> Path:
 
 
 def row_keys(table: Table) -> list[int]:
-    """One hash per row, of the tuple of its cells as strings (``str(cell)``: a missing cell is
-    ``"None"``): equal for rows whose cells are all equal. Python's string hash is salted
-    per process: compare keys within one run only."""
-    strings = [[str(c) for c in cells] for cells in table.cells]
-    return [hash(row) for row in zip(*strings, strict=True)] if strings else [0] * len(table)
+    """One hash per row, of its cells as text (:func:`~mmcli.data.clean.cell_text`: a missing
+    cell None, never ``"None"``): equal for rows whose cells are all equal. Python's string
+    hash is salted per process: compare keys within one run only."""
+    texts = [list(map(cell_text, cells)) for cells in table.cells]
+    return [hash(row) for row in zip(*texts, strict=True)] if texts else [0] * len(table)
 
 
 def _plan_rows(
