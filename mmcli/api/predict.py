@@ -47,7 +47,7 @@ class PredictSummary:
     first_error: str | None = None
     kept_names: dict[str, str] = field(default_factory=dict)
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
-    missing: Counter = field(default_factory=Counter)  # input -> rows without it
+    missing: Counter = field(default_factory=Counter)  # input -> predicted rows without it
     join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
     tally: IssueTally = field(default_factory=IssueTally)  # every rejects line, counted
     unseen: Counter = field(default_factory=Counter)  # categorical column -> unseen cells
@@ -164,8 +164,9 @@ def predict_chunks(
                     position += 1
                 summary.rows += 1
                 summary.tally.add(row, chunk.errors.get(local))
-                summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 usable = record["error"] is None
+                if usable:  # an error row lacks every modality: counted once, as an error
+                    summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 for name in extra_modalities:  # image_2_present ... after the usual fields
                     record[present_column(name)] = usable and row.present(name)
                 for out_name, values in kept.items():

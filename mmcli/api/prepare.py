@@ -10,7 +10,7 @@ from typing import Any
 
 from mmcli import layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.coverage import sparse_columns
+from mmcli.data.coverage import lost_everywhere, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.roles import ignored_absent
@@ -34,6 +34,7 @@ def prepare(
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
     part: Part | None = None,
+    refuse_lost: bool = False,
 ) -> dict[str, Any]:
     """Read, clean, align and decode a table into a prepared dataset folder at ``out``.
 
@@ -51,6 +52,9 @@ def prepare(
         on_row: called once per row (progress).
         part: prepare only this part of the rows (``--shard I/N``, :mod:`mmcli.data.shard`);
             the rejects about no row of the table (``--join``) go to part 1.
+        refuse_lost: write nothing and raise when a modality is absent from every kept row
+            (unless ``config.allow_missing_modality``): ``mmcli preprocess`` of a whole
+            table. Train checks the prepared data itself; evaluate may score such rows.
 
     Returns:
         The summary also saved as ``schema.json``.
@@ -59,6 +63,7 @@ def prepare(
         DataError: the table cannot be read or lacks a needed column.
         NoUsableRowsError: every row was rejected.
         OutputExistsError: ``out`` exists and ``force`` is false.
+        DataError: ``refuse_lost`` and a modality is absent from every kept row.
     """
     if encoding is not None:
         config = dataclasses.replace(config, encoding=encoding)
@@ -86,6 +91,11 @@ def prepare(
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
         schema = build_schema(inputs, config, summary)
+        lost = [] if config.allow_missing_modality or not refuse_lost else \
+            lost_everywhere(schema.warnings)
+        if lost:
+            raise DataError(f"{lost[0]['message']}; nothing written: fix the table (or "
+                            "--image-root), or pass --allow-missing-modality to write it anyway")
         if part is not None:
             schema = dataclasses.replace(schema, part=part.to_dict())
         schema = schema.to_dict()

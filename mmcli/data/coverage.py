@@ -3,7 +3,7 @@
 A modality absent (missing, or unusable: a path that does not resolve, a file that does not
 decode) in more than ``PrepConfig.max_missing_fraction`` of the kept rows is reported by
 check, preprocess and train, on stderr and in their JSON ``warnings``; absent from every
-kept row it fails ``check`` (exit 5) and ``train`` (exit 3) unless
+kept row it fails ``check`` (exit 5), ``preprocess`` and ``train`` (exit 3) unless
 ``PrepConfig.allow_missing_modality``. Generic over modality kinds: it counts
 :attr:`mmcli.data.rows.Row.values` and the rows' issues by column.
 """
