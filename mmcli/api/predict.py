@@ -136,12 +136,12 @@ def predict_chunks(
             summary.absent = absent_inputs(read.reading.roles, read.reading.pinned)
             summary.columns = {m: read.reading.roles.column(m)
                                for m in read.reading.roles.modalities}
-            summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
+            summary.kept_names = kept_names(keep_columns, list(table.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
             model = open_engine(bundle, engine)
-        kept = _kept_values(table.frame, summary.kept_names)
+        kept = _kept_values(table, summary.kept_names)
         prep = read.reading.prep
         rows = (with_unseen(row, model.categories, prep) for row in read.rows)
         for batch in _batches(rows, batch_size):
@@ -193,8 +193,8 @@ def kept_names(
     return {c: (KEPT_PREFIX + c if c in reserved else c) for c in keep_columns}
 
 
-def _kept_values(frame, names: dict[str, str]) -> dict[str, list[Any]]:
-    return {out: [_plain(v) for v in frame[column].tolist()] for column, out in names.items()}
+def _kept_values(table, names: dict[str, str]) -> dict[str, list[Any]]:
+    return {out: [_plain(v) for v in table.column(column)] for column, out in names.items()}
 
 
 def _plain(value: Any) -> Any:

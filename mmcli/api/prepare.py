@@ -75,11 +75,11 @@ def prepare(
         need_label = roles.label is not None
     elif need_label and roles.label is None:
         raise DataError(
-            f"{table.name}: no label column (columns: {', '.join(map(str, table.frame.columns))});"
+            f"{table.name}: no label column (columns: {', '.join(map(str, table.columns))});"
             " name it with --label-col"
         )
     if on_start is not None:
-        on_start(len(table.frame) if part is None else part.count(len(table.frame)))
+        on_start(len(table) if part is None else part.count(len(table)))
     with atomic_dir(Path(out), force=force) as folder:
         rows = iter_rows(
             table, roles, config, need_label=need_label, on_row=on_row,
@@ -129,8 +129,8 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),
-                  *sparse_columns(table.frame, roles.sources, config.max_missing_fraction),
-                  *ignored_absent(table.frame, config),
+                  *sparse_columns(table, roles.sources, config.max_missing_fraction),
+                  *ignored_absent(table, config),
                   *(inputs.join.warnings(config.max_missing_fraction) if inputs.join else ())),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )
