@@ -51,7 +51,7 @@ def check_table(
     if need_label and roles.label is None:
         raise DataError(f"{table.name}: no label column; name it with --label-col")
     if on_start is not None:
-        on_start(len(table.frame))
+        on_start(len(table))
     summary = WriteSummary()
     lines: list[list[object]] = []
     for line in inputs.extra_rejects:

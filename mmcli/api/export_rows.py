@@ -43,10 +43,10 @@ def sample_rows(bundle: Bundle, source: str | Path | None, limit: int
                  None)
     if chunk is None:
         raise UsageError(f"{source}: no rows to check the export on")
-    prep, pinned = pin_roles(bundle.roles, prep, list(chunk.table.frame.columns))
+    prep, pinned = pin_roles(bundle.roles, prep, chunk.table.columns)
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
     table = with_absent(chunk.table, pinned)
-    roles = detect_roles(table.frame, prep, name=chunk.table.name)
+    roles = detect_roles(table, prep)
     prep = roles.settled(prep)
     rows = [r for r in iter_rows(table, roles, prep, need_label=False, dedupe_ids=False,
                                  first_row=chunk.first_row) if not r.rejected]
@@ -58,7 +58,7 @@ def sample_rows(bundle: Bundle, source: str | Path | None, limit: int
 def _raw(name: str, row: Row, table, columns, first_row: int, prep: PrepConfig) -> Any:
     kind = modalities.kind_of(name)
     local = row.row - first_row
-    cells = [table.frame[c].iloc[local] if c in table.frame else None for c in columns]
+    cells = [table.column(c)[local] if c in table else None for c in columns]
     if kind == "tabular":
         return ["" if c is None else str(c) for c in cells]
     if kind == "audio":

@@ -32,8 +32,6 @@ def rows_chunk(rows: Sequence[Mapping[str, Any]], root: str | Path = ".") -> Chu
     Raises:
         UsageError: a row that is not a mapping, or a key that is not a string.
     """
-    import pandas as pd
-
     columns: dict[str, None] = {}
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
@@ -43,9 +41,8 @@ def rows_chunk(rows: Sequence[Mapping[str, Any]], root: str | Path = ".") -> Chu
             if not isinstance(key, str):
                 raise UsageError(f"row {i + 1}: column names must be strings, got {key!r}")
             columns.setdefault(key, None)
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    frame = pd.DataFrame(cells, columns=list(columns), dtype=object)
-    return Chunk(Table(frame, Path(root), "<rows>", ""), 1, {})
+    cells = [[_cell(row.get(c)) for row in rows] for c in columns]
+    return Chunk(Table(tuple(columns), tuple(cells), Path(root), "<rows>", "", len(rows)), 1, {})
 
 
 def _cell(value: Any) -> str | None:

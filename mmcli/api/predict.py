@@ -47,7 +47,7 @@ class PredictSummary:
     first_error: str | None = None
     kept_names: dict[str, str] = field(default_factory=dict)
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # input -> columns lacked
-    missing: Counter = field(default_factory=Counter)  # input -> rows without it
+    missing: Counter = field(default_factory=Counter)  # input -> predicted rows without it
     join: dict[str, Any] | None = None  # with a join: ChunkJoin.report() (as preprocess's)
     tally: IssueTally = field(default_factory=IssueTally)  # every rejects line, counted
     unseen: Counter = field(default_factory=Counter)  # categorical column -> unseen cells
@@ -136,12 +136,12 @@ def predict_chunks(
             summary.absent = absent_inputs(read.reading.roles, read.reading.pinned)
             summary.columns = {m: read.reading.roles.column(m)
                                for m in read.reading.roles.modalities}
-            summary.kept_names = kept_names(keep_columns, list(table.frame.columns),
+            summary.kept_names = kept_names(keep_columns, list(table.columns),
                                             reserved=(*RECORD_FIELDS, *task.record_fields))
             if on_start is not None:
                 on_start(None)
             model = open_engine(bundle, engine)
-        kept = _kept_values(table.frame, summary.kept_names)
+        kept = _kept_values(table, summary.kept_names)
         prep = read.reading.prep
         rows = (with_unseen(row, model.categories, prep) for row in read.rows)
         for batch in _batches(rows, batch_size):
@@ -164,8 +164,9 @@ def predict_chunks(
                     position += 1
                 summary.rows += 1
                 summary.tally.add(row, chunk.errors.get(local))
-                summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 usable = record["error"] is None
+                if usable:  # an error row lacks every modality: counted once, as an error
+                    summary.missing.update(m for m in bundle.modalities if not row.present(m))
                 for name in extra_modalities:  # image_2_present ... after the usual fields
                     record[present_column(name)] = usable and row.present(name)
                 for out_name, values in kept.items():
@@ -192,8 +193,8 @@ def kept_names(
     return {c: (KEPT_PREFIX + c if c in reserved else c) for c in keep_columns}
 
 
-def _kept_values(frame, names: dict[str, str]) -> dict[str, list[Any]]:
-    return {out: [_plain(v) for v in frame[column].tolist()] for column, out in names.items()}
+def _kept_values(table, names: dict[str, str]) -> dict[str, list[Any]]:
+    return {out: [_plain(v) for v in table.column(column)] for column, out in names.items()}
 
 
 def _plain(value: Any) -> Any:

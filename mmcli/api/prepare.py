@@ -10,7 +10,7 @@ from typing import Any
 
 from mmcli import layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.coverage import sparse_columns
+from mmcli.data.coverage import lost_everywhere, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.decoding import early_server
 from mmcli.data.inputs import Inputs, load_inputs
@@ -35,6 +35,7 @@ def prepare(
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
     part: Part | None = None,
+    refuse_lost: bool = False,
 ) -> dict[str, Any]:
     """Read, clean, align and decode a table into a prepared dataset folder at ``out``.
 
@@ -52,6 +53,9 @@ def prepare(
         on_row: called once per row (progress).
         part: prepare only this part of the rows (``--shard I/N``, :mod:`mmcli.data.shard`);
             the rejects about no row of the table (``--join``) go to part 1.
+        refuse_lost: write nothing and raise when a modality is absent from every kept row
+            (unless ``config.allow_missing_modality``): ``mmcli preprocess`` of a whole
+            table. Train checks the prepared data itself; evaluate may score such rows.
 
     Returns:
         The summary also saved as ``schema.json``.
@@ -60,6 +64,7 @@ def prepare(
         DataError: the table cannot be read or lacks a needed column.
         NoUsableRowsError: every row was rejected.
         OutputExistsError: ``out`` exists and ``force`` is false.
+        DataError: ``refuse_lost`` and a modality is absent from every kept row.
     """
     if encoding is not None:
         config = dataclasses.replace(config, encoding=encoding)
@@ -71,11 +76,11 @@ def prepare(
         need_label = roles.label is not None
     elif need_label and roles.label is None:
         raise DataError(
-            f"{table.name}: no label column (columns: {', '.join(map(str, table.frame.columns))});"
+            f"{table.name}: no label column (columns: {', '.join(map(str, table.columns))});"
             " name it with --label-col"
         )
     if on_start is not None:
-        on_start(len(table.frame) if part is None else part.count(len(table.frame)))
+        on_start(len(table) if part is None else part.count(len(table)))
     with early_server(table, roles, config), atomic_dir(Path(out), force=force) as folder:
         rows = iter_rows(
             table, roles, config, need_label=need_label, on_row=on_row,
@@ -87,6 +92,11 @@ def prepare(
         if summary.kept == 0:
             raise NoUsableRowsError(f"{table.name}: all {summary.rows} rows were rejected")
         schema = build_schema(inputs, config, summary)
+        lost = [] if config.allow_missing_modality or not refuse_lost else \
+            lost_everywhere(schema.warnings)
+        if lost:
+            raise DataError(f"{lost[0]['message']}; nothing written: fix the table (or "
+                            "--image-root), or pass --allow-missing-modality to write it anyway")
         if part is not None:
             schema = dataclasses.replace(schema, part=part.to_dict())
         schema = schema.to_dict()
@@ -120,8 +130,8 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),
-                  *sparse_columns(table.frame, roles.sources, config.max_missing_fraction),
-                  *ignored_absent(table.frame, config),
+                  *sparse_columns(table, roles.sources, config.max_missing_fraction),
+                  *ignored_absent(table, config),
                   *(inputs.join.warnings(config.max_missing_fraction) if inputs.join else ())),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )

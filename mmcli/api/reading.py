@@ -104,7 +104,7 @@ class ChunkReader:
             if self._first is None:
                 self._first = reading_of(self.bundle, self.prep, table)
             return self._first
-        columns = tuple(table.frame.columns)
+        columns = table.columns
         cached = self._cache.get(columns)
         if cached is not None:
             return cached
@@ -119,9 +119,9 @@ class ChunkReader:
 def reading_of(bundle: Bundle, prep: PrepConfig, table: Table) -> Reading:
     """The roles of ``table``'s columns as predict assigns them: the bundle's columns pinned
     (:func:`~mmcli.data.roles.pin_roles`), labels and splits not read, a missing cell kept."""
-    prep, pinned = pin_roles(bundle.roles, prep, list(table.frame.columns))
+    prep, pinned = pin_roles(bundle.roles, prep, table.columns)
     prep = replace(prep, label_col=None, split_col=None, on_missing="keep")
-    roles = detect_roles(with_absent(table, pinned).frame, prep, name=table.name)
+    roles = detect_roles(with_absent(table, pinned), prep)
     return Reading(pinned, roles, roles.settled(prep))
 
 

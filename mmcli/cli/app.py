@@ -20,6 +20,7 @@ from mmcli.cli.coerce import install as install_plain_values
 from mmcli.cli.evaluate import evaluate
 from mmcli.cli.explain import explain
 from mmcli.cli.export import export
+from mmcli.cli.help_text import reflow
 from mmcli.cli.inspect import inspect
 from mmcli.cli.predict import predict
 from mmcli.cli.preprocess import preprocess
@@ -63,16 +64,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-app.command()(preprocess)
-app.command()(train)
-app.command()(evaluate)
-app.command()(predict)
-app.command()(check)
-app.command()(inspect)
-app.command()(explain)
-app.command()(serve)
-app.command()(export)
-app.command()(tune)
+for _command in (preprocess, train, evaluate, predict, check, inspect, explain, serve, export,
+                 tune):
+    app.command(help=reflow(_command.__doc__ or ""))(_command)
 
 
 def _version(value: bool) -> None:

@@ -70,7 +70,7 @@ def evaluate(
         from mmcli.report.markdown import write_report
 
         page = write_report(result, report, evaluation.task.report(result), force=force)
-        console.print(f"report -> {page}")
+        console.print(f"report -> {page}", markup=False)
     read = result["data_issues"]
     console.print(f"{read['rows']} rows read: {read['kept']} kept ({read['masked']} with a "
                   f"modality masked), {read['rejected']} rejected (not scored)"

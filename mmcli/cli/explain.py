@@ -49,7 +49,7 @@ def explain(
     summary = run(bundle, input, out, options, force=force, fmt=flags.input_format,
                   prep_overrides=dict(flags.prep))
     console = make_console(quiet)
-    console.print(f"explained {summary.rows} rows -> {out / 'index.html'}")
+    console.print(f"explained {summary.rows} rows -> {out / 'index.html'}", markup=False)
     read = summary.data_issues
     console.print(f"{read['rows']} rows read: {read['kept']} kept ({read['masked']} with a "
                   f"modality masked: see each record's absent), {read['rejected']} rejected",

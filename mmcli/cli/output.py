@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 
 def make_console(quiet: bool = False) -> Console:
@@ -103,11 +104,18 @@ def render_prep_summary(console: Console, summary: dict, out: Any) -> None:
     console.print(
         f"[bold]{summary['rows']}[/] rows: [green]{summary['kept']} kept[/] "
         f"({summary['masked']} with a modality masked), [red]{summary['rejected']} rejected[/]"
-        f" -> {out}"
+        f" -> {escape(str(out))}"
     )
     for reason, count in summary["issues"].items():
         console.print(f"  {count:>6}  {reason}")
-    console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in summary['class_counts'].items())}")
+    counts = summary["class_counts"]
+    if counts:  # labels as written: no markup read in them
+        console.print(f"  labels: {', '.join(f'{k} ({v})' for k, v in counts.items())}",
+                      markup=False, highlight=False)
+    elif (summary.get("roles") or {}).get("label") is None:
+        console.print("  labels: none (no label column)")
+    else:
+        console.print("  labels: none (the label cell of every kept row is empty)")
     render_unused(console, summary.get("roles", {}))
     if summary.get("join"):
         console.print("  " + join_line(summary["join"]), markup=False)

@@ -103,9 +103,10 @@ def predict(
             with atomic_file(out, force=force) as tmp, open(tmp, "w", encoding="utf-8",
                                                              newline="") as handle:
                 count = write_records(records, handle, format)
+    predicted = count - summary.errors
     lacking = "".join(f", {n} without {m}" for m, n in summary.missing.items())
-    console.print(f"{count} rows: {count - summary.errors} predicted, {summary.errors} with "
-                  "errors" + lacking + (f" -> {out}" if out else ""))
+    console.print(f"{count} rows: {predicted} predicted, {summary.errors} with errors"
+                  + lacking + (f" -> {out}" if out else ""), markup=False)
     if summary.join:
         console.print(join_line(summary.join), markup=False)
         for unmatched in unmatched_warning(summary.join, loaded.config.prep.max_missing_fraction):
@@ -115,8 +116,8 @@ def predict(
     for name in loaded.modalities:
         if name in summary.absent:
             warn(console, missing_input_line(name, "no_column", list(summary.absent[name]), count))
-        elif count and summary.missing[name] == count:
-            warn(console, missing_input_line(name, "missing_in_every_row", [], count))
+        elif predicted and summary.missing[name] == predicted:
+            warn(console, missing_input_line(name, "missing_in_every_row", [], predicted))
     limit = loaded.config.prep.max_missing_fraction
     for lost in summary.tally.warnings(summary.columns, limit):
         if not lost["every_row"] and lost["modality"] not in summary.absent:

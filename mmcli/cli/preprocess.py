@@ -29,7 +29,9 @@ def preprocess(
 
     Writes DIR/schema.json, examples.parquet, images/ and rejects.csv (one line per
     rejected or masked row); prints a JSON summary on stdout. With --check instead of
-    --out, validates without writing, exactly as mmcli check.
+    --out, validates without writing, exactly as mmcli check. A modality missing or
+    unusable in every kept row is an error (exit 3, nothing written) unless
+    --allow-missing-modality; with --shard it is left to train, which sees every part.
 
     Example: mmcli preprocess data.csv --out prepared/ | jq .kept
 
@@ -66,6 +68,7 @@ def preprocess(
     progress, on_start, on_row = row_progress(console, "preprocessing")
     with progress:
         schema = prepare(table, config, out, force=force, fmt=flags.input_format,
-                         on_start=on_start, on_row=on_row, part=part)
+                         on_start=on_start, on_row=on_row, part=part,
+                         refuse_lost=part is None)
     render_prep_summary(console, schema, out)
     emit_json({"out": str(out), **schema})

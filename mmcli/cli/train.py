@@ -109,7 +109,7 @@ def train(
     from mmcli.tasks import task_for
 
     console = make_console(quiet)
-    console.print(f"training on {' '.join(data)} -> {out}")
+    console.print(f"training on {' '.join(data)} -> {out}", markup=False)
     meta = run_training(data[0] if len(data) == 1 else data, config, out, force=force,
                         fmt=flags.input_format, console=console, command=command_line(ctx),
                         resume=resume, engine_export=engine_export, tensorboard=tensorboard,

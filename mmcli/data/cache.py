@@ -70,8 +70,8 @@ def _file_digest(path: str | None) -> str | None:
 def _file_stats(inputs: Inputs, config: PrepConfig):
     """What each modality's prepared values depend on beyond the table's bytes: e.g. each
     image file's resolved path, size and mtime (or the fault)."""
-    roles, frame = inputs.roles, inputs.table.frame
-    context = TableContext(data_root(inputs.table, config), config)
+    roles, table = inputs.roles, inputs.table
+    context = TableContext(data_root(table, config), config)
     for name, columns in roles.sources.items():
-        cells = [list(frame[c]) for c in columns if c in frame.columns]
+        cells = [table.column(c) for c in columns if c in table]
         yield from modalities.modality_of(name).file_references(cells, context)

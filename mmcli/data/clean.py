@@ -119,6 +119,16 @@ def is_missing(value: object) -> bool:
         return False
 
 
+def cell_text(value: object) -> str | None:
+    """A cell as text, as pandas' ``astype(str)`` spells it: None for a null (None, NaN,
+    NaT, NA; a blank string is text), bytes decoded as UTF-8, anything else ``str()``."""
+    if type(value) is str:
+        return value
+    if value is None or is_missing(value):
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def clean_text(value: object, options: TextOptions = TextOptions()) -> str:
     """Return one text cell cleaned for a tokenizer.
 

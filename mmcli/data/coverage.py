@@ -3,7 +3,7 @@
 A modality absent (missing, or unusable: a path that does not resolve, a file that does not
 decode) in more than ``PrepConfig.max_missing_fraction`` of the kept rows is reported by
 check, preprocess and train, on stderr and in their JSON ``warnings``; absent from every
-kept row it fails ``check`` (exit 5) and ``train`` (exit 3) unless
+kept row it fails ``check`` (exit 5), ``preprocess`` and ``train`` (exit 3) unless
 ``PrepConfig.allow_missing_modality``. Generic over modality kinds: it counts
 :attr:`mmcli.data.rows.Row.values` and the rows' issues by column.
 """
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmcli.data.rows import Row
+    from mmcli.io.tables import Table
 
 LOST = "modality_lost"  # the "kind" of these warnings in JSON
 
@@ -93,14 +94,14 @@ def warning_text(warning: Any) -> str:
 SPARSE = "column_mostly_empty"  # the "kind" of a tabular column's warning in JSON
 
 
-def sparse_columns(frame: Any, sources: Mapping[str, tuple[str, ...]],
+def sparse_columns(table: Table, sources: Mapping[str, tuple[str, ...]],
                    limit: float) -> list[dict]:
     """One warning per column of a several-column modality (tabular) empty in more than
     ``limit`` of the table's rows: its modality stays present, so :meth:`Coverage.warnings`
     cannot see it, yet nearly every cell of it is imputed.
 
     Args:
-        frame: the table as read (a pandas DataFrame, cells verbatim).
+        table: the table as read (:class:`~mmcli.io.tables.Table`, cells verbatim).
         sources: modality name -> its source columns (``Roles.sources``); only modalities of
             several columns are looked at (one column's emptiness is its modality's).
         limit: ``max_missing_fraction``, in [0, 1].
@@ -112,14 +113,14 @@ def sparse_columns(frame: Any, sources: Mapping[str, tuple[str, ...]],
     from mmcli.data.clean import is_missing
 
     found = []
-    total = len(frame)
+    total = len(table)
     for name, columns in sources.items():
         if len(columns) < 2 or total == 0:
             continue
         for column in columns:
-            if column not in frame.columns:
+            if column not in table:
                 continue
-            empty = sum(map(is_missing, frame[column].tolist()))
+            empty = sum(map(is_missing, table.column(column)))
             share = empty / total
             if empty == 0 or share <= limit:
                 continue

@@ -90,6 +90,8 @@ def write_rows(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from mmcli.io.arrow_table import records_table  # from_pylist would import pandas
+
     _ARROW = {"string": pa.string, "int64": pa.int64, "float64": pa.float64, "bool": pa.bool_}
     shards = {}
     syncer = Syncer()
@@ -120,11 +122,11 @@ def write_rows(
                     writer.add(row.values.get(name))
                 records.append(_record(row, stored))
                 if len(records) == _EXAMPLES_BATCH:
-                    examples.write_table(pa.Table.from_pylist(records, schema))
+                    examples.write_table(records_table(records, schema))
                     records.clear()
             for writer in shards.values():
                 writer.close()
-            examples.write_table(pa.Table.from_pylist(records, schema))
+            examples.write_table(records_table(records, schema))
     except BaseException:
         close = getattr(rows, "close", None)
         if close is not None:  # a generator's decoding pool ends now, its shared memory freed

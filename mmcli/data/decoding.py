@@ -19,7 +19,7 @@ def workers_for(table: Table, roles: Roles, config: PrepConfig) -> int:
     """The decoding processes for the table: 1 (this process) below ``IN_PROCESS_BELOW``
     cells to decode (every cell of every decoding modality counted), else ``--workers``."""
     decoding = [m for m in roles.modalities if modalities.modality_of(m).decodes]
-    return decode_workers(len(table.frame) * len(decoding), config.workers)
+    return decode_workers(len(table) * len(decoding), config.workers)
 
 
 def early_server(table: Table, roles: Roles, config: PrepConfig) -> Any:

@@ -41,11 +41,10 @@ def absent_inputs(roles: Roles, absent: Mapping[str, tuple[str, ...]]) -> dict[s
 def with_absent(table: Table, absent: Mapping[str, tuple[str, ...]]) -> Table:
     """``table`` with each column in ``absent`` (a trained input's column the table lacks)
     added with every cell missing, so the input is masked in every row."""
-    missing = [c for columns in absent.values() for c in columns if c not in table.frame]
+    missing = [c for columns in absent.values() for c in columns if c not in table]
     if not missing:
         return table
-    frame = table.frame.assign(**{c: [None] * len(table.frame) for c in missing})
-    return Table(frame.astype(object), table.root, table.name, table.sha256)
+    return table.with_columns({c: [None] * len(table) for c in missing})
 
 
 def load_inputs(source: str | Path, config: PrepConfig, *, fmt: str | None = None,
@@ -61,7 +60,7 @@ def load_inputs(source: str | Path, config: PrepConfig, *, fmt: str | None = Non
     table = read_table(source, fmt=fmt, encoding=config.encoding)
     if config.join is None:
         table, config, absent = _pinned(table, config, trained_roles)
-        roles = detect_roles(table.frame, config, name=table.name)
+        roles = detect_roles(table, config)
         return Inputs(table, roles, absent=absent_inputs(roles, absent))
     other = read_table(config.join, encoding=config.encoding)
     table, report = join_tables(table, other, config.id_col)
@@ -79,12 +78,12 @@ def load_inputs(source: str | Path, config: PrepConfig, *, fmt: str | None = Non
         for number, ident in report.only_in_join
     ]
     table, config, absent = _pinned(table, config, trained_roles)
-    roles = detect_roles(table.frame, config, name=table.name)
+    roles = detect_roles(table, config)
     return Inputs(table, roles, report, other.sha256, issues, extra, absent_inputs(roles, absent))
 
 
 def _pinned(table: Table, config: PrepConfig, trained_roles: Mapping[str, Any] | None):
     if trained_roles is None:
         return table, config, {}
-    config, absent = pin_roles(trained_roles, config, list(table.frame.columns))
+    config, absent = pin_roles(trained_roles, config, table.columns)
     return with_absent(table, absent), config, absent

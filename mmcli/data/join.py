@@ -8,7 +8,7 @@ the other table become ``only_in_join`` lines in rejects.csv.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mmcli.data.clean import is_missing, to_str
@@ -68,11 +68,11 @@ def join_key(main: Table, other: Table, id_col: str | None) -> str:
     """The id column both tables share: ``id_col``, else a detected id name in both."""
     if id_col is not None:
         for table in (main, other):
-            if id_col not in table.frame.columns:
+            if id_col not in table:
                 raise DataError(f"{table.name}: no id column {id_col!r} to join on")
         return id_col
     for candidate in _CANDIDATES["id"]:
-        if candidate in main.frame.columns and candidate in other.frame.columns:
+        if candidate in main and candidate in other:
             return candidate
     raise DataError(
         f"--join: found no id column in both {main.name} and {other.name}; name it with --id-col"
@@ -104,7 +104,7 @@ def id_positions(other: Table, key: str) -> tuple[list[str | None], dict[str, in
     Raises:
         DataError: an id is repeated.
     """
-    right_ids = [_exact_id(v) for v in other.frame[key]]
+    right_ids = [_exact_id(v) for v in other.column(key)]
     positions: dict[str, int] = {}
     for position, ident in enumerate(right_ids):
         if ident is None:
@@ -123,18 +123,14 @@ def _left_join(main: Table, other: Table, key: str,
     """``main`` with ``other``'s columns added, and the row of ``other`` each main row took
     (-1: none). Only the rows taken are copied (a chunk or a request, not the whole side
     table)."""
-    left_ids = [_exact_id(v) for v in main.frame[key]]
+    left_ids = [_exact_id(v) for v in main.column(key)]
     take = [positions.get(ident, -1) if ident is not None else -1 for ident in left_ids]
-    picked = other.frame.iloc[[max(t, 0) for t in take]].drop(columns=[key]).rename(
-        columns={c: f"{c}{JOIN_SUFFIX}" for c in other.frame.columns if c in main.frame.columns}
-    ).reset_index(drop=True).astype(object)
-    missing = [i for i, t in enumerate(take) if t < 0]
-    if missing:
-        picked.loc[missing, :] = None
-    frame = main.frame.reset_index(drop=True).copy()
-    for column in picked.columns:
-        frame[column] = picked[column].to_numpy()
-    return replace(main, frame=frame), take
+    added = {
+        f"{column}{JOIN_SUFFIX}" if column in main else column:
+            [cells[t] if t >= 0 else None for t in take]
+        for column, cells in zip(other.columns, other.cells, strict=True) if column != key
+    }
+    return main.with_columns(added), take
 
 
 def _exact_id(value: object) -> str | None:

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
+from mmcli.data.clean import cell_text
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mmcli.config import PrepConfig
+    from mmcli.io.tables import Table
 
 _CANDIDATES = {
     "id": ("id", "uid", "key", "example_id", "item_id", "product_id"),
@@ -72,14 +73,18 @@ class Roles:
         return data
 
 
-def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table") -> Roles:
-    """Assign roles: a flag names its column, else a known column name, else content.
+def detect_roles(table: Table, config: PrepConfig, *, name: str | None = None) -> Roles:
+    """Assign roles: a flag names its column, else a known column name, else content (the
+    kinds look at lists of cells: :meth:`~mmcli.modalities.base.Modality.match_score` ...).
+    ``name``: the table's name in messages (default ``table.name``).
 
     Raises:
         DataError: a named column is missing, a source needs an id column the table lacks,
             or no modality column is found.
     """
-    columns = list(frame.columns)
+    name = table.name if name is None else name
+    columns = list(table.columns)
+    cells = dict(zip(table.columns, table.cells, strict=True))
     ignored = set(config.ignore_col or ())  # a name the table lacks ignores nothing
     lower = {str(c).lower(): c for c in columns if c not in ignored}
     kinds = modalities.REGISTRY
@@ -87,7 +92,7 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     given = {"id": config.id_col, "label": config.label_col, "split": config.split_col}
     chosen: dict[str, str | None] = {}
     for role, column in given.items():
-        if column is not None and column not in frame.columns:
+        if column is not None and column not in cells:
             raise DataError(
                 f"{name}: no column {column!r} for the {role} (columns: {', '.join(columns)})"
             )
@@ -95,7 +100,7 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     for kind, impl in kinds.items():
         virtual = impl.virtual_source(config)
         for column in named[kind]:
-            if column != virtual and column not in frame.columns:
+            if column != virtual and column not in cells:
                 raise DataError(
                     f"{name}: no column {column!r} for the {kind} (columns: {', '.join(columns)})"
                 )
@@ -116,15 +121,15 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     for kind, impl in kinds.items():  # else by content
         if kind not in found:
             free = [c for c in columns if c not in taken]
-            claimed = impl.detect_columns(frame, free, config)
+            claimed = impl.detect_columns(cells, free, config)
             if claimed is None:
-                column = _by_content(frame, impl, taken)
+                column = _by_content(cells, impl, taken)
                 claimed = (column,) if column is not None else ()
             found[kind] = tuple(claimed)
             taken |= set(found[kind])
     settings: dict[str, Any] = {}
     for kind, impl in kinds.items():
-        settings.update(impl.settle(found[kind], frame, config))
+        settings.update(impl.settle(found[kind], cells, config))
     if settings:
         import dataclasses
 
@@ -136,7 +141,7 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
             sources[modalities.name(kind, i)] = cols
         if found[kind]:
             notes.update(impl.role_notes(config))
-    unused = _unused(frame, taken, kinds, detected=any(not named[k] for k in kinds))
+    unused = _unused(cells, taken, kinds, detected=any(not named[k] for k in kinds))
     if unused:
         notes["unused"] = unused
     if not sources:
@@ -147,16 +152,17 @@ def detect_roles(frame: pd.DataFrame, config: PrepConfig, *, name: str = "table"
     return Roles(chosen["id"], chosen["label"], chosen["split"], sources, notes, settings)
 
 
-def _unused(frame: pd.DataFrame, taken: set[str], kinds, *, detected: bool) -> dict[str, str]:
+def _unused(cells: Mapping[str, list], taken: set[str], kinds, *,
+            detected: bool) -> dict[str, str]:
     """The columns no role took (``--ignore-col`` ones aside) and why: reported in
     ``roles.unused`` so no column is left out silently. Only when some kind was detected."""
     if not detected:
         return {}
     unused = {}
-    for column in frame.columns:
+    for column, values in cells.items():
         if column in taken:
             continue
-        reasons = (impl.unused_reason(frame, column) for impl in kinds.values())
+        reasons = (impl.unused_reason(values, column) for impl in kinds.values())
         unused[str(column)] = next((r for r in reasons if r), "no role matched it")
     return unused
 
@@ -210,25 +216,30 @@ def _saved_columns(saved: Mapping[str, Any], kind: str) -> tuple[str, ...]:
     return (one,) if isinstance(one, str) and saved.get(f"{kind}_dir") is None else ()
 
 
-def _by_content(frame: pd.DataFrame, impl, taken: set[str]) -> str | None:
-    """The column whose values the kind scores highest (the first on a tie), or None."""
-    from pandas.api.types import is_object_dtype, is_string_dtype
-
+def _by_content(cells: Mapping[str, list], impl, taken: set[str]) -> str | None:
+    """The column whose values the kind scores highest (the first on a tie), or None. A kind
+    scores a column's first 200 values that are not null (None, NaN), as strings."""
     best, best_score = None, None
-    for column in frame.columns:
-        series = frame[column]
-        if column in taken or not (is_string_dtype(series) or is_object_dtype(series)):
+    for column, values in cells.items():
+        if column in taken:
             continue
-        score = impl.match_score(series.dropna().astype(str).head(200))
+        score = impl.match_score(_head_strings(values, 200))
         if score is not None and (best_score is None or score > best_score):
             best, best_score = column, score
     return best
 
 
-def ignored_absent(frame: pd.DataFrame, config: PrepConfig) -> list[dict[str, Any]]:
+def _head_strings(values: Sequence[Any], count: int) -> list[str]:
+    """The first ``count`` values that are not null, as text (:func:`cell_text`; a blank
+    string counts), as pandas' ``dropna().astype(str).head(count)`` gave them."""
+    texts = (text for text in map(cell_text, values) if text is not None)
+    return list(itertools.islice(texts, count))
+
+
+def ignored_absent(table: Table, config: PrepConfig) -> list[dict[str, Any]]:
     """A warning per ``--ignore-col`` the table lacks (a misspelt name ignores nothing, and
     the column meant may be used): ``kind`` ``ignore_col_absent``, ``column``, ``message``."""
     return [{"kind": "ignore_col_absent", "column": column,
              "message": (f"--ignore-col {column!r}: the table has no such column, so it ignores "
-                         f"nothing (columns: {', '.join(map(str, frame.columns))})")}
-            for column in config.ignore_col or () if column not in frame.columns]
+                         f"nothing (columns: {', '.join(map(str, table.columns))})")}
+            for column in config.ignore_col or () if column not in table]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
-from mmcli.data.clean import is_missing
+from mmcli.data.clean import cell_text, is_missing
 from mmcli.data.decoding import workers_for
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
@@ -155,10 +155,11 @@ def data_root(table: Table, config: PrepConfig) -> Path:
 
 
 def row_keys(table: Table) -> list[int]:
-    """One hash per row, equal for rows whose cells are all equal."""
-    import pandas as pd
-
-    return pd.util.hash_pandas_object(table.frame.astype(str), index=False).tolist()
+    """One hash per row, of its cells as text (:func:`~mmcli.data.clean.cell_text`: a missing
+    cell None, never ``"None"``): equal for rows whose cells are all equal. Python's string
+    hash is salted per process: compare keys within one run only."""
+    texts = [list(map(cell_text, cells)) for cells in table.cells]
+    return [hash(row) for row in zip(*texts, strict=True)] if texts else [0] * len(table)
 
 
 def _plan_rows(
@@ -172,31 +173,30 @@ def _plan_rows(
     first_row: int = 1,
     part: tuple[int, int] | None = None,
 ) -> Iterator[_Plan]:
-    frame = table.frame
     casefold = config.label_case == "fold"
     mapping = None
     if config.label_map and roles.label:
         mapping = load_label_map(config.label_map, casefold=casefold)
 
     def column(name: str | None) -> list | None:
-        return list(frame[name]) if name else None
+        return table.column(name) if name else None
 
     raw_ids, raw_splits, raw_labels = column(roles.id), column(roles.split), column(roles.label)
     context = TableContext(data_root(table, config), config)
     preparers = {name: modalities.modality_of(name).preparer(context) for name in roles.sources}
     cells = {
-        name: [list(frame[c]) for c in columns if c in frame.columns]
+        name: [table.column(c) for c in columns if c in table]
         for name, columns in roles.sources.items()
     }
     reported = {name: roles.column(name) for name in roles.sources}  # column(s) named in issues
-    ids = row_ids(raw_ids, len(frame), first_row)
+    ids = row_ids(raw_ids, len(table), first_row)
     duplicates = (
         find_duplicates(id_keys(ids, raw_ids), row_keys(table), config.duplicates)
         if dedupe_ids
         else {}
     )
     label_of = label_cleaner(casefold=casefold, mapping=mapping)
-    for i in range(len(frame)):
+    for i in range(len(table)):
         number = i + first_row
         if part is not None and not in_part(number, *part):
             continue

@@ -1,4 +1,4 @@
-"""CSV and TSV parsing: one routine for both, yielding frames of string cells.
+"""CSV and TSV parsing: one routine for both, yielding batches of string cells by column.
 
 CSV is split by the csv module with strict quoting: an unclosed quote, or a closing quote
 followed by anything but a delimiter, raises a DataError naming the line. The delimiter of a
@@ -25,21 +25,18 @@ import csv
 import itertools
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from mmcli.errors import DataError
 from mmcli.io.table_formats import column_names, text_lines
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 OTHER_DELIMITERS = (";", "\t", "|")  # what a .csv header without a comma may split on
 _MAX_FIELD = 2**31 - 1  # the csv module's default limit (128 KiB) would refuse long texts
 _QUOTED = re.compile(r'"(?:[^"]|"")*"', re.DOTALL)  # a whole cell in CSV quoting
 
 
-def delimited_frames(handle, kind, name, encoding, rows):
-    """CSV/TSV frames of ``rows`` records (``(frame, errors)`` as every format routine)."""
+def delimited_batches(handle, kind, name, encoding, rows):
+    """CSV/TSV batches of ``rows`` records (``(columns, cells, count, errors)`` as every
+    format routine)."""
     label = kind.upper()
     lines = text_lines(handle, name, encoding)
     head: list[str] = []  # blank lines before the header
@@ -75,10 +72,10 @@ def delimited_frames(handle, kind, name, encoding, rows):
             fields += [None] * (width - len(fields))
         batch.append(fields)
         if len(batch) == rows:
-            yield _string_frame(batch, columns), errors
+            yield columns, _string_columns(batch), len(batch), errors
             batch, errors = [], {}
     if batch:
-        yield _string_frame(batch, columns), errors
+        yield columns, _string_columns(batch), len(batch), errors
 
 
 def _csv_delimiter(header: str, name: str) -> str:
@@ -160,14 +157,7 @@ def _blank(fields: list[str]) -> bool:
     return not fields or (len(fields) == 1 and not fields[0].strip())
 
 
-def _string_frame(records: list[list[str | None]], columns: list[str]) -> pd.DataFrame:
-    """Records of ``len(columns)`` strings as a frame, an empty cell as None."""
-    import pandas as pd
-
-    frame = pd.DataFrame(records, columns=columns, dtype=object)
-    for column in columns:
-        cells = frame[column]
-        missing = cells.eq("")
-        if missing.any():
-            frame[column] = cells.mask(missing, None)
-    return frame
+def _string_columns(records: list[list[str | None]]) -> list[list[str | None]]:
+    """Records of equal length (strings, or None where a short record was padded) as one
+    list per column, an empty cell as None (``"" or None``)."""
+    return [[cell or None for cell in column] for column in zip(*records, strict=True)]

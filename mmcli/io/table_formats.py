@@ -1,20 +1,23 @@
-"""How each table format is parsed: one routine per format, yielding frames of rows.
+"""How each table format is parsed: one routine per format, yielding batches of rows as columns.
 
 A routine is called as ``routine(handle, kind, name, encoding, rows)``: ``handle`` a binary
 stream (seekable for JSON Lines and Parquet), ``kind`` the format, ``name`` the table's name
-for messages, ``rows`` the most rows per frame. It yields ``(frame, errors)``: a non-empty
-DataFrame and the rows of it that did not parse (position -> message; the row is there with
-every cell None). :mod:`mmcli.io.tables` numbers the frames as chunks, and nothing else
-parses a table, so a whole table and its chunks hold the same cells.
+for messages, ``rows`` the most rows per batch. It yields ``(columns, cells, count, errors)``:
+the column names, one list of cells per column, the batch's number of rows (at least one;
+JSON Lines of ``{}`` have rows but no column) and the rows of it that did not parse
+(position -> message; the row is there with every cell None).
+:mod:`mmcli.io.tables` numbers the batches as chunks, and nothing else parses a table, so a
+whole table and its chunks hold the same cells. No routine imports pandas.
 
-Cells are read verbatim. Every column has dtype ``object``. CSV/TSV cells are the strings as
-written (:mod:`mmcli.io.delimited`: no type guessing, no trimming, ``NA`` is a value); JSON
-Lines strings are the strings, numbers the text written (``1450000000000000001``, ``1.10``),
-booleans ``true``/``false``, lists and objects as parsed (their numbers as text too);
-Parquet cells are the Python values of its columns, booleans ``true``/``false``. A missing
-cell is None: an empty CSV/TSV field (:data:`MISSING_MARKERS`), the fields a short record
-lacks, a JSON ``null`` or absent key, a Parquet null. Column names are stripped; a blank one
-becomes ``Unnamed: <position>``; a repeated one is a DataError naming it.
+Cells are read verbatim (a DataFrame of them has dtype ``object`` in every column). CSV/TSV
+cells are the strings as written (:mod:`mmcli.io.delimited`: no type guessing, no trimming,
+``NA`` is a value); JSON Lines strings are the strings, numbers the text written
+(``1450000000000000001``, ``1.10``), booleans ``true``/``false``, lists and objects as parsed
+(their numbers as text too); Parquet cells are the Python values of its columns, booleans
+``true``/``false``. A missing cell is None: an empty CSV/TSV field (:data:`MISSING_MARKERS`),
+the fields a short record lacks, a JSON ``null`` or absent key, a Parquet null. Column names
+are stripped; a blank one becomes ``Unnamed: <position>``; a repeated one is a DataError
+naming it.
 
 Text is decoded with ``encoding``; a byte-order mark before the header is dropped; an invalid
 byte is a DataError naming its line.
@@ -27,12 +30,9 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, BinaryIO
+from typing import Any, BinaryIO
 
 from mmcli.errors import DataError, UsageError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 # The CSV/TSV fields read as missing: the empty field only. "NA", "None", "null", "N/A" are
 # values (a class may be called NA); JSON Lines and Parquet have nulls.
@@ -59,11 +59,11 @@ _JSON = json.JSONDecoder(**_OPTIONS)
 BOOLEANS = {True: "true", False: "false"}  # JSON and Parquet booleans, spelt as in JSON
 
 
-def jsonl_frames(handle, kind, name, encoding, rows):
-    """JSON Lines frames of ``rows`` lines, with the columns of every line of the file.
+def jsonl_batches(handle, kind, name, encoding, rows):
+    """JSON Lines batches of ``rows`` lines, with the columns of every line of the file.
 
     A first pass parses every line for its keys and keeps the first ``rows`` (the first
-    frame); only when there are more does a second pass parse the rest again.
+    batch); only when there are more does a second pass parse the rest again.
     """
     parsed = map(_parse_line, _json_lines(handle, name, encoding))
     head = list(itertools.islice(parsed, rows))
@@ -77,25 +77,29 @@ def jsonl_frames(handle, kind, name, encoding, rows):
             keys.update(dict.fromkeys(value))
     order = list(keys)
     columns = column_names(order, name)
-    yield _records_frame(head, order, columns)
+    cells, errors = _records_cells(head, order)
+    yield columns, cells, len(head), errors
     if more:
         handle.seek(0)
         rest = map(_parse_line, itertools.islice(_json_lines(handle, name, encoding), rows, None))
         while batch := list(itertools.islice(rest, rows)):
-            yield _records_frame(batch, order, columns)
+            cells, errors = _records_cells(batch, order)
+            yield columns, cells, len(batch), errors
 
 
-def records_frame(records: Sequence[dict], name: str = "table"):
-    """JSON objects already parsed (numbers as their text, as this reader parses them) framed
-    exactly as :func:`jsonl_frames` frames the same lines of a file: columns in order of
-    first appearance, booleans ``true``/``false``, absent keys missing.
+def records_columns(records: Sequence[dict],
+                    name: str = "table") -> tuple[list[str], list[list[Any]]]:
+    """JSON objects already parsed (numbers as their text, as this reader parses them) as the
+    columns and cells :func:`jsonl_batches` gives for the same lines of a file: columns in
+    order of first appearance, booleans ``true``/``false``, absent keys missing.
 
     Raises:
         DataError: two keys that are the same name once stripped.
     """
     keys = list(dict.fromkeys(key for record in records for key in record))
-    frame, _ = _records_frame(list(enumerate(records, start=1)), keys, column_names(keys, name))
-    return frame
+    columns = column_names(keys, name)
+    cells, _ = _records_cells(list(enumerate(records, start=1)), keys)
+    return columns, cells
 
 
 def _json_lines(handle, name, encoding) -> Iterator[tuple[int, str]]:
@@ -123,25 +127,22 @@ def _parse_line(item: tuple[int, str]) -> tuple[int, object]:
     return number, value
 
 
-def _records_frame(lines: list[tuple[int, object]], keys: list[str], columns: list[str]):
-    """Parsed lines as a frame and its errors (a line that is no object: every cell None)."""
-    import pandas as pd
-
+def _records_cells(lines: list[tuple[int, object]], keys: list[str]):
+    """Parsed lines as one list of cells per key, and their errors (a line that is no object:
+    every cell None)."""
     records = [value if isinstance(value, dict) else {} for _, value in lines]
     errors = {
         position: f"line {number}: not a JSON object ({value})"
         for position, (number, value) in enumerate(lines)
         if not isinstance(value, dict)
     }
-    cells = {c: [_verbatim(r.get(k)) for r in records]
-             for k, c in zip(keys, columns, strict=True)}
-    frame = pd.DataFrame(cells, index=range(len(records)), columns=columns, dtype=object)
-    return frame, errors
+    cells = [[_verbatim(r.get(k)) for r in records] for k in keys]
+    return cells, errors
 
 
-def parquet_frames(handle, kind, name, encoding, rows):
-    """Parquet frames of at most ``rows`` rows, one per record batch."""
-    import pandas as pd
+def parquet_batches(handle, kind, name, encoding, rows):
+    """Parquet batches of at most ``rows`` rows, one per record batch (pyarrow, no pandas:
+    the index columns pandas stored are recognised from the file's metadata and left out)."""
     import pyarrow.parquet as pq
 
     if not handle.read(1):
@@ -156,9 +157,10 @@ def parquet_frames(handle, kind, name, encoding, rows):
         columns = column_names(names, name)
         for batch in parquet.iter_batches(batch_size=rows, columns=names):
             if batch.num_rows:
-                cells = {c: [_verbatim(v) for v in batch.column(i).to_pylist()]
-                         for i, c in enumerate(columns)}
-                yield pd.DataFrame(cells, columns=columns, dtype=object), {}
+                cells = [[_verbatim(v) for v in batch.column(i).to_pylist()]
+                         for i in range(len(columns))]
+                # A file without columns has no rows here (as when pandas framed it).
+                yield columns, cells, batch.num_rows if cells else 0, {}
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise DataError(f"cannot read {name} as Parquet: {_first_line(exc)}") from exc
 
@@ -238,8 +240,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-Routine = Callable[..., Iterator[tuple["pd.DataFrame", dict[int, str]]]]
+Routine = Callable[..., Iterator[tuple[list[str], list[list[Any]], int, dict[int, str]]]]
 ROUTINES: dict[str, Routine] = {  # CSV and TSV: mmcli.io.delimited, added by mmcli.io.tables
-    "jsonl": jsonl_frames,
-    "parquet": parquet_frames,
+    "jsonl": jsonl_batches,
+    "parquet": parquet_batches,
 }

@@ -1,7 +1,9 @@
 """Reading a table (CSV, TSV, JSONL, Parquet; a path or ``-`` for stdin): one reader, in chunks.
 
 Each format has ONE parsing routine (:mod:`mmcli.io.table_formats`, which says what cells,
-missing values and column names come out), yielding chunks of rows. :func:`iter_table_chunks`
+missing values and column names come out), yielding chunks of rows. A :class:`Table` holds
+them as columns (one list of cells each): reading one never imports pandas, and
+:attr:`Table.frame` builds the DataFrame for the commands that want one. :func:`iter_table_chunks`
 (predict) hands them out as they come; :func:`read_table` (preprocess, check, train,
 evaluate) concatenates them. A whole table and its chunks, of any size, therefore hold the
 same rows, columns, cells and missing values by construction: a file is parsed the same way
@@ -27,17 +29,14 @@ import io
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from mmcli.errors import DataError, UsageError
-from mmcli.io.delimited import delimited_frames
+from mmcli.io.columns import Chunk, Table
+from mmcli.io.delimited import delimited_batches
 from mmcli.io.table_formats import MISSING_MARKERS, READ_BYTES
 from mmcli.io.table_formats import ROUTINES as _OTHERS
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "FORMATS",
@@ -60,31 +59,9 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-ROUTINES = {"csv": delimited_frames, "tsv": delimited_frames, **_OTHERS}  # one per format
+ROUTINES = {"csv": delimited_batches, "tsv": delimited_batches, **_OTHERS}  # one per format
 _SPOOL_BYTES = 64 << 20  # a JSON Lines stdin stays in memory up to this size, then on disk
 _WHOLE_ROWS = 100_000  # chunk size behind read_table (any size gives the same table)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table as read: its rows, the folder relative paths resolve against, its hash
-    (sha256 of the bytes read; empty for a chunk)."""
-
-    frame: pd.DataFrame
-    root: Path
-    name: str
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A slice of a table read in chunks: its rows as a :class:`Table`, the 1-based number of
-    its first row in the whole table, and the rows that could not be parsed (position in the
-    chunk -> message; such a row is present in the frame with every cell missing)."""
-
-    table: Table
-    first_row: int
-    errors: dict[int, str]
 
 
 def detect_format(name: str, given: str | None = None) -> str:
@@ -126,8 +103,6 @@ def read_table(
         DataError: missing or unreadable file, invalid byte, malformed or empty table, a row
             that does not parse (naming its line).
     """
-    import pandas as pd
-
     name = str(source)
     kind = detect_format(name, fmt)
     if name == "-":
@@ -140,14 +115,19 @@ def read_table(
         except OSError as exc:
             raise DataError(f"cannot read table {name}: {exc.strerror or exc}") from exc
         root = path.resolve().parent
-    frames = []
+    whole: Table | None = None
     for chunk in _chunks(io.BytesIO(data), kind, name, encoding, _WHOLE_ROWS, root):
         if chunk.errors:
             message = chunk.errors[min(chunk.errors)]
             raise DataError(f"cannot parse {name} as {kind.upper()}: {message}")
-        frames.append(chunk.table.frame)
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return Table(frame, root, name, hashlib.sha256(data).hexdigest())
+        if whole is None:
+            whole, rows = chunk.table, len(chunk.table)
+        else:  # every chunk has the table's columns
+            for cells, more in zip(whole.cells, chunk.table.cells, strict=True):
+                cells.extend(more)
+            rows += len(chunk.table)
+    assert whole is not None  # _chunks raises on a table without rows
+    return Table(whole.columns, whole.cells, root, name, hashlib.sha256(data).hexdigest(), rows)
 
 
 def iter_table_chunks(
@@ -206,11 +186,12 @@ def _from_stdin(stream: BinaryIO, kind: str) -> BinaryIO:
 def _chunks(
     handle: BinaryIO, kind: str, name: str, encoding: str, rows: int, root: Path
 ) -> Iterator[Chunk]:
-    """The one parsing path: the format's routine, its frames numbered as chunks."""
+    """The one parsing path: the format's routine, its batches numbered as chunks."""
     first_row = 1
-    for frame, errors in ROUTINES[kind](handle, kind, name, encoding, rows):
-        yield Chunk(Table(frame, root, name, ""), first_row, errors)
-        first_row += len(frame)
+    for columns, cells, count, errors in ROUTINES[kind](handle, kind, name, encoding, rows):
+        table = Table(tuple(columns), tuple(cells), root, name, "", count)
+        yield Chunk(table, first_row, errors)
+        first_row += len(table)
     if first_row == 1:
         raise DataError(f"table {name} has no data rows")
 

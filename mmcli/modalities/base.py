@@ -36,7 +36,7 @@ learnt (tabular: ``unseen_categories``), merged into evaluate's JSON and train's
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -137,9 +137,10 @@ class Modality(ABC):
             return ()
         return (value,) if isinstance(value, str) else tuple(value)
 
-    def unused_reason(self, frame: pd.DataFrame, column: str) -> str | None:
-        """Why this kind's detection did not take ``column``, a column no role took (None: the
-        kind has nothing to say; the summary then names the column without a reason)."""
+    def unused_reason(self, cells: Sequence[Any], column: str) -> str | None:
+        """Why this kind's detection did not take ``column`` (its ``cells``, in row order, as
+        read), a column no role took (None: the kind has nothing to say; the summary then
+        names the column without a reason)."""
         return None
 
     def virtual_source(self, config: PrepConfig) -> str | None:
@@ -147,9 +148,9 @@ class Modality(ABC):
         given by ``--<kind>-dir`` (``<image-dir>``). Such a source needs an id column."""
         return None
 
-    def match_score(self, values: pd.Series) -> float | None:
-        """How well a column's first non-missing values (as strings) fit this kind, used to
-        detect an unnamed column: the highest score wins; None: not this kind."""
+    def match_score(self, values: Sequence[str]) -> float | None:
+        """How well a column's first (up to 200) non-null values, as strings, fit this kind,
+        used to detect an unnamed column: the highest score wins; None: not this kind."""
         return None
 
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
@@ -161,15 +162,15 @@ class Modality(ABC):
         return [(column,) for column in columns]
 
     def detect_columns(
-        self, frame: pd.DataFrame, free: Sequence[str], config: PrepConfig
+        self, cells: Mapping[str, Sequence[Any]], free: Sequence[str], config: PrepConfig
     ) -> tuple[str, ...] | None:
         """Columns of this kind found by content among ``free`` (the columns no flag, name or
-        earlier kind took), all at once; None (the default): the one column
-        :meth:`match_score` scores best."""
+        earlier kind took), all at once, given every column's cells (name -> cells in row
+        order); None (the default): the one column :meth:`match_score` scores best."""
         return None
 
     def settle(
-        self, columns: Sequence[str], frame: pd.DataFrame, config: PrepConfig
+        self, columns: Sequence[str], cells: Mapping[str, Sequence[Any]], config: PrepConfig
     ) -> dict[str, Any]:
         """PrepConfig fields fixing what was decided about this kind's columns from the table
         (e.g. which tabular columns are numeric), or {}. They are saved with the prepared

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from mmcli.modalities.base import Fault, Job, Modality, Outcome, Ready, ShardSpec, TableContext
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from mmcli.config import PrepConfig
 
 
@@ -42,10 +40,11 @@ class FileModality(Modality):
             UsageError: the settings cannot decode anything (e.g. a size below 1).
         """
 
-    def match_score(self, values: pd.Series) -> float | None:
+    def match_score(self, values: Sequence[str]) -> float | None:
         """Most of the first 50 values end in one of the kind's ``suffixes``."""
-        head = values.str.lower().head(50)
-        return 1.0 if len(head) and head.str.endswith(self.suffixes).mean() > 0.8 else None
+        head = [value.lower() for value in values[:50]]
+        hits = sum(value.endswith(self.suffixes) for value in head)
+        return 1.0 if head and hits / len(head) > 0.8 else None
 
     def preparer(self, context: TableContext) -> Callable[[Sequence[Any], str, bool], Outcome]:
         """Path cells: ``missing`` when empty; nothing opened for a rejected row; else the

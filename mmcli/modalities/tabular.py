@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -115,7 +115,7 @@ class TabularModality(Modality):
     def sources(self, columns: Sequence[str], config: PrepConfig) -> list[tuple[str, ...]]:
         return [tuple(columns)] if columns else []
 
-    def detect_columns(self, frame: pd.DataFrame, free: Sequence[str],
+    def detect_columns(self, cells: Mapping[str, Sequence[Any]], free: Sequence[str],
                        config: PrepConfig) -> tuple[str, ...]:
         """Numeric columns, then categorical ones, in table order (nothing once settled)."""
         if config.numeric_col is not None or config.category_col is not None:
@@ -125,8 +125,9 @@ class TabularModality(Modality):
         decoders = [k for k in modalities.REGISTRY.values() if k.decodes]
         numeric, categorical = [], []
         for column in free:
-            values = _present(frame[column])
-            if not values or any(k.match_score(_as_series(values)) is not None for k in decoders):
+            values = _present(cells[column])
+            head = [str(v) for v in values[:200]]
+            if not values or any(k.match_score(head) is not None for k in decoders):
                 continue
             if mostly_numbers(values):
                 if not (_ID_NAME.search(str(column)) or _CAMEL_ID.search(str(column))):
@@ -135,19 +136,19 @@ class TabularModality(Modality):
                 categorical.append(column)
         return (*numeric, *categorical)
 
-    def settle(self, columns: Sequence[str], frame: pd.DataFrame,
+    def settle(self, columns: Sequence[str], cells: Mapping[str, Sequence[Any]],
                config: PrepConfig) -> dict[str, Any]:
         """Both lists, so a later table is read with these columns and no detection."""
         if config.numeric_col is not None or config.category_col is not None:
             return {"numeric_col": config.numeric_col or (),
                     "category_col": config.category_col or ()}
-        numeric = tuple(c for c in columns if mostly_numbers(_present(frame[c])))
+        numeric = tuple(c for c in columns if mostly_numbers(_present(cells[c])))
         return {"numeric_col": numeric,
                 "category_col": tuple(c for c in columns if c not in numeric)}
 
-    def unused_reason(self, frame: pd.DataFrame, column: str) -> str | None:
+    def unused_reason(self, cells: Sequence[Any], column: str) -> str | None:
         """Why detection did not take ``column`` (see :func:`unused_reason`)."""
-        return unused_reason(_present(frame[column]), column)
+        return unused_reason(_present(cells), column)
 
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
         return {"numeric": list(config.numeric_col or ()),
@@ -269,16 +270,10 @@ def _numeric_fit(column: str, cells: Sequence[str]) -> NumericFit:
                       len(cells) - len(numbers), constant)
 
 
-def _present(series: pd.Series) -> list[Any]:
+def _present(cells: Sequence[Any]) -> list[Any]:
     from mmcli.data.clean import is_missing
 
-    return [v for v in series.tolist() if not is_missing(v)]
-
-
-def _as_series(values: list[Any]):
-    import pandas as pd
-
-    return pd.Series([str(v) for v in values[:200]], dtype=object)
+    return [v for v in cells if not is_missing(v)]
 
 
 def _is_categorical(values: list[Any]) -> bool:

@@ -31,11 +31,11 @@ class TextModality(Modality):
     absent_message: ClassVar[str] = "no text after cleaning"
     needs_fit: ClassVar[bool] = True
 
-    def match_score(self, values: pd.Series) -> float | None:
+    def match_score(self, values: Sequence[str]) -> float | None:
         """Mostly several words per cell; the longer the texts the better."""
-        if not len(values) or values.str.contains(" ").mean() <= 0.5:
+        if not values or sum(" " in value for value in values) / len(values) <= 0.5:
             return None
-        return float(values.str.len().mean())
+        return sum(map(len, values)) / len(values)
 
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
         return {"text_inputs": "separate"} if config.text_inputs == "separate" else {}

@@ -2,7 +2,7 @@
 
 The validated rows become the rows of a table (uploads replaced by the paths of their spooled
 files) framed as the JSON Lines reader frames the same lines
-(:func:`mmcli.io.table_formats.records_frame`) and read by predict's
+(:func:`mmcli.io.table_formats.records_columns`) and read by predict's
 :class:`mmcli.api.reading.ChunkReader` (the ``--join`` side table joined, the bundle's columns
 pinned, cleaned and decoded); records are built as predict builds them
 (:func:`mmcli.api.predict.prediction_record` / ``error_record``).
@@ -23,7 +23,7 @@ from mmcli.data.roles import pin_roles
 from mmcli.data.rows import Row
 from mmcli.errors import CellError, UsageError
 from mmcli.io.paths import resolve_path
-from mmcli.io.table_formats import records_frame
+from mmcli.io.table_formats import records_columns
 from mmcli.io.tables import Chunk, Table
 from mmcli.modalities import RECORD_MODALITIES, present_column
 from mmcli.serve.files import file_suffix, spool
@@ -104,7 +104,8 @@ def table_rows(cells: Sequence[dict[str, Any]], reader: ChunkReader, root: Path)
         DataError: the rows do not make a table (e.g. two keys that differ only by spaces),
             or the side table shares no id column with them.
     """
-    table = Table(records_frame(cells, "request"), Path(root), "request", "")
+    columns, values = records_columns(cells, "request")
+    table = Table(tuple(columns), tuple(values), Path(root), "request", "", len(cells))
     return list(reader.read(Chunk(table, 1, {})).rows)
 
 

@@ -157,3 +157,14 @@ def test_app_help_lists_every_exit_code(runner, app):
     assert result.exit_code == 0
     listed = dict(re.findall(r"^\s*(\d+)  (.+?)\s*$", result.stdout, flags=re.MULTILINE))
     assert listed == {str(code): meaning for code, meaning in EXIT_CODES.items()}
+
+
+@pytest.mark.parametrize("command", ["preprocess", "predict", "evaluate", "explain"])
+def test_a_commands_paragraphs_are_not_broken_where_its_docstring_was(runner, app, command):
+    # Typer's rich mode printed the docstring's own line breaks: at any width, a paragraph
+    # wrapped in the source came out with a short line after each wrapped one.
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "2000"})
+    assert result.exit_code == 0
+    doc = " ".join(typer.main.get_command(app).commands[command].help.split("\n\n")[1].split())
+    lines = [line.strip(" │") for line in result.stdout.splitlines()]
+    assert doc in lines, doc  # the second paragraph is one line at 2000 columns

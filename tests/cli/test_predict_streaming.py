@@ -82,7 +82,9 @@ def test_broken_row_becomes_an_error_record_and_is_counted(runner, app, trained,
     bad = records[2]
     assert bad["label"] is None and bad["top_k"] == [] and "image" in bad["error"]
     assert all(r["error"] is None and r["label"] in LABELS for i, r in enumerate(records) if i != 2)
-    assert "5 rows: 4 predicted, 1 with errors" in result.stderr
+    summary = [line for line in result.stderr.splitlines() if line.startswith("5 rows:")]
+    # the error row is counted once, as an error, not also as a row without image or text
+    assert summary == ["5 rows: 4 predicted, 1 with errors"]
 
 
 def test_strict_exits_non_zero_on_a_broken_row(runner, app, trained, broken_table, tmp_path):

@@ -107,3 +107,18 @@ def test_on_missing_error_stops_at_the_first_bad_row(runner, app, tmp_path):
     assert result.exit_code == 3
     assert "row 1 (id ex0001)" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_the_summary_echoes_labels_as_written_and_says_when_there_is_no_label(runner, app,
+                                                                           tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("id,text,label\n1,a sunny walk,[bold]x[/bold]\n2,a rainy day,[red]\n"
+                     "3,a dark night,[bold]x[/bold]\n", encoding="utf-8")
+    result = run(runner, app, table, "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.stderr
+    assert "  labels: [bold]x[/bold] (2), [red] (1)" in result.stderr.splitlines()
+
+    table.write_text("id,text\n1,a sunny walk\n2,a rainy day\n", encoding="utf-8")
+    result = run(runner, app, table, "--out", tmp_path / "q")
+    assert result.exit_code == 0, result.stderr
+    assert "  labels: none (no label column)" in result.stderr.splitlines()

@@ -74,6 +74,29 @@ def test_a_modality_lost_in_every_row_fails_check_naming_it(tmp_path, runner, ap
     assert allowed.stderr.splitlines() == [f"mmcli: warning: {report['warnings'][0]['message']}"]
 
 
+def test_preprocess_refuses_a_modality_lost_in_every_row_and_writes_nothing(tmp_path, runner,
+                                                                            app):
+    table = _table(tmp_path, [f"gone/r{i + 1:03d}.png" for i in range(6)])
+    out = tmp_path / "prep"
+    refused = runner.invoke(app, ["preprocess", str(table), "--out", str(out)])
+    assert refused.exit_code == 3 and refused.stdout == ""
+    assert not out.exists()
+    (error,) = [line for line in refused.stderr.splitlines() if line.startswith("mmcli: error:")]
+    assert "image (image)" in error and "every one of 6" in error
+    assert "nothing written" in error and "--allow-missing-modality" in error
+
+    allowed = runner.invoke(app, ["preprocess", str(table), "--out", str(out),
+                                  "--allow-missing-modality"])
+    assert allowed.exit_code == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["warnings"][0]["every_row"] is True
+    assert (out / "schema.json").is_file()
+    # A part of a --shard split may lack what the other parts have: train, which reads every
+    # part, decides (it refuses a modality lost in all of them).
+    part = runner.invoke(app, ["preprocess", str(table), "--out", str(tmp_path / "part-1"),
+                               "--shard", "1/2"])
+    assert part.exit_code == 0, part.stderr
+
+
 def test_a_modality_lost_in_most_rows_warns_above_max_missing_fraction(tmp_path, runner, app):
     _pngs(tmp_path / "photos", 10)
     paths = [f"photos/r{i + 1:03d}.png" if i < 3 else f"gone/r{i + 1:03d}.png" for i in range(10)]

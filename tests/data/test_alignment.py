@@ -161,3 +161,20 @@ def test_exact_duplicates_without_an_id_column(runner, app, tmp_path):
     rejects = json.loads(result.stdout)["rejects"]
     assert [(r["row"], r["reason"], r["message"]) for r in rejects] == [
         (2, "duplicate_row", "identical to row 1")]
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("t.csv", "text,note,label\nsame,,x\nsame,None,x\nsame,,x\nsame,nan,x\n"),
+    ("t.jsonl", '{"text": "same", "note": null, "label": "x"}\n'
+                '{"text": "same", "note": "None", "label": "x"}\n'
+                '{"text": "same", "label": "x"}\n'
+                '{"text": "same", "note": "", "label": "x"}\n'),
+])
+def test_a_missing_cell_equals_a_missing_cell_never_the_text_none(runner, app, tmp_path, name,
+                                                                  content):
+    table = tmp_path / name
+    table.write_text(content)
+    result = runner.invoke(app, ["check", str(table), "--max-reject-fraction", "1"])
+    rejects = json.loads(result.stdout)["rejects"]
+    assert [(r["row"], r["reason"], r["message"]) for r in rejects] == [
+        (3, "duplicate_row", "identical to row 1")]

@@ -12,8 +12,7 @@ from mmcli.io.tables import Table
 
 
 def _table(name: str, **columns) -> Table:
-    frame = pd.DataFrame({k: list(v) for k, v in columns.items()}, dtype=object)
-    return Table(frame, Path("."), name, "")
+    return Table.from_columns(columns, Path("."), name)
 
 
 def test_chunks_join_like_the_whole_table():
@@ -24,13 +23,14 @@ def test_chunks_join_like_the_whole_table():
     joiner = ChunkJoin(other, None)
     parts, unmatched = [], []
     for start in range(0, 7, 3):
-        chunk = _table("data.csv", **{c: main.frame[c][start:start + 3] for c in main.frame})
+        chunk = _table("data.csv", **{c: main.column(c)[start:start + 3] for c in main.columns})
         joined, missing = joiner.apply(chunk)
         parts.append(joined.frame)
         unmatched += [start + i for i in missing]
     assert pd.concat(parts, ignore_index=True).equals(whole.frame)
-    texts = [None if pd.isna(v) else v for v in whole.frame["text_join"]]
-    assert texts == ["A", "B", None, None, "C", "D", "A"]
+    assert whole.columns == ("id", "text", "text_join", "size")
+    assert whole.column("text_join") == ["A", "B", None, None, "C", "D", "A"]
+    assert whole.column("size") == ["1", "2", None, None, "3", "4", "1"]
     assert tuple(unmatched) == report.not_in_join == (2, 3)
     assert joiner.report() == report.to_dict() == {
         "table": "side.csv", "on": "id", "matched": 4, "only_in_table": 2, "only_in_join": 2}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from PIL import Image
 
 import mmcli.io.paths as paths_module
@@ -15,11 +14,11 @@ from mmcli.io.tables import Table
 def test_rows_are_planned_a_bounded_window_ahead(tmp_path, monkeypatch):
     Image.new("RGB", (20, 20), (1, 2, 3)).save(tmp_path / "a.png")
     n = 1000
-    frame = pd.DataFrame({"id": [str(i) for i in range(n)], "image": ["a.png"] * n,
-                          "text": ["some words"] * n, "label": ["x", "y"] * (n // 2)})
-    table = Table(frame, tmp_path, "t.csv", "0" * 64)
+    table = Table.from_columns({"id": [str(i) for i in range(n)], "image": ["a.png"] * n,
+                                "text": ["some words"] * n, "label": ["x", "y"] * (n // 2)},
+                               tmp_path, "t.csv", "0" * 64)
     config = PrepConfig(image_size=8, workers=1)
-    roles = detect_roles(frame, config)
+    roles = detect_roles(table, config)
     resolved = []
     real = paths_module.resolve_file  # what the image preparer resolves each path with
 

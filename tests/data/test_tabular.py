@@ -12,13 +12,14 @@ import pytest
 from mmcli.config import PrepConfig
 from mmcli.data.roles import detect_roles
 from mmcli.errors import DataError, UsageError
+from mmcli.io.tables import Table
 from mmcli.modalities import get
 
 TABULAR = get("tabular")
 
 
-def _frame(**columns) -> pd.DataFrame:
-    return pd.DataFrame({k: list(v) for k, v in columns.items()}, dtype=object)
+def _frame(**columns) -> Table:
+    return Table.from_columns(columns)
 
 
 def _base(n: int = 8) -> dict:
