@@ -34,9 +34,14 @@ def early_server(table: Table, roles: Roles, config: PrepConfig) -> Any:
     found = set()
     for name in roles.modalities:
         kind = modalities.modality_of(name)
-        if kind.decodes and hasattr(kind, "decoder"):
+        if not kind.decodes:
+            continue
+        module = getattr(kind, "decoder_module", None)  # named: not imported here first
+        if module is None and hasattr(kind, "decoder"):
             try:
-                found.add(type(kind.decoder(config)).__module__)
+                module = type(kind.decoder(config)).__module__
             except Exception:  # noqa: BLE001 - bad settings are reported where rows decode
                 continue
+        if module is not None:
+            found.add(module)
     return start_server(sorted(found))

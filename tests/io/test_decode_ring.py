@@ -118,3 +118,15 @@ def test_an_error_planning_jobs_ends_the_pool_and_leaves_nothing(at, made):
     assert _left(made) == []
     assert [p for p in psutil.Process().children(recursive=True) if p.status() != "zombie"
             and "resource_tracker" not in " ".join(p.cmdline())] == []
+
+
+def test_each_file_kind_names_its_decoders_module_for_the_fork_server():
+    """preprocess starts the fork server importing ``decoder_module`` before this process
+    makes a decoder: the name must be the module the decoder's class lives in."""
+    from mmcli import modalities
+    from mmcli.config import PrepConfig
+
+    kinds = [k for k in modalities.REGISTRY.values() if k.decodes]
+    assert {k.kind for k in kinds} >= {"image", "audio"}
+    for kind in kinds:
+        assert kind.decoder_module == type(kind.decoder(PrepConfig())).__module__
