@@ -39,6 +39,9 @@ SILENCE = 1e-4  # peak amplitude (full scale 1.0) below which a clip is silent: 
 # GSM 6.10, G.721, G.723, extensible (its sub-format is checked by libsndfile itself).
 WAV_CODECS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0x0014,
               0xFFFE}
+# Sample codes whose decoded floats are always finite (no NaN or inf to zero before resampling).
+INTEGER_SUBTYPES = frozenset({"PCM_S8", "PCM_16", "PCM_24", "PCM_32", "PCM_U8", "ULAW", "ALAW",
+                              "IMA_ADPCM", "MS_ADPCM"})
 _BEYOND = object()  # _wav_codec: the fmt chunk may lie after the bytes read so far
 _SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
@@ -140,18 +143,31 @@ def _decode(sound, path: Path, options: AudioOptions) -> np.ndarray:
     if len(data) < wanted:
         raise _error("truncated", path, f"{len(data)} of {wanted} frames could be decoded")
     wave = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # mono: mean of one = it
-    if not np.isfinite(wave.sum()):  # a NaN or inf sample (else nan_to_num changes nothing)
+    # a NaN or inf sample (else nan_to_num changes nothing); integer codes are always finite
+    if sound.subtype not in INTEGER_SUBTYPES and not np.isfinite(wave.sum()):
         wave = np.nan_to_num(wave, nan=0.0, posinf=0.0, neginf=0.0)
     wave = np.ascontiguousarray(wave)
     if rate != options.rate and len(wave):
         import soxr
 
         wave = soxr.resample(wave, rate, options.rate, quality="HQ")
-    out = np.zeros(options.samples, np.float32)
-    kept = wave[: options.samples]
-    np.clip(kept, -1.0, 1.0, out=out[: len(kept)])
-    if not len(kept) or float(np.abs(out).max()) < SILENCE:
+    return _fit(wave, path, options.samples)
+
+
+def _fit(wave: np.ndarray, path: Path, samples: int) -> np.ndarray:
+    """``wave`` (float32, owned: clipped in place) cut or zero-padded to ``samples`` and
+    clipped to [-1, 1]; ``silent`` when no kept sample reaches ``SILENCE``."""
+    kept = wave[:samples]
+    high, low = (float(kept.max()), float(kept.min())) if len(kept) else (0.0, 0.0)
+    if high > 1.0 or low < -1.0:  # clipping is rare: a clip within [-1, 1] changes nothing
+        np.clip(kept, -1.0, 1.0, out=kept)
+        high, low = min(high, 1.0), max(low, -1.0)
+    if not len(kept) or max(high, -low) < SILENCE:
         raise _error("silent", path, f"every sample is below {SILENCE:g} (-80 dBFS)")
+    if len(kept) == samples:
+        return kept  # C-contiguous: a prefix of a C-contiguous array
+    out = np.zeros(samples, np.float32)
+    out[: len(kept)] = kept
     return out
 
 
