@@ -47,7 +47,9 @@ def _load_audio_of(checkout: Path):
 def measure(paths: list[str], contenders: dict, repeat: int, block: int = 50) -> dict:
     """Per-file CPU microseconds of each contender. Interleaved finely, as the machine is
     shared: each block of ``block`` files is decoded by every contender in turn (order
-    rotating), so a change of load between blocks touches all of them alike."""
+    rotating), so a change of load between blocks touches all of them alike. A block's
+    results are held until it ends, as a worker holds its chunk's (what a decoder returns
+    decides what stays allocated: a view of a library's buffer keeps that buffer)."""
     for decode in contenders.values():  # warm: imports, the page cache
         for path in paths[:50]:
             decode(path)
@@ -60,8 +62,8 @@ def measure(paths: list[str], contenders: dict, repeat: int, block: int = 50) ->
             turn = (i + b) % len(names)
             for name in names[turn:] + names[:turn]:
                 decode, start = contenders[name], time.process_time()
-                for path in chunk:
-                    decode(path)
+                kept = [decode(path) for path in chunk]  # held as a pool's chunk holds them
+                del kept
                 spent[name] += time.process_time() - start
         for name in names:
             times[name].append(spent[name] / len(paths) * 1e6)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
 import os
 import re
 import stat
@@ -32,6 +33,7 @@ import numpy as np
 
 from mmcli.errors import CellError, UsageError
 from mmcli.io.decode import describe
+from mmcli.io.heap import keep_freed_memory
 
 SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
 SILENCE = 1e-4  # peak amplitude (full scale 1.0) below which a clip is silent: -80 dBFS
@@ -190,12 +192,15 @@ def _wav_codec(head: bytes) -> int | None | object:
 @dataclasses.dataclass(frozen=True)
 class AudioDecoder:
     """A picklable decoder job for :func:`mmcli.io.decode.decode_jobs`: ``decoder(path)`` is
-    :func:`load_audio` with these options."""
+    :func:`load_audio` with these options. In a worker process it first sets the process'
+    C heap to keep freed memory (:func:`mmcli.io.heap.keep_freed_memory`, once)."""
 
     options: AudioOptions
     what = "audio"
 
     def __call__(self, path: Path | str) -> np.ndarray:
+        if multiprocessing.parent_process() is not None:  # a worker of a decoding pool
+            keep_freed_memory()
         return load_audio(path, self.options)
 
 

@@ -112,3 +112,27 @@ def test_preprocess_shards_hold_the_plain_recipes_samples(files, runner, app, tm
     options = AudioOptions(seconds=0.75)
     for i, name in enumerate(names):
         assert shard[i].tobytes() == reference(files[name], options).tobytes(), name
+
+
+def test_a_decoding_pool_gives_the_same_samples(files):
+    """Through worker processes (which keep their freed heap: mmcli.io.heap), bit for bit."""
+    from mmcli.io.audio import AudioDecoder
+    from mmcli.io.decode import decode_jobs
+
+    options = AudioOptions(seconds=0.75)
+    names = [n for n in files if n != "with_nan.wav"] * 7  # more than one chunk of 64
+    decoder = AudioDecoder(options)
+    results = dict(decode_jobs(((decoder, files[n]) for n in names), workers=2, chunk_size=16))
+    assert len(results) == len(names)
+    for i, name in enumerate(names):
+        assert results[i].tobytes() == reference(files[name], options).tobytes(), name
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's mallopt")
+def test_a_worker_keeps_its_freed_heap_on_glibc():
+    import subprocess
+    import sys
+
+    code = "from mmcli.io.heap import keep_freed_memory as k; print(k(), k())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["True", "True"]
