@@ -12,6 +12,7 @@ from mmcli import layout, modalities
 from mmcli.config import PrepConfig
 from mmcli.data.coverage import lost_everywhere, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
+from mmcli.data.decoding import early_server
 from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.roles import ignored_absent
 from mmcli.data.rows import iter_rows
@@ -80,7 +81,7 @@ def prepare(
         )
     if on_start is not None:
         on_start(len(table) if part is None else part.count(len(table)))
-    with atomic_dir(Path(out), force=force) as folder:
+    with early_server(table, roles, config), atomic_dir(Path(out), force=force) as folder:
         rows = iter_rows(
             table, roles, config, need_label=need_label, on_row=on_row,
             row_issues=inputs.row_issues,

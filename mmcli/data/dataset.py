@@ -113,7 +113,8 @@ def write_rows(
                 rejects.writerow(line)
                 summary.reasons[f"{line[4]}:{line[3]}"] += 1
             for row in rows:
-                rejects.writerows(reject_lines(row))
+                if row.issues:
+                    rejects.writerows(reject_lines(row))
                 summary.tally(row)
                 if row.rejected:
                     continue
@@ -127,6 +128,9 @@ def write_rows(
                 writer.close()
             examples.write_table(records_table(records, schema))
     except BaseException:
+        close = getattr(rows, "close", None)
+        if close is not None:  # a generator's decoding pool ends now, its shared memory freed
+            close()
         for writer in shards.values():
             writer.discard()
         syncer.wait(raising=False)

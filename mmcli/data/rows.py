@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import modalities
 from mmcli.data.clean import cell_text, is_missing
+from mmcli.data.decoding import workers_for
 from mmcli.data.duplicates import find_duplicates
 from mmcli.data.ids import id_keys, row_ids
 from mmcli.data.labelmap import label_cleaner, load_label_map
 from mmcli.data.shard import in_part
 from mmcli.errors import CellError, DataError
-from mmcli.io.decode import Noted, decode_jobs, decode_workers
+from mmcli.io.decode import Noted, decode_jobs
 from mmcli.modalities.base import Fault, Job, Outcome, Ready, TableContext
 
 if TYPE_CHECKING:
@@ -120,27 +122,26 @@ def iter_rows(
                     yield outcome.decoder, outcome.payload
 
     where = {name: roles.column(name) for name in roles.modalities}  # column(s) in reports
-    decoding = [m for m in roles.modalities if modalities.modality_of(m).decodes]
-    workers = decode_workers(len(table) * len(decoding), config.workers)
-    decoded = decode_jobs(jobs(), workers=workers)
+    decoded = decode_jobs(jobs(), workers=workers_for(table, roles, config))
     early: deque[Any] = deque()  # results pulled to refill `ahead`
     kinds = " or ".join(dict.fromkeys(modalities.kind_of(m) for m in roles.modalities))
-    while True:
-        if not ahead:
-            step = next(decoded, None)  # plans rows up to the next one with a job
-            if step is not None:
-                early.append(step[1])
-            elif not ahead:
-                return
-        plan = ahead.popleft()
-        results: dict[str, Any] = {}
-        for name, outcome in plan.outcomes.items():  # results come in the order of the jobs
-            if isinstance(outcome, Job):
-                results[name] = early.popleft() if early else next(decoded)[1]
-        row = _verdict(plan, results, where, config, kinds)
-        if on_row is not None:
-            on_row()
-        yield row
+    with closing(decoded):  # its pool ends when the rows do, however (an error: at once)
+        while True:
+            if not ahead:
+                step = next(decoded, None)  # plans rows up to the next one with a job
+                if step is not None:
+                    early.append(step[1])
+                elif not ahead:
+                    return
+            plan = ahead.popleft()
+            results: dict[str, Any] = {}
+            for name, outcome in plan.outcomes.items():  # results come in the order of the jobs
+                if isinstance(outcome, Job):
+                    results[name] = early.popleft() if early else next(decoded)[1]
+            row = _verdict(plan, results, where, config, kinds)
+            if on_row is not None:
+                on_row()
+            yield row
 
 
 def data_root(table: Table, config: PrepConfig) -> Path:

@@ -14,13 +14,14 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import itertools
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mmcli.errors import CellError, UsageError
+from mmcli.io import ring, server
+from mmcli.io.ring import Place, Ring
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves;
 # measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py,
@@ -70,9 +71,12 @@ def decode_jobs(
     With ``workers > 1`` chunks of ``chunk_size`` jobs run in a pool of worker processes
     (forked from a fork server that imported the decoders' modules, else spawned),
     with at most ``2 * workers`` chunks in flight, so memory stays bounded however many
-    jobs there are. ``jobs`` is consumed lazily (at most that far ahead of the results),
-    so it may be a generator that plans rows meanwhile. A worker process that dies (e.g.
-    killed by the OS) raises ``concurrent.futures.process.BrokenProcessPool``.
+    jobs there are; their arrays come back through shared memory (:mod:`mmcli.io.ring`).
+    ``jobs`` is consumed lazily (at most that far ahead of the results, or ``PLAN_AHEAD``
+    chunks while the workers start), so it may be a generator that plans rows meanwhile.
+    A worker process that dies (e.g. killed by the OS) raises
+    ``concurrent.futures.process.BrokenProcessPool``; closing the returned iterator ends the
+    pool at once.
 
     Returns:
         An iterator of ``(index, value or error)``, one per job, in input order; a fault is
@@ -98,72 +102,82 @@ def _chunks(jobs: Iterable, size: int) -> Iterator[list]:
 
 
 def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
-    """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight."""
+    """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight; their
+    arrays come through a shared-memory :class:`~mmcli.io.ring.Ring` once the first results
+    tell the arrays' size (the first chunks' arrays come pickled)."""
     first = next(chunks, None)
     if first is None:
         return
-    context = _pool_context(first)
-    forked = context.get_start_method() == "forkserver"
-    if forked:
-        with _POOLS_LOCK:
-            _POOLS[0] += 1
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    try:
-        pending: collections.deque = collections.deque()
-        for chunk in itertools.chain([first], chunks):
-            pending.append(pool.submit(decode_packed, chunk))
-            if len(pending) >= 2 * workers:
-                yield unpack(pending.popleft().result())
-        while pending:
-            yield unpack(pending.popleft().result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if forked:
-            with _POOLS_LOCK:
-                _POOLS[0] -= 1
-                if _POOLS[0] == 0:  # another thread's pool may still use the server
-                    _stop_forkserver()
+    context = server.pool_context(first)
+    ring: Ring | None = None
+    with server.using_server(context.get_start_method() == "forkserver"):
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
+            planned = _plan_while_starting(pool, workers, first, chunks)
+            pending: collections.deque = collections.deque()
+            sized = False
+            for chunk in itertools.chain(planned, chunks):
+                place = ring.take() if ring is not None else None
+                pending.append((pool.submit(decode_packed, chunk, place), place))
+                if len(pending) >= 2 * workers:
+                    future, place = pending.popleft()
+                    results = _received(future.result(), place, ring)
+                    if not sized:
+                        ring = Ring.for_arrays(results, 2 * workers, len(first))
+                        sized = ring is not None or any(not isinstance(r, tuple)
+                                                        for r in results)
+                    yield results
+            while pending:
+                future, place = pending.popleft()
+                yield _received(future.result(), place, ring)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if ring is not None:
+                ring.close()
 
 
-_POOLS = [0]  # pools using the fork server now (threads of this process may run several)
-_POOLS_LOCK = threading.Lock()
+# Chunks planned at most while the workers start (their jobs are small: a decoder and a path)
+PLAN_AHEAD = 64
 
 
-def _pool_context(chunk: list[tuple[Decoder, Any]]) -> Any:
-    """The workers' start method: "forkserver" where the platform has it, else "spawn".
+def _plan_while_starting(pool: Any, workers: int, first: list, chunks: Iterator[list]) -> list:
+    """Start the pool's workers in a thread (each start waits for the fork server to have
+    imported the decoders: 0.25-0.35 s on the 2-core machine) and meanwhile pull chunks
+    (planning their rows) in this one, up to ``PLAN_AHEAD``. Returns: the chunks pulled."""
+    starter = threading.Thread(target=_start_workers, args=(pool, workers), daemon=True)
+    starter.start()
+    planned = [first]
+    while starter.is_alive() and len(planned) < PLAN_AHEAD:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        planned.append(chunk)
+    starter.join()
+    return planned
 
-    A spawned worker starts a new interpreter and imports the decoders' modules itself
-    (NumPy and Pillow, or soundfile and soxr: 0.12-0.15 CPU s a worker on the 2-core
-    machine). A fork server imports them once (``set_forkserver_preload``: this module and
-    the modules of the first chunk's decoders) and forks each worker from itself. This
-    process is never forked: it has threads (the shard syncer) and pandas/pyarrow state.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    modules = {__name__, *(getattr(decoder, "__module__", None) for decoder, _ in chunk)}
-    context.set_forkserver_preload(sorted(m for m in modules if isinstance(m, str)))
-    return context
+
+def _start_workers(pool: Any, workers: int) -> None:
+    with contextlib.suppress(Exception):  # a failed start shows at the first real submit
+        for _ in range(workers):
+            pool.submit(int)
 
 
-def _stop_forkserver() -> None:
-    """Stop the fork server once the last pool's workers are gone: this process then reaps
-    it (and with it the CPU time of the workers it reaped, as a spawned worker's is counted),
-    no idle process stays behind, and the next pool's server preloads that pool's decoders."""
-    from multiprocessing import forkserver
-
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:  # CPython's (private) stop; absent elsewhere: the server exits
-        stop()  # with this process instead
+def _received(chunk: Packed | list, place: Place | None, ring: Ring | None) -> list:
+    """A chunk's results as a worker sent them: from the ring, from a packed block, or as
+    they are."""
+    if place is not None and ring is not None:
+        return ring.read(place, chunk)
+    return unpack(chunk)
 
 
 def _number(results: Iterator[list], error: type[CellError]) -> Iterator[tuple[int, Any]]:
     """Number the flattened results, rebuilding errors from ``(reason, message)``."""
     index = 0
-    for chunk in results:
-        for item in chunk:
-            yield index, error(*item) if isinstance(item, tuple) else item
-            index += 1
+    with contextlib.closing(results):  # closing this closes the pool (and frees its ring)
+        for chunk in results:
+            for item in chunk:
+                yield index, error(*item) if isinstance(item, tuple) else item
+                index += 1
 
 
 def decode_chunk(jobs: list[tuple[Decoder, Any]]) -> list:
@@ -208,10 +222,13 @@ class Packed:
     results: list
 
 
-def decode_packed(jobs: list[tuple[Decoder, Any]]) -> Packed | list:
-    """:func:`decode_chunk`, its arrays stacked into one block when they share a shape and
-    dtype (the pool's unit of work; :func:`unpack` undoes it in the main process)."""
+def decode_packed(jobs: list[tuple[Decoder, Any]], place: Place | None = None) -> Packed | list:
+    """:func:`decode_chunk`, its arrays written into the ring at ``place`` (see
+    :mod:`mmcli.io.ring`), else stacked into one block when they share a shape and dtype (the
+    pool's unit of work; :meth:`Ring.read` or :func:`unpack` undoes it in the main process)."""
     results = decode_chunk(jobs)
+    if place is not None:
+        return ring.write(place, results)
     arrays = [(i, r.value if isinstance(r, Noted) else r) for i, r in enumerate(results)]
     arrays = [(i, a) for i, a in arrays if type(a).__name__ == "ndarray"]
     if len(arrays) < 2 or len({(a.shape, a.dtype.str) for _, a in arrays}) != 1:

@@ -66,8 +66,9 @@ def _resolve(value: str, root: Path, what: str, error: type[CellError],
         raise error("missing", f"invalid {what} path {value!r}: empty or contains a NUL byte")
     base = _real_root(str(root))
     joined = os.path.join(base, value)  # an absolute value replaces base
-    if not allow_outside_root and not _inside(os.path.normpath(joined), base):
-        raise _outside(value, base, what, error)
+    skip = allow_outside_root or (".." not in value and not os.path.isabs(value))
+    if not skip and not _inside(os.path.normpath(joined), base):  # (a relative value
+        raise _outside(value, base, what, error)  # without ".." is lexically inside)
     path, mode = _realpath(joined)
     if not allow_outside_root and not _inside(path, base):
         raise _outside(value, base, what, error)

@@ -33,6 +33,7 @@ class AudioModality(FileModality):
     encoders: ClassVar[str] = "mmcli.model.audio_encoders"
     suffixes: ClassVar[tuple[str, ...]] = SUFFIXES
     shard_folder: ClassVar[str] = "audio"
+    decoder_module: ClassVar[str | None] = "mmcli.io.audio"
 
     def decoder(self, config: PrepConfig) -> Callable[[str], Any]:
         from mmcli.io.audio import AudioDecoder

@@ -35,6 +35,7 @@ class ImageModality(FileModality):
     encoders: ClassVar[str] = "mmcli.model.image_encoders"
     suffixes: ClassVar[tuple[str, ...]] = SUFFIXES
     shard_folder: ClassVar[str] = "images"
+    decoder_module: ClassVar[str | None] = "mmcli.io.images"
 
     def named_columns(self, config: PrepConfig) -> tuple[str, ...]:
         if config.image_dir is not None:

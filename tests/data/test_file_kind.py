@@ -47,7 +47,11 @@ def blob_kind():
     modalities.unregister("blob")
 
 
-def test_a_file_kind_gets_path_checks_faults_and_shards(blob_kind, runner, app, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])  # "2": the pool forced, its fork server
+def test_a_file_kind_gets_path_checks_faults_and_shards(blob_kind, runner, app, tmp_path,
+                                                        workers, monkeypatch):
+    if workers == "2":  # started early, preloading the module of a decoder the kind made
+        monkeypatch.setattr("mmcli.io.decode.IN_PROCESS_BELOW", 0)
     data = tmp_path / "data"
     (data / "b").mkdir(parents=True)
     np.save(data / "b" / "good.npy", np.array([1.0, 2.0, 3.0]))
@@ -64,7 +68,8 @@ def test_a_file_kind_gets_path_checks_faults_and_shards(blob_kind, runner, app, 
                          for k, (i, path) in enumerate(rows))
     out = tmp_path / "prepared"
 
-    result = runner.invoke(app, ["preprocess", str(data / "t.csv"), "--out", str(out)])
+    result = runner.invoke(app, ["preprocess", str(data / "t.csv"), "--out", str(out),
+                                 "--workers", workers])
 
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)

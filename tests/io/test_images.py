@@ -347,7 +347,7 @@ def test_decode_images_keeps_at_most_two_chunks_per_worker_in_flight(tmp_path, m
             pools.append(self)
 
         def submit(self, fn, *args):
-            self.submitted += 1
+            self.submitted += fn is not int  # not the no-ops that start the workers early
             future = concurrent.futures.Future()
             future.set_result(fn(*args))
             return future

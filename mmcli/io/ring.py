@@ -1,0 +1,170 @@
+"""A ring of shared-memory slots that decoding workers write their arrays into, so a chunk's
+arrays cross from a worker to this process without being pickled through a pipe.
+
+One slot per chunk in flight; a slot holds ``chunk_size`` items of ``item_bytes`` each (the
+largest array seen in the pool's first results, rounded up to 64 bytes). A worker writes item
+i of its chunk at ``offset + i * item_bytes`` and returns an :class:`InRing` (its shape and
+dtype) in its place; this process copies the slot's bytes out once per chunk
+(:meth:`Ring.read`), so the rows it hands on are views of that copy, never of the ring,
+and the slot is free again at once. An array that does not fit travels pickled, as before.
+
+The ring is created and unlinked by this process (:meth:`Ring.close`, on every exit path
+of the pool); a process killed outright leaves it to multiprocessing's resource tracker,
+which unlinks what its processes registered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+ALIGN = 64  # item offsets stay aligned for every dtype
+MAX_RING_BYTES = 256 * 2**20  # beyond this the arrays travel pickled (no ring)
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a chunk's arrays go: the ring's name, the slot's offset, the bytes per item."""
+
+    name: str
+    offset: int
+    item_bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class InRing:
+    """An array a worker wrote into its chunk's slot, at the position of its result."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class Ring:
+    """``slots`` slots of ``items * item_bytes`` bytes in one shared-memory block.
+
+    Raises:
+        OSError: the block cannot be created (no /dev/shm, no space).
+    """
+
+    def __init__(self, slots: int, items: int, item_bytes: int):
+        from multiprocessing import shared_memory
+
+        self.item_bytes = item_bytes
+        self.slot_bytes = items * item_bytes
+        self.memory: Any = shared_memory.SharedMemory(create=True, size=slots * self.slot_bytes)
+        self.free = list(range(slots - 1, -1, -1))
+
+    @classmethod
+    def for_arrays(cls, results: list, slots: int, items: int) -> Ring | None:
+        """A ring sized for the largest array among ``results`` (a chunk's values), or None
+        when there is none, the ring would exceed ``MAX_RING_BYTES`` or cannot be made."""
+        sizes = [a.nbytes for a in (_array(r) for r in results) if a is not None]
+        if not sizes:
+            return None
+        item_bytes = -(-max(sizes) // ALIGN) * ALIGN
+        if slots * items * item_bytes > MAX_RING_BYTES:
+            return None
+        try:
+            return cls(slots, items, item_bytes)
+        except (OSError, ValueError):
+            return None
+
+    def take(self) -> Place | None:
+        """A free slot's place, or None when every slot is in use."""
+        if not self.free:
+            return None
+        slot = self.free.pop()
+        return Place(self.memory.name, slot * self.slot_bytes, self.item_bytes)
+
+    def read(self, place: Place, results: list) -> list:
+        """A chunk's results with each :class:`InRing` replaced by its array (a view of one
+        copy of the slot); frees the slot."""
+        import numpy as np
+
+        from mmcli.io.decode import Noted
+
+        copy = np.frombuffer(self.memory.buf, np.uint8, len(results) * self.item_bytes,
+                             place.offset).copy()  # the chunk's items (a fault's: unused)
+        self.free.append(place.offset // self.slot_bytes)
+        blocks: dict[InRing, Any] = {}  # each shape and dtype's view of the copy, by item
+        out = []
+        for i, item in enumerate(results):
+            inner = item.value if isinstance(item, Noted) else item
+            if isinstance(inner, InRing):
+                block = blocks.get(inner)
+                if block is None:
+                    block = blocks[inner] = self._block(copy, inner)
+                array = block[i]
+                item = Noted(array, item.notes) if isinstance(item, Noted) else array
+            out.append(item)
+        return out
+
+    def _block(self, copy: Any, kind: InRing) -> Any:
+        """``copy`` seen as an array of items of ``kind``'s shape and dtype (item i: row i)."""
+        import numpy as np
+
+        dtype = np.dtype(kind.dtype)
+        rows = copy.reshape(-1, self.item_bytes)[:, :int(np.prod(kind.shape)) * dtype.itemsize]
+        return rows.view(dtype).reshape(-1, *kind.shape)
+
+    def close(self) -> None:
+        """Unmap and unlink the block (idempotent)."""
+        memory, self.memory = self.memory, None
+        if memory is None:
+            return
+        try:
+            memory.close()
+        except BufferError:  # a view still held (an error while reading): unmapped at exit
+            pass
+        finally:
+            memory.unlink()
+
+
+def write(place: Place, results: list) -> list:
+    """In a worker: write each array of ``results`` that fits into the chunk's slot and put an
+    :class:`InRing` in its place (inside its :class:`~mmcli.io.decode.Noted`, if any)."""
+    import numpy as np
+
+    from mmcli.io.decode import Noted
+
+    buf = _attach(place.name).buf
+    for i, item in enumerate(results):
+        array = _array(item)
+        if array is None or array.nbytes > place.item_bytes or array.dtype.hasobject:
+            continue
+        target = np.ndarray(array.shape, array.dtype, buffer=buf,
+                            offset=place.offset + i * place.item_bytes)
+        target[...] = array
+        del target  # no view may outlive the write (the block must stay closable)
+        marker = InRing(tuple(array.shape), array.dtype.str)
+        results[i] = Noted(marker, item.notes) if isinstance(item, Noted) else marker
+    return results
+
+
+_ATTACHED: dict[str, Any] = {}  # in a worker: the ring it writes to (one pool, one ring)
+
+
+def _attach(name: str) -> Any:
+    memory = _ATTACHED.get(name)
+    if memory is None:
+        from multiprocessing import shared_memory
+
+        for old in _ATTACHED.values():
+            old.close()
+        _ATTACHED.clear()
+        memory = _ATTACHED[name] = shared_memory.SharedMemory(name=name)
+    return memory
+
+
+def _inner(item: Any) -> Any:
+    """A result's value (inside a :class:`~mmcli.io.decode.Noted`, or bare)."""
+    from mmcli.io.decode import Noted
+
+    return item.value if isinstance(item, Noted) else item
+
+
+def _array(item: Any) -> Any:
+    """The ndarray a result holds, else None."""
+    value = _inner(item)
+    return value if type(value).__name__ == "ndarray" else None
+

@@ -1,0 +1,132 @@
+"""The pool's arrays come back through a shared-memory ring (mmcli.io.ring): the same values,
+notes and faults as decoding in this process, and no shared memory left behind however the
+pool ends (a dead worker, an exception in the consumer, an interrupt)."""
+
+import concurrent.futures.process
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmcli.io import ring
+from mmcli.io.decode import Noted, decode_jobs
+
+SHM = Path("/dev/shm")
+pytestmark = pytest.mark.skipif(not SHM.is_dir(), reason="no /dev/shm")
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """The names of the rings this process makes (other processes' blocks are not ours)."""
+    names: list[str] = []
+    original = ring.Ring.__init__
+
+    def init(self, *args):
+        original(self, *args)
+        names.append(self.memory.name)
+
+    monkeypatch.setattr(ring.Ring, "__init__", init)
+    return names
+
+
+def _left(names: list[str]) -> list[str]:
+    """Those of ``names`` still in /dev/shm."""
+    return [name for name in names if (SHM / name.lstrip("/")).exists()]
+
+
+def _decode(payload):
+    """Arrays of several shapes and dtypes, notes, faults and a too-big array by payload."""
+    if payload % 7 == 3:
+        from mmcli.errors import CellError
+
+        raise CellError("unreadable", f"cell {payload} is broken")
+    if payload % 5 == 0:
+        return np.full((4,), payload, np.float32)
+    value = np.arange(payload, payload + 12, dtype=np.uint8).reshape(2, 2, 3)
+    if payload % 11 == 1:
+        return Noted(value, (f"note about {payload}",))
+    if payload == 57:
+        return np.full((64, 64), 1.5)  # larger than any array before: travels pickled
+    return value
+
+
+def _die(payload):
+    if payload == 30:
+        os._exit(3)  # a worker killed mid-run, after the ring is made
+    return np.full((8,), payload, np.int64)
+
+
+def _plain(results):
+    out = []
+    for _, item in results:
+        if isinstance(item, Noted):
+            out.append(("noted", item.value.tolist(), item.notes))
+        elif isinstance(item, np.ndarray):
+            out.append((item.dtype.str, item.shape, item.tolist()))
+        else:
+            out.append((item.reason, str(item)))
+    return out
+
+
+def test_the_ring_gives_what_decoding_in_this_process_gives(monkeypatch, made):
+    reads = []
+    original = ring.Ring.read
+    monkeypatch.setattr(ring.Ring, "read",
+                        lambda self, place, results: reads.append(1) or original(
+                            self, place, results))
+    jobs = [(_decode, i) for i in range(80)]
+    pooled = list(decode_jobs(iter(jobs), workers=2, chunk_size=3))
+    alone = list(decode_jobs(iter(jobs), workers=1, chunk_size=3))
+    assert [i for i, _ in pooled] == list(range(80))
+    assert _plain(pooled) == _plain(alone)
+    assert len(reads) >= 20  # most chunks came through the ring (the first 4 pickled)
+    assert len(made) == 1 and _left(made) == []
+
+
+def test_a_dead_worker_leaves_no_shared_memory(made):
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        list(decode_jobs(((_die, i) for i in range(60)), workers=2, chunk_size=2))
+    assert len(made) == 1 and _left(made) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_exception_in_the_consumer_leaves_no_shared_memory(error, made):
+    results = decode_jobs(((_die, i) for i in range(29)), workers=2, chunk_size=2)
+    with pytest.raises(error):
+        for index, value in results:
+            assert value.tolist() == [index] * 8
+            if index == 20:
+                raise error("the consumer failed")
+    results.close()  # as write_rows does on its way out
+    assert len(made) == 1 and _left(made) == []
+
+
+def _jobs_failing_at(n):
+    for i in range(n):
+        yield _decode, i
+    raise ValueError("planning failed")
+
+
+@pytest.mark.parametrize("at", [3, 200])  # while the workers start; later, past the ring
+def test_an_error_planning_jobs_ends_the_pool_and_leaves_nothing(at, made):
+    import psutil
+
+    with pytest.raises(ValueError, match="planning failed"):
+        for _ in decode_jobs(_jobs_failing_at(at), workers=2, chunk_size=2):
+            pass
+    assert _left(made) == []
+    assert [p for p in psutil.Process().children(recursive=True) if p.status() != "zombie"
+            and "resource_tracker" not in " ".join(p.cmdline())] == []
+
+
+def test_each_file_kind_names_its_decoders_module_for_the_fork_server():
+    """preprocess starts the fork server importing ``decoder_module`` before this process
+    makes a decoder: the name must be the module the decoder's class lives in."""
+    from mmcli import modalities
+    from mmcli.config import PrepConfig
+
+    kinds = [k for k in modalities.REGISTRY.values() if k.decodes]
+    assert {k.kind for k in kinds} >= {"image", "audio"}
+    for kind in kinds:
+        assert kind.decoder_module == type(kind.decoder(PrepConfig())).__module__
