@@ -10,7 +10,7 @@ from typing import Any
 
 from mmcli import layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.coverage import lost_everywhere, sparse_columns
+from mmcli.data.coverage import lost_everywhere, refusal, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.inputs import Inputs, load_inputs
 from mmcli.data.roles import ignored_absent
@@ -94,8 +94,7 @@ def prepare(
         lost = [] if config.allow_missing_modality or not refuse_lost else \
             lost_everywhere(schema.warnings)
         if lost:
-            raise DataError(f"{lost[0]['message']}; nothing written: fix the table (or "
-                            "--image-root), or pass --allow-missing-modality to write it anyway")
+            raise DataError(refusal(lost, "nothing written: ", "to write it anyway"))
         if part is not None:
             schema = dataclasses.replace(schema, part=part.to_dict())
         schema = schema.to_dict()

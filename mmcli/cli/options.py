@@ -78,7 +78,7 @@ Duplicates = Annotated[str | None, typer.Option(help="Repeated ids and identical
 MinImageSide = Annotated[int | None, typer.Option(help="Reject images narrower or shorter than this, in pixels.", min=1, rich_help_panel=PREP)]
 MaxPixels = Annotated[int | None, typer.Option(help="Reject images with more pixels than this (decompression-bomb guard).", min=1, rich_help_panel=PREP)]
 MaxMissingFraction = Annotated[float | None, typer.Option(help="Warn when a modality (image, text ...) is missing or unusable in more than this share of the kept rows.", min=0.0, max=1.0, rich_help_panel=PREP)]
-AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5 and train refuses with exit 3).", rich_help_panel=PREP)]
+AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5, and preprocess (nothing written) and train refuse with exit 3).", rich_help_panel=PREP)]
 AudioRate = Annotated[int | None, typer.Option(help="Sampling rate audio is resampled to, in Hz.", min=1000, rich_help_panel=PREP)]
 AudioSeconds = Annotated[float | None, typer.Option(help="Length audio is cut or zero-padded to, in seconds (1 s holds a spoken word).", min=0.01, rich_help_panel=PREP)]
 MaxAudioSeconds = Annotated[float | None, typer.Option(help="Reject audio files longer than this by their header, in seconds (never decoded).", min=0.01, rich_help_panel=PREP)]
