@@ -15,7 +15,7 @@ from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_p
 @reports_errors
 @opt.table_flags(opt.READING + opt.CLEANING)
 def check(
-    table: str,
+    table: opt.TableArg,
     max_reject_fraction: opt.MaxRejectFraction = None,
     need_label: opt.NeedLabel = False,
     flags: opt.TableFlags = opt.FROM_GROUP,

@@ -58,6 +58,8 @@ AudioCol = Annotated[list[str] | None, typer.Option(help="Column with audio file
 ImageRoot = Annotated[str | None, typer.Option(help="Folder image paths are relative to (and must stay inside).", rich_help_panel=COLUMNS)]
 ImageDir = Annotated[str | None, typer.Option(help="Folder of images named <id>.<ext> (jpg, png, ...), used instead of an image column.", rich_help_panel=COLUMNS)]
 Join = Annotated[str | None, typer.Option(help="A second table whose columns are added by id (left join); ids found in only one table are reported.", rich_help_panel=COLUMNS)]
+BundleArg = Annotated[str, typer.Argument(help="The bundle folder (from mmcli train).", show_default=False)]
+TableArg = Annotated[str, typer.Argument(help=f"The table ({one_of(FORMATS)}), or - for stdin (csv unless --input-format says).", show_default=False)]
 InputFormat = Annotated[str | None, typer.Option("--input-format", "--format", help=f"Table format: {one_of(FORMATS)}; --format is the same flag.", rich_help_panel=COLUMNS)]
 # predict keeps --format for its output format, so its input format has only the long name.
 PredictInputFormat = Annotated[str | None, typer.Option("--input-format", help=f"Format of INPUT: {one_of(FORMATS)} (--format is the output format here).", rich_help_panel=COLUMNS)]

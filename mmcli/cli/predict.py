@@ -32,7 +32,7 @@ READING = (opt.READING.overriding(opt.AS_TRAINED).hiding("label_col", "split_col
 @reports_errors
 @opt.table_flags(READING)
 def predict(
-    bundle: str,
+    bundle: opt.BundleArg,
     input: Annotated[str, typer.Argument(help=f"A table ({one_of(FORMATS)}) or - for stdin.")],
     format: Annotated[str, typer.Option("--format", "-f", help="Output format: " + one_of(RECORD_FORMATS, {"parquet": "with --out only"}) + ". The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.dash_is_stdout, help="Write here (atomically) instead of stdout; - is stdout.", rich_help_panel=opt.OUTPUT)] = None,
