@@ -118,8 +118,11 @@ def _parse_line(item: tuple[int, str]) -> tuple[int, object]:
         if end != len(text):
             raise ValueError("extra data")
     except (StopIteration, ValueError):
-        try:  # ... and, for a line that is not JSON, json.loads' own message
-            value = _JSON.decode(line)
+        try:  # ... and, for a line that is not JSON, json.loads' own message, placed by
+            value = _JSON.decode(text)  # its column in the file's line (never "line 2")
+        except json.JSONDecodeError as exc:
+            indent = len(line) - len(line.lstrip(" \t\r\n"))
+            return number, f"{exc.msg} at column {exc.colno + indent}"
         except ValueError as exc:
             return number, _first_line(exc)
     if not isinstance(value, dict):

@@ -1,0 +1,28 @@
+"""A JSON Lines line that does not parse is named by the file's line and the column in it:
+json's own "line 2 column 1" (the line's newline counted as a second line) never shows."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_check_names_the_file_line_and_the_column(tmp_path, runner, app):
+    table = tmp_path / "t.jsonl"
+    table.write_text('{"id": "a", "text": "ok", "label": "x"}\n'
+                     '  {"id": "b", "text": "ok", "label": \n', encoding="utf-8")
+    result = runner.invoke(app, ["check", str(table)])
+    assert result.exit_code == 3 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.endswith("line 2: not a JSON object (Expecting value at column 37)"), line
+
+
+def test_predict_records_the_same_words_as_the_rows_error(tmp_path, runner, app, trained):
+    table = tmp_path / "new.jsonl"
+    table.write_text('{"id": "a", "text": "a happy word"}\n{"id": "b", "text": "sad" "x"}\n',
+                     encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(trained["bundle"]), str(table), "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(x) for x in result.stdout.splitlines()]
+    assert records[0]["error"] is None
+    assert records[1]["error"] == ("line 2: not a JSON object "
+                                   "(Expecting ',' delimiter at column 27)")
