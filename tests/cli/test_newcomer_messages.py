@@ -1,9 +1,11 @@
-"""A JSON Lines line that does not parse is named by the file's line and the column in it:
-json's own "line 2 column 1" (the line's newline counted as a second line) never shows."""
+"""A newcomer's messages: a JSON Lines line that does not parse is named by the file's line and the
+column in it (json's own "line 2 column 1" never shows); evaluate without labels says so."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 
 def test_check_names_the_file_line_and_the_column(tmp_path, runner, app):
@@ -16,6 +18,7 @@ def test_check_names_the_file_line_and_the_column(tmp_path, runner, app):
     assert line.endswith("line 2: not a JSON object (Expecting value at column 37)"), line
 
 
+@pytest.mark.tf
 def test_predict_records_the_same_words_as_the_rows_error(tmp_path, runner, app, trained):
     table = tmp_path / "new.jsonl"
     table.write_text('{"id": "a", "text": "a happy word"}\n{"id": "b", "text": "sad" "x"}\n',
@@ -26,3 +29,13 @@ def test_predict_records_the_same_words_as_the_rows_error(tmp_path, runner, app,
     assert records[0]["error"] is None
     assert records[1]["error"] == ("line 2: not a JSON object "
                                    "(Expecting ',' delimiter at column 27)")
+
+
+@pytest.mark.tf
+def test_evaluate_on_a_table_without_labels_says_so(tmp_path, runner, app, trained):
+    table = tmp_path / "new.csv"
+    table.write_text("id,text\na,a happy word\nb,a sad word\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", str(trained["bundle"]), str(table), "--quiet"])
+    assert result.exit_code == 3 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "no label column" in line and "--label-col" in line and "mmcli predict" in line
