@@ -10,7 +10,7 @@ import typer
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console
+from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.cli.train import CONFIG, MODEL_OPTIONS, TRAINING
 from mmcli.io.tables import FORMATS
 
@@ -60,7 +60,13 @@ def tune(
     summary = run_tune(data, config, out, read_space(space),
                        Search(trials=trials, timeout=timeout, storage=storage, study=study,
                               refit=refit),
-                       fixed=frozenset(fixed), fmt=flags.input_format, console=console)
+                       fixed=frozenset(fixed), fmt=flags.input_format, console=console,
+                       on_warning=lambda message: warn(console, message))
     for note in summary.get("notes", []):
         console.print(f"note: {note}", markup=False)
+    data = summary["data"]
+    render_unused(console, data)
+    if data.get("rejected"):
+        warn(console, rejected_line(data["rows"], data["rejected"], data["rejected_by_reason"])
+             + " (not trained on)")
     emit_json(summary)
