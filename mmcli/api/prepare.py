@@ -17,6 +17,7 @@ from mmcli.data.roles import ignored_absent
 from mmcli.data.rows import iter_rows
 from mmcli.data.schema import Schema
 from mmcli.data.shard import Part
+from mmcli.data.spellings import merged_labels
 from mmcli.errors import DataError, NoUsableRowsError
 from mmcli.io.atomic import atomic_dir
 
@@ -125,6 +126,7 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
         class_counts={label: summary.labels[label] for label in labels},
         split_counts=dict(sorted(summary.splits.items())),
         warnings=(*data_warnings(labels, roles.label),
+                  *(merged_labels(table.column(roles.label)) if roles.label else ()),
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),
