@@ -9,7 +9,7 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.helptext import one_of
+from mmcli.cli.helptext import literal, one_of
 from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.cli.train import CONFIG, MODEL_OPTIONS, TRAINING
 from mmcli.io.tables import FORMATS
@@ -27,7 +27,7 @@ def tune(
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
     flags: opt.TableFlags = opt.FROM_GROUP,
-    space: Annotated[Path | None, typer.Option("--space", help="A TOML search space: a table per setting ([model.fusion] choices = [...]; [train.learning_rate] low, high, log); default: the space in docs/tune.md.", rich_help_panel=SEARCH, show_default=False)] = None,
+    space: Annotated[Path | None, typer.Option("--space", help=literal("A TOML search space: a table per setting ([model.fusion] choices = [...]; [train.learning_rate] low, high, log); default: the space in docs/tune.md."), rich_help_panel=SEARCH, show_default=False)] = None,
     trials: Annotated[int | None, typer.Option("--trials", help="Trials this run adds to the study.", min=1, rich_help_panel=SEARCH)] = 20,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds after which no new trial starts.", min=0, rich_help_panel=SEARCH, show_default=False)] = None,
     storage: Annotated[str | None, typer.Option("--storage", help="Where the study lives: a database URL (sqlite:///tune.db) or a journal file path (several processes on one host); default: DIR/study.log. A study there is continued.", rich_help_panel=SEARCH, show_default=False)] = None,
