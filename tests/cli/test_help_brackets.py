@@ -28,7 +28,8 @@ def test_every_bracket_of_a_help_text_is_shown(runner, app, command):
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "2000"})
     assert result.exit_code == 0, result.output
     shown = _flat(result.stdout)
-    sources = [p.help or "" for p in click_command.params if hasattr(p, "help")]
+    sources = [click_command.help or ""]
+    sources += [p.help or "" for p in click_command.params if hasattr(p, "help")]
     for source in sources:
         for bracket in _brackets(source):
             assert _flat(bracket) in shown, f"{command}: {bracket!r} of {source!r} not shown"
