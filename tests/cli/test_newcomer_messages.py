@@ -39,3 +39,13 @@ def test_evaluate_on_a_table_without_labels_says_so(tmp_path, runner, app, train
     assert result.exit_code == 3 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert "no label column" in line and "--label-col" in line and "mmcli predict" in line
+
+
+@pytest.mark.tf
+def test_a_one_row_table_is_one_row_not_one_rows(tmp_path, runner, app, trained):
+    table = tmp_path / "one.csv"
+    table.write_text("id,text\na,a happy word\n", encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(trained["bundle"]), str(table)])
+    assert result.exit_code == 0, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("mmcli: warning:")]
+    assert "it is masked in every row (1 row). Name the column with --image-col" in line
