@@ -49,3 +49,16 @@ def test_a_one_row_table_is_one_row_not_one_rows(tmp_path, runner, app, trained)
     assert result.exit_code == 0, result.stderr
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("mmcli: warning:")]
     assert "it is masked in every row (1 row). Name the column with --image-col" in line
+
+
+@pytest.mark.tf
+def test_a_blank_or_spaced_id_is_visible_in_stderr_lines(tmp_path, runner, app, trained):
+    table = tmp_path / "ids.csv"
+    table.write_text("id,text,image\n,a happy word,\n sp ,,\n", encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(trained["bundle"]), str(table)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert ("  row 1 (no id) id: missing_id (noted): no id (the row is kept; its id is "
+            "reported blank)") in lines
+    assert any(x.startswith("  row 2 (id ' sp ') image: missing (rejected)") for x in lines)
+    assert "first error: row 2 (id ' sp '): " in result.stderr
