@@ -62,3 +62,22 @@ def test_a_blank_or_spaced_id_is_visible_in_stderr_lines(tmp_path, runner, app, 
             "reported blank)") in lines
     assert any(x.startswith("  row 2 (id ' sp ') image: missing (rejected)") for x in lines)
     assert "first error: row 2 (id ' sp '): " in result.stderr
+
+
+@pytest.mark.parametrize("args", [["check", "data"], ["preprocess", "data", "--out", "p"]])
+def test_a_missing_table_without_extension_is_not_found(tmp_path, runner, app, monkeypatch,
+                                                        args):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr.strip() == "mmcli: error: table not found: data"
+
+
+def test_a_prepared_folder_where_a_table_is_read_says_so(tmp_path, runner, app):
+    table = tmp_path / "t.csv"
+    table.write_text("id,text,label\na,a happy word,x\nb,a sad word,y\n", encoding="utf-8")
+    assert runner.invoke(app, ["preprocess", str(table), "--out", str(tmp_path / "p"),
+                               "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["check", str(tmp_path / "p")])
+    assert result.exit_code == 3
+    assert "got a folder" in result.stderr and "a prepared folder" in result.stderr
