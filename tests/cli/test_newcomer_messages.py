@@ -81,3 +81,18 @@ def test_a_prepared_folder_where_a_table_is_read_says_so(tmp_path, runner, app):
     result = runner.invoke(app, ["check", str(tmp_path / "p")])
     assert result.exit_code == 3
     assert "got a folder" in result.stderr and "a prepared folder" in result.stderr
+
+
+def test_columns_left_out_because_others_were_named_say_so(tmp_path, runner, app):
+    lines = ["id,text,label,weight,price,brand"]
+    for i in range(8):
+        lines.append(f"r{i},word {i},{'ab'[i % 2]},{i * 1.5},{10 + i},{'xy'[i % 2]}")
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", str(table), "--numeric-col", "weight", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    unused = json.loads(result.stdout)["roles"]["unused"]
+    assert set(unused) == {"price", "brand"}
+    assert "named like an id" not in unused["price"] and "--numeric-col" in unused["price"]
+    assert "distinct values" not in unused["brand"] and "--category-col" in unused["brand"]
+    assert all("detection is off" in reason for reason in unused.values())
