@@ -96,3 +96,25 @@ def test_columns_left_out_because_others_were_named_say_so(tmp_path, runner, app
     assert "named like an id" not in unused["price"] and "--numeric-col" in unused["price"]
     assert "distinct values" not in unused["brand"] and "--category-col" in unused["brand"]
     assert all("detection is off" in reason for reason in unused.values())
+
+
+@pytest.mark.tf
+def test_predict_out_writes_the_format_its_extension_names(tmp_path, runner, app, trained):
+    table = tmp_path / "new.csv"
+    table.write_text("id,text\na,a happy word\nb,a sad word\n", encoding="utf-8")
+    base = ["predict", str(trained["bundle"]), str(table), "--quiet"]
+    out = tmp_path / "preds.csv"
+    assert runner.invoke(app, [*base, "--out", str(out)]).exit_code == 0
+    import csv
+
+    with open(out, newline="", encoding="utf-8") as handle:
+        assert [r["id"] for r in csv.DictReader(handle)] == ["a", "b"]
+    parquet = tmp_path / "preds.parquet"
+    assert runner.invoke(app, [*base, "--out", str(parquet)]).exit_code == 0
+    assert parquet.read_bytes()[:4] == b"PAR1"
+    plain = tmp_path / "preds.txt"  # no record format by its name: JSON Lines, as to stdout
+    assert runner.invoke(app, [*base, "--out", str(plain)]).exit_code == 0
+    assert json.loads(plain.read_text().splitlines()[0])["id"] == "a"
+    clash = runner.invoke(app, [*base, "--out", str(tmp_path / "x.csv"), "--format", "jsonl"])
+    assert clash.exit_code == 2 and not (tmp_path / "x.csv").exists()
+    assert "--format jsonl" in clash.stderr and "x.csv" in clash.stderr
