@@ -194,9 +194,11 @@ def _line_blocks(handle, name, encoding, decoder) -> Iterator[list[str]]:
         except UnicodeDecodeError as exc:
             data = bytes(exc.object)
             line = newlines + data.count(b"\n", 0, exc.start) + 1
+            hint = "pass --encoding (e.g. latin-1) if the file is not UTF-8"
+            if not started and data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode"
+                hint = "the file starts with a UTF-16 byte-order mark: pass --encoding utf-16"
             raise DataError(
-                f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; "
-                "pass --encoding (e.g. latin-1) if the file is not UTF-8"
+                f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; {hint}"
             ) from exc
         newlines += block.count(b"\n")
         if text and not started:

@@ -118,3 +118,13 @@ def test_predict_out_writes_the_format_its_extension_names(tmp_path, runner, app
     clash = runner.invoke(app, [*base, "--out", str(tmp_path / "x.csv"), "--format", "jsonl"])
     assert clash.exit_code == 2 and not (tmp_path / "x.csv").exists()
     assert "--format jsonl" in clash.stderr and "x.csv" in clash.stderr
+
+
+def test_a_utf16_table_is_named_as_one(tmp_path, runner, app):
+    table = tmp_path / "excel.tsv"  # what Excel's "Unicode Text" export writes
+    table.write_bytes("id\ttext\tlabel\n1\ta b\tx\n2\tc d\ty\n".encode("utf-16"))
+    result = runner.invoke(app, ["check", str(table)])
+    assert result.exit_code == 3
+    assert "UTF-16 byte-order mark: pass --encoding utf-16" in result.stderr
+    fixed = runner.invoke(app, ["check", str(table), "--encoding", "utf-16", "--quiet"])
+    assert fixed.exit_code == 0 and json.loads(fixed.stdout)["class_counts"] == {"x": 1, "y": 1}
