@@ -227,6 +227,10 @@ def _select(dataset: Dataset, split: str,
     """
     frame = dataset.examples
     labelled = frame["label"].notna().to_numpy()
+    if not labelled.any() and not dataset.schema.roles.get("label"):
+        raise DataError("the data has no label column: evaluate scores predictions against "
+                        "the true labels (name the column with --label-col; mmcli predict "
+                        "needs none)")
     splits = frame["split"].to_numpy()
     if split == "auto":
         split = "test" if (splits == "test").any() else "all"

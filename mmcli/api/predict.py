@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mmcli.api.row_issues import IssueTally, with_unseen
+from mmcli.api.row_issues import IssueTally, id_part, with_unseen
 from mmcli.bundle import Bundle
 from mmcli.config import replace
 from mmcli.data.inputs import absent_inputs
@@ -153,7 +153,8 @@ def predict_chunks(
                     record = error_record(row, task, chunk.errors.get(local))
                     summary.errors += 1
                     if summary.first_error is None:
-                        summary.first_error = f"row {row.row} (id {row.id}): {record['error']}"
+                        where = f"row {row.row} ({id_part(row.id)})"
+                        summary.first_error = f"{where}: {record['error']}"
                     if strict:
                         raise DataError(f"{summary.first_error} (--strict)")
                     if not row.rejected:

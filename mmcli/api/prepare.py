@@ -10,7 +10,7 @@ from typing import Any
 
 from mmcli import layout, modalities
 from mmcli.config import PrepConfig
-from mmcli.data.coverage import lost_everywhere, sparse_columns
+from mmcli.data.coverage import lost_everywhere, refusal, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.decoding import early_server
 from mmcli.data.inputs import Inputs, load_inputs
@@ -18,6 +18,7 @@ from mmcli.data.roles import ignored_absent
 from mmcli.data.rows import iter_rows
 from mmcli.data.schema import Schema
 from mmcli.data.shard import Part
+from mmcli.data.spellings import merged_labels
 from mmcli.errors import DataError, NoUsableRowsError
 from mmcli.io.atomic import atomic_dir
 
@@ -95,8 +96,7 @@ def prepare(
         lost = [] if config.allow_missing_modality or not refuse_lost else \
             lost_everywhere(schema.warnings)
         if lost:
-            raise DataError(f"{lost[0]['message']}; nothing written: fix the table (or "
-                            "--image-root), or pass --allow-missing-modality to write it anyway")
+            raise DataError(refusal(lost, "nothing written: ", "to write it anyway"))
         if part is not None:
             schema = dataclasses.replace(schema, part=part.to_dict())
         schema = schema.to_dict()
@@ -127,6 +127,7 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
         class_counts={label: summary.labels[label] for label in labels},
         split_counts=dict(sorted(summary.splits.items())),
         warnings=(*data_warnings(labels, roles.label),
+                  *(merged_labels(table.column(roles.label)) if roles.label else ()),
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),

@@ -64,11 +64,20 @@ class IssueTally:
         return self.coverage.warnings(self.kept, columns, limit)
 
 
+def id_part(row_id: Any) -> str:
+    """A row's id in a message for people: ``id ex0103``; ``no id`` for a blank one;
+    quoted (``id ' sp'``) when spaces around it would be invisible."""
+    text = "" if row_id is None else str(row_id)
+    if text == "":
+        return "no id"
+    return f"id {text!r}" if text != text.strip() else f"id {text}"
+
+
 def example_line(line: list[Any]) -> str:
     """One rejects line for people: ``row 3 (id ex0103) audio: unreadable (masked): ...``."""
     row, row_id, column, reason, action, message = line
     where = f"row {row}" if row != "" else "no row"
-    return (f"{where} (id {row_id}) {column + ': ' if column else ''}{reason} ({action})"
+    return (f"{where} ({id_part(row_id)}) {column + ': ' if column else ''}{reason} ({action})"
             + (f": {message}" if message else ""))
 
 

@@ -16,7 +16,7 @@ from mmcli.api.manifest import RunRecord, bundle_meta
 from mmcli.api.source import open_source
 from mmcli.bundle import write_meta
 from mmcli.config import PrepConfig, RunConfig
-from mmcli.data.coverage import lost_everywhere, warning_text
+from mmcli.data.coverage import lost_everywhere, refusal, warning_text
 from mmcli.data.dataset import Dataset, is_dataset
 from mmcli.data.parts import expand_data
 from mmcli.data.split import Split, split_indices
@@ -128,8 +128,9 @@ def _check_coverage(dataset: Dataset, given: PrepConfig,
             on_warning(warning_text(warning))
     lost = lost_everywhere(warnings)
     if lost and not given.allow_missing_modality:
-        raise DataError(f"{lost[0]['message']}; training would learn nothing from it: fix the "
-                        "table (or --image-root), or pass --allow-missing-modality")
+        them = "it" if len(lost) == 1 else "them"
+        raise DataError(refusal(lost, f"training would learn nothing from {them}: ", ""
+                                ).rstrip())
 def _settled(dataset: Dataset, given: PrepConfig) -> PrepConfig:
     from mmcli import modalities
 

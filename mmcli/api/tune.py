@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ class Search:
 
 def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: Search, *,
          fixed: frozenset[str] = frozenset(), fmt: str | None = None,
-         console=None) -> dict[str, Any]:
+         console=None, on_warning: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Search ``space`` (less the ``fixed`` settings) for the settings with the best
     validation score of ``train`` on ``data``, from ``config``.
 
@@ -56,9 +57,13 @@ def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: S
     ``out/runs/trial-NNNN``; ``out`` gets trials.csv, best.toml, history.png and
     importances.png.
 
+    ``on_warning`` receives the first trial's warnings about the data (as ``train``'s).
+
     Returns:
         The summary (study, storage, counts by state, trials added, best trial and its
-        settings, files written, the refit bundle).
+        settings, files written, the refit bundle, and ``data``: what reading DATA did, as
+        train reports it (rows, rejected, rejected_by_reason, warnings) plus ``unused``
+        columns; empty when no trial of this call ended).
 
     Raises:
         UsageError: DATA from stdin, an invalid space, nothing left to search, a study in the
@@ -106,12 +111,13 @@ def tune(data: str | Path, config: RunConfig, out: Path, space: Space, search: S
 
         require_tensorboard()
     board = out / "tensorboard" if wanted else None
-    objective = Objective(str(data), config, space, out, fmt, console, board)
+    objective = Objective(str(data), config, space, out, fmt, console, board, on_warning)
     study.optimize(objective, n_trials=search.trials, timeout=search.timeout,
                    callbacks=[lambda _study, trial: added.append(trial.number)],
                    gc_after_trial=True)
-    return _finish(study, data, config, out, search, where, added, requeued, notes, fmt,
-                   console)
+    summary = _finish(study, data, config, out, search, where, added, requeued, notes, fmt,
+                      console)
+    return {**summary, "data": objective.data_report}
 
 
 def _finish(study, data, config, out, search, where, added, requeued, notes, fmt, console):

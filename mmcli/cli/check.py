@@ -15,7 +15,7 @@ from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_p
 @reports_errors
 @opt.table_flags(opt.READING + opt.CLEANING)
 def check(
-    table: str,
+    table: opt.TableArg,
     max_reject_fraction: opt.MaxRejectFraction = None,
     need_label: opt.NeedLabel = False,
     flags: opt.TableFlags = opt.FROM_GROUP,
@@ -51,6 +51,7 @@ def report_check(
             usable; raised after the report is printed.
     """
     from mmcli.api.check import check_table
+    from mmcli.data.coverage import lost_everywhere, refusal
     from mmcli.errors import NoUsableRowsError
 
     limit = 0.0 if max_reject_fraction is None else max_reject_fraction
@@ -63,10 +64,7 @@ def report_check(
     render_prep_summary(console, report, "(check: nothing written)")
     emit_json(report)
     if report["kept"] and report["lost_modalities"]:
-        first = next(w for w in report["warnings"]
-                     if isinstance(w, dict) and w.get("modality") == report["lost_modalities"][0])
-        raise NoUsableRowsError(f"{first['message']}; fix the table (or --image-root), or pass "
-                                "--allow-missing-modality to accept it")
+        raise NoUsableRowsError(refusal(lost_everywhere(report["warnings"]), "", "to accept it"))
     if not report["passed"]:
         raise NoUsableRowsError(
             f"{report['rejected']} of {report['rows']} rows rejected "

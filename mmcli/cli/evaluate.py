@@ -30,7 +30,7 @@ ERROR_FILES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "j
 @reports_errors
 @opt.table_flags(opt.READING.overriding(opt.AS_TRAINED))
 def evaluate(
-    bundle: str,
+    bundle: opt.BundleArg,
     data: Annotated[list[str], typer.Argument(help="Labelled data: a prepared folder or a raw table; or several prepared folders (repeated, or a quoted glob) read as one dataset.", show_default=False)],
     split: Annotated[str, typer.Option(help="Rows to score: " + one_of(SPLIT_CHOICES, SPLIT_NOTES) + ".")] = "auto",
     flags: opt.TableFlags = opt.FROM_GROUP,

@@ -17,7 +17,7 @@ EXPLAIN = "Explain"
 @reports_errors
 @opt.table_flags(opt.READING.overriding(opt.AS_TRAINED))
 def explain(
-    bundle: str,
+    bundle: opt.BundleArg,
     input: Annotated[str, typer.Argument(help="A prepared folder or a raw table (as evaluate takes).")],
     out: Annotated[Path, typer.Option("--out", "-o", callback=opt.not_stdout, help="Folder to write: explanations.jsonl, images/*.png, index.html.", rich_help_panel=opt.OUTPUT)],
     rows: Annotated[int, typer.Option(help="Explain the first N rows.", min=1, rich_help_panel=EXPLAIN)] = 50,

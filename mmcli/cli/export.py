@@ -9,6 +9,7 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
+from mmcli.cli.helptext import shown_default
 from mmcli.cli.output import emit_json, make_console
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")  # as mmcli.api.export.FORMATS
@@ -19,7 +20,7 @@ def export(
     bundle: Annotated[str, typer.Argument(help="The bundle folder (from mmcli train).")],
     format: Annotated[str, typer.Option("--format", "-f", help="savedmodel (raw inputs: image bytes, text, waveform, tabular cells; TensorFlow only), tflite (LiteRT) or onnx (numeric inputs; the contract and a README beside the model).", rich_help_panel=opt.OUTPUT)],
     out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.not_stdout, help="The folder to write (atomically). Without it, tflite and onnx go into the bundle's engine/ (hashed in bundle.json), where mmcli predict --engine auto finds them.", rich_help_panel=opt.OUTPUT)] = None,
-    check_data: Annotated[str | None, typer.Option(help="A table whose first rows the export is checked on [default: the training table, when it is still there].", rich_help_panel=opt.CHECK)] = None,
+    check_data: Annotated[str | None, typer.Option(help="A table whose first rows the export is checked on. " + shown_default("the training table, when it is still there"), show_default=False, rich_help_panel=opt.CHECK)] = None,
     check_rows: Annotated[int, typer.Option(help="How many usable rows the check compares.", min=1, rich_help_panel=opt.CHECK)] = 256,
     force: opt.Force = False,
     quiet: opt.Quiet = False,

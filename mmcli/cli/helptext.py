@@ -30,6 +30,12 @@ def one_of(choices: Iterable[str], notes: Mapping[str, str] | None = None) -> st
     return f"{', '.join(items[:-1])} or {items[-1]}"
 
 
+def literal(text: str) -> str:
+    """``text`` for a help string, shown as typed: rich markup would read ``[model.fusion]``
+    or ``'mmcli[hub]'`` as a style tag and drop it."""
+    return escape(text)
+
+
 def shown_default(text: str) -> str:
     """``text`` as the default a help line shows, escaped for rich: ``\\[default: text]``."""
     return escape(f"[default: {text}]")

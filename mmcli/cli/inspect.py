@@ -13,7 +13,7 @@ from mmcli.cli.output import emit_json
 
 @reports_errors
 def inspect(
-    bundle: str,
+    bundle: opt.BundleArg,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check every file's SHA-256 against bundle.json.")] = True,
     quiet: opt.Quiet = False,
 ) -> None:

@@ -58,6 +58,8 @@ AudioCol = Annotated[list[str] | None, typer.Option(help="Column with audio file
 ImageRoot = Annotated[str | None, typer.Option(help="Folder image paths are relative to (and must stay inside).", rich_help_panel=COLUMNS)]
 ImageDir = Annotated[str | None, typer.Option(help="Folder of images named <id>.<ext> (jpg, png, ...), used instead of an image column.", rich_help_panel=COLUMNS)]
 Join = Annotated[str | None, typer.Option(help="A second table whose columns are added by id (left join); ids found in only one table are reported.", rich_help_panel=COLUMNS)]
+BundleArg = Annotated[str, typer.Argument(help="The bundle folder (from mmcli train).", show_default=False)]
+TableArg = Annotated[str, typer.Argument(help=f"The table ({one_of(FORMATS)}), or - for stdin (csv unless --input-format says).", show_default=False)]
 InputFormat = Annotated[str | None, typer.Option("--input-format", "--format", help=f"Table format: {one_of(FORMATS)}; --format is the same flag.", rich_help_panel=COLUMNS)]
 # predict keeps --format for its output format, so its input format has only the long name.
 PredictInputFormat = Annotated[str | None, typer.Option("--input-format", help=f"Format of INPUT: {one_of(FORMATS)} (--format is the output format here).", rich_help_panel=COLUMNS)]
@@ -78,7 +80,7 @@ Duplicates = Annotated[str | None, typer.Option(help="Repeated ids and identical
 MinImageSide = Annotated[int | None, typer.Option(help="Reject images narrower or shorter than this, in pixels.", min=1, rich_help_panel=PREP)]
 MaxPixels = Annotated[int | None, typer.Option(help="Reject images with more pixels than this (decompression-bomb guard).", min=1, rich_help_panel=PREP)]
 MaxMissingFraction = Annotated[float | None, typer.Option(help="Warn when a modality (image, text ...) is missing or unusable in more than this share of the kept rows.", min=0.0, max=1.0, rich_help_panel=PREP)]
-AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5 and train refuses with exit 3).", rich_help_panel=PREP)]
+AllowMissingModality = Annotated[bool | None, typer.Option("--allow-missing-modality", help="Accept a modality missing in every row (else check fails with exit 5, and preprocess (nothing written) and train refuse with exit 3).", rich_help_panel=PREP)]
 AudioRate = Annotated[int | None, typer.Option(help="Sampling rate audio is resampled to, in Hz.", min=1000, rich_help_panel=PREP)]
 AudioSeconds = Annotated[float | None, typer.Option(help="Length audio is cut or zero-padded to, in seconds (1 s holds a spoken word).", min=0.01, rich_help_panel=PREP)]
 MaxAudioSeconds = Annotated[float | None, typer.Option(help="Reject audio files longer than this by their header, in seconds (never decoded).", min=0.01, rich_help_panel=PREP)]

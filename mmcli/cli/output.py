@@ -155,13 +155,14 @@ def missing_input_line(name: str, reason: str, columns: list[str], rows: int) ->
     """The warning for a model input a table never gave (``missing_inputs`` of evaluate, or
     predict's summary)."""
     shown = ", ".join(repr(c) for c in columns)
+    count = f"{rows} row" + ("" if rows == 1 else "s")
     if reason == "no_column":
         what = ((f"columns {shown} are" if len(columns) > 1 else f"column {shown} is")
                 + " not in the table") if columns else "has no column"
-        return (f"the model's input {name}: {what}; it is masked in every row ({rows} rows). "
+        return (f"the model's input {name}: {what}; it is masked in every row ({count}). "
                 f"Name the column with {_column_flags(name)} if it has another name")
     where = f" (column {shown})" if columns else ""
-    return f"the model's input {name}{where} is missing in every row ({rows} rows)"
+    return f"the model's input {name}{where} is missing in every row ({count})"
 
 
 def _column_flags(name: str) -> str:

@@ -10,7 +10,7 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.helptext import one_of
+from mmcli.cli.helptext import one_of, shown_default
 from mmcli.cli.output import (
     join_line,
     make_console,
@@ -32,9 +32,9 @@ READING = (opt.READING.overriding(opt.AS_TRAINED).hiding("label_col", "split_col
 @reports_errors
 @opt.table_flags(READING)
 def predict(
-    bundle: str,
+    bundle: opt.BundleArg,
     input: Annotated[str, typer.Argument(help=f"A table ({one_of(FORMATS)}) or - for stdin.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Output format: " + one_of(RECORD_FORMATS, {"parquet": "with --out only"}) + ". The input's format is --input-format.", rich_help_panel=opt.OUTPUT)] = "jsonl",
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Output format: " + one_of(RECORD_FORMATS, {"parquet": "with --out only"}) + ". The input's format is --input-format. " + shown_default("from --out's extension (.jsonl, .csv, .json, .parquet), else jsonl"), rich_help_panel=opt.OUTPUT, show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", callback=opt.dash_is_stdout, help="Write here (atomically) instead of stdout; - is stdout.", rich_help_panel=opt.OUTPUT)] = None,
     top_k: Annotated[int, typer.Option(help="How many top labels each record lists.", min=1, rich_help_panel=opt.OUTPUT)] = 3,
     keep_columns: Annotated[str | None, typer.Option(help="Comma-separated input columns to copy into each record (a name that clashes with a record field gets the prefix input_).", rich_help_panel=opt.OUTPUT)] = None,
@@ -64,9 +64,10 @@ def predict(
     from mmcli.bundle import read_bundle
     from mmcli.data.join import unmatched_warning
     from mmcli.io.atomic import atomic_file, check_writable
-    from mmcli.io.records import write_parquet_records, write_records
+    from mmcli.io.records import record_format, write_parquet_records, write_records
     from mmcli.layout import REJECT_COLUMNS
 
+    format = record_format(format, out)
     if format not in RECORD_FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(RECORD_FORMATS)}", param_hint="--format")
     if format == "parquet" and out is None:

@@ -15,7 +15,7 @@ from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_p
 @reports_errors
 @opt.table_flags(opt.READING + opt.CLEANING)
 def preprocess(
-    table: str,
+    table: opt.TableArg,
     out: opt.OutDir = None,
     check: Annotated[bool, typer.Option("--check", help="Validate only, as mmcli check does: the JSON report on stdout, nothing written (instead of --out).", rich_help_panel=opt.CHECK)] = False,
     max_reject_fraction: opt.MaxRejectFraction = None,
@@ -27,8 +27,8 @@ def preprocess(
 ) -> None:
     """Clean, align and decode a table (a path, or - for stdin) into a prepared dataset folder.
 
-    Writes DIR/schema.json, examples.parquet, images/ and rejects.csv (one line per
-    rejected or masked row); prints a JSON summary on stdout. With --check instead of
+    Writes DIR/schema.json, examples.parquet, images/ (audio/ ...) and rejects.csv (one line
+    per problem of a row: rejected, masked, imputed or noted); prints a JSON summary on stdout. With --check instead of
     --out, validates without writing, exactly as mmcli check. A modality missing or
     unusable in every kept row is an error (exit 3, nothing written) unless
     --allow-missing-modality; with --shard it is left to train, which sees every part.

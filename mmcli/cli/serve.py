@@ -17,7 +17,7 @@ LIMITS = "Limits"
 
 @reports_errors
 def serve(
-    bundle: str,
+    bundle: opt.BundleArg,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default; 0.0.0.0 exposes the service to the network).", rich_help_panel=SERVER)] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (0: a free one, printed on stderr).", min=0, max=65535, rich_help_panel=SERVER)] = 8000,
     allow_paths: Annotated[Path | None, typer.Option(help='Let rows name local files ({"path": ...}) under this folder, never outside it. Without it only uploaded files are read.', file_okay=False, exists=True, rich_help_panel=SERVER)] = None,

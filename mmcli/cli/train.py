@@ -10,7 +10,7 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.helptext import one_of
+from mmcli.cli.helptext import literal, one_of
 from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.config import (
     CLASS_WEIGHTS,
@@ -58,7 +58,7 @@ MODEL_OPTIONS = opt.group(
     image_weights=Annotated[str | None, typer.Option(help=f"Backbone weights: {one_of((*IMAGE_WEIGHTS, 'the PATH of a weights file'), IMAGE_WEIGHTS_NOTES)}.", rich_help_panel=MODEL)],
     image_alpha=Annotated[float | None, typer.Option(help="Width multiplier of the mobilenet backbones.", rich_help_panel=MODEL)],
     freeze_backbone=Annotated[bool | None, typer.Option("--freeze-backbone/--train-backbone", help="Keep the backbone's weights fixed (its features are computed once and epochs train only the rest) or fine-tune it.", rich_help_panel=MODEL, show_default=False)],
-    text_encoder=Annotated[str | None, typer.Option(help=f"Text encoder: {one_of(TEXT_ENCODERS, TEXT_ENCODER_NOTES)}; or {HUB_SUMMARY}.", rich_help_panel=MODEL)],
+    text_encoder=Annotated[str | None, typer.Option(help=f"Text encoder: {one_of(TEXT_ENCODERS, TEXT_ENCODER_NOTES)}; or {literal(HUB_SUMMARY)}.", rich_help_panel=MODEL)],
     modality_dropout=Annotated[float | None, typer.Option(help="Chance of hiding each modality of a training row, so the model also learns from one alone.", rich_help_panel=MODEL)],
 )
 
@@ -83,7 +83,7 @@ def train(
     strategy: Annotated[str, typer.Option("--strategy", help="Where to train: auto (multi-worker when TF_CONFIG describes a cluster, mirrored with several GPUs, else one), one device, mirrored (the GPUs of this machine), multi-worker (TF_CONFIG's cluster; the chief writes the bundle). The global batch is --batch-size, split across replicas; the learning rate is not rescaled.", rich_help_panel="Distribution")] = "auto",
     mixed_precision: Annotated[bool, typer.Option("--mixed-precision", help="float16 compute with float32 variables (for GPUs).", rich_help_panel="Distribution")] = False,
     quiet: opt.Quiet = False,
-    tensorboard: Annotated[Path | None, typer.Option("--tensorboard", help="Write TensorBoard logs here (per epoch: losses, metrics, learning rate, fusion weights); needs pip install 'mmcli[tensorboard]'.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
+    tensorboard: Annotated[Path | None, typer.Option("--tensorboard", help="Write TensorBoard logs here (per epoch: losses, metrics, learning rate, fusion weights); needs pip install 'mmcli\\[tensorboard]'.", rich_help_panel=opt.OUTPUT, show_default=False)] = None,
 ) -> None:
     """Train a fused multimodal classifier on DATA (a prepared folder, or a raw table that is
     then preprocessed with the same code) and write the bundle folder.

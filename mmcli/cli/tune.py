@@ -9,8 +9,8 @@ import typer
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.helptext import one_of
-from mmcli.cli.output import emit_json, make_console
+from mmcli.cli.helptext import literal, one_of
+from mmcli.cli.output import emit_json, make_console, rejected_line, render_unused, warn
 from mmcli.cli.train import CONFIG, MODEL_OPTIONS, TRAINING
 from mmcli.io.tables import FORMATS
 
@@ -27,7 +27,7 @@ def tune(
     training: dict = opt.FROM_GROUP,
     model: dict = opt.FROM_GROUP,
     flags: opt.TableFlags = opt.FROM_GROUP,
-    space: Annotated[Path | None, typer.Option("--space", help="A TOML search space: a table per setting ([model.fusion] choices = [...]; [train.learning_rate] low, high, log); default: the space in docs/tune.md.", rich_help_panel=SEARCH, show_default=False)] = None,
+    space: Annotated[Path | None, typer.Option("--space", help=literal("A TOML search space: a table per setting ([model.fusion] choices = [...]; [train.learning_rate] low, high, log); default: the space in docs/tune.md."), rich_help_panel=SEARCH, show_default=False)] = None,
     trials: Annotated[int | None, typer.Option("--trials", help="Trials this run adds to the study.", min=1, rich_help_panel=SEARCH)] = 20,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds after which no new trial starts.", min=0, rich_help_panel=SEARCH, show_default=False)] = None,
     storage: Annotated[str | None, typer.Option("--storage", help="Where the study lives: a database URL (sqlite:///tune.db) or a journal file path (several processes on one host); default: DIR/study.log. A study there is continued.", rich_help_panel=SEARCH, show_default=False)] = None,
@@ -60,7 +60,13 @@ def tune(
     summary = run_tune(data, config, out, read_space(space),
                        Search(trials=trials, timeout=timeout, storage=storage, study=study,
                               refit=refit),
-                       fixed=frozenset(fixed), fmt=flags.input_format, console=console)
+                       fixed=frozenset(fixed), fmt=flags.input_format, console=console,
+                       on_warning=lambda message: warn(console, message))
     for note in summary.get("notes", []):
         console.print(f"note: {note}", markup=False)
+    data = summary["data"]
+    render_unused(console, data)
+    if data.get("rejected"):
+        warn(console, rejected_line(data["rows"], data["rejected"], data["rejected_by_reason"])
+             + " (not trained on)")
     emit_json(summary)

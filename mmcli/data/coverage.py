@@ -73,7 +73,7 @@ class Coverage:
                 "example": example,
                 "message": (f"{name} ({column}) is missing or unusable in "
                             f"{'every one' if every else absent} of {kept} kept rows "
-                            f"({share:.0%}), mostly {reason}"
+                            f"({share:.0%}; commonest reason: {reason})"
                             + (f"; e.g. {example}" if example else "")),
             })
         return found
@@ -84,6 +84,35 @@ def lost_everywhere(warnings: Iterable[Any]) -> list[dict]:
     from every kept row."""
     return [w for w in warnings if isinstance(w, dict) and w.get("kind") == LOST
             and w.get("every_row")]
+
+
+def refusal(lost: list[dict], outcome: str, accept: str) -> str:
+    """The one error line refusing every modality of ``lost`` (from :func:`lost_everywhere`).
+
+    Args:
+        lost: the ``modality_lost`` warnings of modalities absent from every kept row (one
+            or more; each one's ``message`` is said, not the first one's only).
+        outcome: what the refusal means, before the advice (``"nothing written: "``, or
+            ``""``).
+        accept: the end of the advice (``"to accept it"``).
+
+    Returns:
+        ``"<message>; <message>; <outcome>fix the table[ (or --image-root)], or pass
+        --allow-missing-modality <accept>"``: ``--image-root`` only when a lost modality
+        is of a kind whose cells name files (image, audio).
+    """
+    from mmcli.modalities import modality_of
+    from mmcli.modalities.files import FileModality
+
+    def names_files(name: str) -> bool:
+        try:
+            return isinstance(modality_of(name), FileModality)
+        except (KeyError, ValueError):
+            return False
+
+    where = " (or --image-root)" if any(names_files(w["modality"]) for w in lost) else ""
+    said = "; ".join(str(w["message"]) for w in lost)
+    return f"{said}; {outcome}fix the table{where}, or pass --allow-missing-modality {accept}"
 
 
 def warning_text(warning: Any) -> str:

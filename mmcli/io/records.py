@@ -12,6 +12,25 @@ from typing import Any, TextIO
 from mmcli.errors import UsageError
 
 RECORD_FORMATS = ("jsonl", "csv", "json", "parquet")
+# What an output file's name says it holds: predict --out preds.csv writes CSV.
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json",
+             ".parquet": "parquet", ".pq": "parquet"}
+
+
+def record_format(given: str | None, out: Path | str | None) -> str:
+    """The format of predict's records: ``given`` (``--format``), else the one ``out``'s
+    extension names, else ``jsonl``.
+
+    Raises:
+        UsageError: ``given`` contradicts the extension (``--format jsonl --out p.csv``).
+    """
+    implied = _SUFFIXES.get(Path(out).suffix.lower()) if out is not None else None
+    if given is None:
+        return implied or "jsonl"
+    if implied is not None and implied != given:
+        raise UsageError(f"--format {given} contradicts --out {out} (a {implied} file by its "
+                         f"name); drop --format or name the file .{given}")
+    return given
 STREAM_FORMATS = ("jsonl", "csv", "json")  # parquet needs a file (its footer comes last)
 
 

@@ -118,8 +118,11 @@ def _parse_line(item: tuple[int, str]) -> tuple[int, object]:
         if end != len(text):
             raise ValueError("extra data")
     except (StopIteration, ValueError):
-        try:  # ... and, for a line that is not JSON, json.loads' own message
-            value = _JSON.decode(line)
+        try:  # ... and, for a line that is not JSON, json.loads' own message, placed by
+            value = _JSON.decode(text)  # its column in the file's line (never "line 2")
+        except json.JSONDecodeError as exc:
+            indent = len(line) - len(line.lstrip(" \t\r\n"))
+            return number, f"{exc.msg} at column {exc.colno + indent}"
         except ValueError as exc:
             return number, _first_line(exc)
     if not isinstance(value, dict):
@@ -191,9 +194,11 @@ def _line_blocks(handle, name, encoding, decoder) -> Iterator[list[str]]:
         except UnicodeDecodeError as exc:
             data = bytes(exc.object)
             line = newlines + data.count(b"\n", 0, exc.start) + 1
+            hint = "pass --encoding (e.g. latin-1) if the file is not UTF-8"
+            if not started and data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode"
+                hint = "the file starts with a UTF-16 byte-order mark: pass --encoding utf-16"
             raise DataError(
-                f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; "
-                "pass --encoding (e.g. latin-1) if the file is not UTF-8"
+                f"{name}: invalid {encoding} byte 0x{data[exc.start]:02x} on line {line}; {hint}"
             ) from exc
         newlines += block.count(b"\n")
         if text and not started:

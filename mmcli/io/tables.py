@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from mmcli import layout
 from mmcli.errors import DataError, UsageError
 from mmcli.io.columns import Chunk, Table
 from mmcli.io.delimited import delimited_batches
@@ -104,12 +105,12 @@ def read_table(
             that does not parse (naming its line).
     """
     name = str(source)
+    path = None if name == "-" else _table_path(name)  # not found before "cannot tell format"
     kind = detect_format(name, fmt)
-    if name == "-":
+    if path is None:
         data = (stdin or sys.stdin.buffer).read()
         root = Path.cwd()
     else:
-        path = _table_path(name)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -149,14 +150,14 @@ def iter_table_chunks(
     if chunk_rows < 1:
         raise UsageError(f"Expected a positive integer for `chunk_rows`. Received: {chunk_rows}")
     name = str(source)
+    path = None if name == "-" else _table_path(name)  # not found before "cannot tell format"
     kind = detect_format(name, fmt)
     stream: BinaryIO | None = None
-    if name == "-":
+    if path is None:
         stream = stdin or sys.stdin.buffer
         handle = _from_stdin(stream, kind)
         root = Path.cwd()
     else:
-        path = _table_path(name)
         try:
             handle = open(path, "rb")  # noqa: SIM115  (closed below)
         except OSError as exc:
@@ -202,5 +203,7 @@ def _table_path(name: str) -> Path:
     if not path.exists():
         raise DataError(f"table not found: {name}")
     if path.is_dir():
-        raise DataError(f"expected a table file, got a folder: {name}")
+        made = " (a prepared folder: this command reads the table it was made from)" \
+            if (path / layout.SCHEMA_FILE).is_file() else ""
+        raise DataError(f"expected a table file, got a folder: {name}{made}")
     return path

@@ -147,8 +147,21 @@ class TabularModality(Modality):
                 "category_col": tuple(c for c in columns if c not in numeric)}
 
     def unused_reason(self, cells: Sequence[Any], column: str) -> str | None:
-        """Why detection did not take ``column`` (see :func:`unused_reason`)."""
-        return unused_reason(_present(cells), column)
+        """Why detection did not take ``column`` (see :func:`unused_reason`); a column it
+        would have taken was left out because --numeric-col / --category-col named others."""
+        from mmcli import modalities
+        values = _present(cells)
+        named = _ID_NAME.search(str(column)) or _CAMEL_ID.search(str(column))
+        kind = ("numeric" if mostly_numbers(values) and not named else
+                "category" if values and not mostly_numbers(values) and _is_categorical(values)
+                else None)
+        head = [str(v) for v in values[:200]]
+        if kind is not None and not any(k.match_score(head) is not None
+                                        for k in modalities.REGISTRY.values() if k.decodes):
+            what = "numbers" if kind == "numeric" else "a few repeated short strings"
+            return (f"{what}, but detection is off (--numeric-col / --category-col name the "
+                    f"tabular columns); name it with --{kind}-col to use it")
+        return unused_reason(values, column)
 
     def role_notes(self, config: PrepConfig) -> dict[str, Any]:
         return {"numeric": list(config.numeric_col or ()),

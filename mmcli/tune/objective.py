@@ -8,7 +8,8 @@ and ``val_fraction``, never searched), the same for every trial; test rows are n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,10 @@ class Objective:
         fmt: the raw table's format, if given.
         console: a stderr console for the trials' progress, or None.
         tensorboard: a folder for one TensorBoard run per trial, or None.
+        on_warning: receives the first trial's warnings about the data, as ``train``'s
+            ``on_warning`` (a modality missing in most rows ...), said once for the search.
+        data_report: filled by the first trial that ends: ``data`` (train's: rows, rejected,
+            rejected_by_reason, warnings) plus ``unused`` (the columns no role took, why).
     """
 
     data: str
@@ -66,6 +71,8 @@ class Objective:
     fmt: str | None = None
     console: Any = None
     tensorboard: Path | None = None
+    on_warning: Callable[[str], None] | None = None
+    data_report: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, trial) -> float:
         import optuna
@@ -92,8 +99,15 @@ class Objective:
         if self.console is not None:
             self.console.print(f"trial {trial.number}: {_describe(trial.params)}")
         logs = self.tensorboard / folder.name if self.tensorboard is not None else None
+        first = not self.data_report
         meta = train(self.data, config, folder, force=True, fmt=self.fmt, console=self.console,
-                     callbacks=[hook], tensorboard=logs)
+                     callbacks=[hook], tensorboard=logs,
+                     on_warning=self.on_warning if first else None)
+        if first:
+            self.data_report.update(
+                {k: meta["data"][k] for k in ("rows", "rejected", "rejected_by_reason",
+                                              "warnings") if k in meta["data"]},
+                unused=dict(meta.get("roles", {}).get("unused", {})))
         validation = meta["validation"]
         trial.set_user_attr(VAL_ROWS_ATTR, int(validation.get("rows", 0)))
         trial.set_user_attr("best_epoch", meta["training"].get("best_epoch"))
