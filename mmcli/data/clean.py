@@ -132,16 +132,15 @@ def cell_text(value: object) -> str | None:
 def clean_text(value: object, options: TextOptions = TextOptions()) -> str:
     """Return one text cell cleaned for a tokenizer.
 
-    Steps, in order: `str()` (bytes are decoded as UTF-8; floats holding an
-    integer such as `3.0` become `"3"`); unescape HTML entities and remove
-    tags (when `strip_html`); remove URLs (when `strip_urls`); Unicode NFKC;
-    control and format characters (category C*) removed, except whitespace
-    ones such as tab and newline, which become spaces; whitespace runs
-    collapsed to one space and stripped; lowercase (when `lowercase`). These
-    steps repeat until the text stops changing (a removed zero-width space can
-    join `ht` and `tps://...` into a URL), so the result is idempotent. Last,
-    the text is cut to `max_chars`, at a word boundary unless that would drop
-    more than half of the allowed length.
+    Steps, in order: `str()` (bytes are decoded as UTF-8; floats holding an integer such as
+    `3.0` become `"3"`); unescape HTML entities and remove tags (when `strip_html`); remove
+    URLs (when `strip_urls`); Unicode NFKC; control and format characters (category C*)
+    removed, except whitespace ones such as tab and newline, which become spaces; whitespace
+    runs collapsed to one space and stripped; lowercase (when `lowercase`). These steps
+    repeat until the text stops changing (a removed zero-width space can join `ht` and
+    `tps://...` into a URL), so the result is idempotent. Last, the text is cut to
+    `max_chars`, at a word boundary unless that would drop more than half of it
+    (:func:`clean_text_cut` also gives the length before the cut).
 
     Args:
         value: A text cell; missing values (see `is_missing`) give `""`.
@@ -152,25 +151,31 @@ def clean_text(value: object, options: TextOptions = TextOptions()) -> str:
         repeated spaces, at most `options.max_chars` characters.
 
     Example:
-
     >>> clean_text("\\x00a\\tb\\n")
     'a b'
     """
+    return clean_text_cut(value, options)[0]
+
+
+def clean_text_cut(value: object, options: TextOptions = TextOptions()) -> tuple[str, int]:
+    """``(clean_text(value, options), length)``: ``length`` the cleaned text's characters
+    before the cut to ``options.max_chars`` (above it when the text was cut)."""
     if (type(value) is str and value.isascii() and value.isprintable() and "&" not in value
             and "<" not in value and _URL_RE.search(value) is None):
         # fast path, the same result: no entity, tag, URL or control to remove, NFKC is the
         # identity, so one pass collapses the spaces and a second would change nothing
         text = " ".join(value.split())
-        return _truncate(text.lower() if options.lowercase else text, options.max_chars)
+        text = text.lower() if options.lowercase else text
+        return _truncate(text, options.max_chars), len(text)
     if is_missing(value):
-        return ""
+        return "", 0
     text = to_str(value)
     for _ in range(_MAX_PASSES):
         cleaned = _clean_pass(text, options)
         if cleaned == text:
             break
         text = cleaned
-    return _truncate(text, options.max_chars)
+    return _truncate(text, options.max_chars), len(text)
 
 
 def clean_label(

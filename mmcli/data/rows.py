@@ -230,8 +230,8 @@ def _plan_rows(
                                     outcome.message))
                 outcome = None
             elif isinstance(outcome, Ready):  # parts of the value treated as missing
-                issues += [Issue(n.column or reported[name], n.reason, "imputed", n.message)
-                           for n in outcome.notes]
+                issues += [Issue(n.column or reported[name], n.reason, n.action or "imputed",
+                                 n.message) for n in outcome.notes]
             outcomes[name] = outcome
         yield _Plan(number, ident, split, label, outcomes, tuple(issues))
 

@@ -53,8 +53,9 @@ class Ready:
     """A cell cleaned without heavy work: its value, or None when the modality is absent.
 
     ``notes`` are problems with part of the value that did not make the modality absent
-    (a tabular cell that is not a number, treated as missing): each becomes a rejects.csv
-    line with the action ``imputed``, the value is kept.
+    (a tabular cell that is not a number, treated as missing; a text cut to
+    ``--max-text-chars``): each becomes a rejects.csv line with the action ``imputed`` (or
+    the note's own ``action``), the value is kept.
     """
 
     value: Any
@@ -82,6 +83,7 @@ class Fault:
     reason: str
     message: str
     column: str | None = None
+    action: str | None = None  # a note's rejects action (Ready.notes: default "imputed")
 
 
 Outcome = Ready | Job | Fault

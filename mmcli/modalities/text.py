@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mmcli.modalities.base import Modality, Outcome, Ready, TableContext
+from mmcli.modalities.base import Fault, Modality, Outcome, Ready, TableContext
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,19 +46,25 @@ class TextModality(Modality):
         return [tuple(columns)] if columns else []
 
     def preparer(self, context: TableContext) -> Callable[[Sequence[Any], str, bool], Outcome]:
-        from mmcli.data.clean import TextOptions, clean_text
+        from mmcli.data.clean import TextOptions, clean_text_cut
 
         config = context.config
-        options = TextOptions(lowercase=config.lowercase, max_chars=config.max_text_chars)
+        limit = config.max_text_chars
+        options = TextOptions(lowercase=config.lowercase, max_chars=limit)
         sep = config.text_sep
 
         def prepare(cells: Sequence[Any], row_id: str, rejected: bool) -> Outcome:
             if len(cells) == 1:
-                text = clean_text(cells[0], options)
+                text, length = clean_text_cut(cells[0], options)
             else:
-                parts = [clean_text(cell, options) for cell in cells]
-                text = clean_text(sep.join(p for p in parts if p), options)
-            return Ready(text or None)
+                parts = [clean_text_cut(cell, options) for cell in cells]
+                text, length = clean_text_cut(sep.join(p for p, _ in parts if p), options)
+                length = max(length, *(n for _, n in parts))
+            if length <= limit:
+                return Ready(text or None)
+            return Ready(text or None, (Fault(  # the text is used, cut: said, not silent
+                "text_truncated", f"text of {length} characters cut to {len(text)} "
+                f"(--max-text-chars {limit})", action="noted"),))
 
         return prepare
 

@@ -122,3 +122,23 @@ def test_the_summary_echoes_labels_as_written_and_says_when_there_is_no_label(ru
     result = run(runner, app, table, "--out", tmp_path / "q")
     assert result.exit_code == 0, result.stderr
     assert "  labels: none (no label column)" in result.stderr.splitlines()
+
+
+def test_a_text_cut_to_max_text_chars_is_reported_row_by_row(runner, app, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("id,text,label\n1,a short one,x\n"
+                     "2,this text is far too long for the limit we set here,y\n3,ok text,x\n",
+                     encoding="utf-8")
+    result = run(runner, app, table, "--out", tmp_path / "p", "--max-text-chars", "20")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["kept"] == 3 and summary["issues"] == {"noted:text_truncated": 1}
+    with open(tmp_path / "p" / "rejects.csv", newline="") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert (line["row"], line["column"], line["reason"], line["action"]) == (
+        "2", "text", "text_truncated", "noted")
+    assert "51 characters cut to 20" in line["message"]
+    examples = pd.read_parquet(tmp_path / "p" / "examples.parquet")
+    assert examples["text"].tolist()[1] == "this text is far too"  # the cut text is used
+    checked = runner.invoke(app, ["check", str(table), "--max-text-chars", "60"])
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["issues"] == {}

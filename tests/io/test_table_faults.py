@@ -56,7 +56,8 @@ def _cases(corpus, outside):
          KEPT),
         ("control", rel["good_jpeg"], "a\x00b\x07c\u200bd", "cat", KEPT),
         ("emoji", rel["good_jpeg"], "猫 🐱 ねこ", "cat", KEPT),
-        ("long", rel["good_jpeg"], LONG, "cat", KEPT),
+        ("long", rel["good_jpeg"], LONG, "cat",
+         ("kept", {("text", "text_truncated", "noted")})),  # cut to 2000, said
         ("notext", rel["good_jpeg"], "", "cat", ("kept", {("text", "missing", "masked")})),
         ("spacetext", rel["good_jpeg"], "  \t ", "cat", ("kept", {("text", "missing", "masked")})),
         ("tagsonly", rel["good_jpeg"], "<br/><p></p>", "cat",
@@ -93,6 +94,11 @@ def fault_table(corpus, tmp_path):
     return table, cases
 
 
+def _masks(issues) -> bool:
+    """Whether a case's issues mask a modality (a ``noted`` one keeps the value)."""
+    return any(action == "masked" for *_, action in issues)
+
+
 def _rejects(folder):
     with open(folder / "rejects.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
@@ -119,7 +125,7 @@ def test_every_fault_ends_as_the_policy_says(runner, app, fault_table, tmp_path)
     rejected = sum(1 for *_, (verdict, _) in cases if verdict == "rejected")
     assert summary["rows"] == len(cases) and summary["rejected"] == rejected
     assert summary["kept"] == len(cases) - rejected
-    assert summary["masked"] == sum(1 for *_, (v, i) in cases if v == "kept" and i)
+    assert summary["masked"] == sum(1 for *_, (v, i) in cases if v == "kept" and _masks(i))
     want = Counter(f"{a}:{r}" for *_, (_, issues) in cases for (_, r, a) in issues)
     assert summary["issues"] == dict(want)
 
@@ -141,8 +147,10 @@ def test_on_missing_drop_rejects_every_masked_row(runner, app, fault_table, tmp_
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["masked"] == 0
-    assert summary["kept"] == sum(1 for *_, (v, i) in cases if v == "kept" and not i)
-    assert all(line["action"] == "rejected" for line in _rejects(out))
+    assert summary["kept"] == sum(1 for *_, (v, i) in cases if v == "kept" and not _masks(i))
+    assert all(line["action"] in ("rejected", "noted") for line in _rejects(out))
+    assert {line["reason"] for line in _rejects(out) if line["action"] == "noted"} == {
+        "text_truncated"}  # a note rejects nothing
 
 
 def test_on_missing_error_stops_at_the_first_fault(runner, app, fault_table, tmp_path):
