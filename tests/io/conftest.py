@@ -88,3 +88,20 @@ def corpus(tmp_path: Path) -> dict[str, Path]:
     root = tmp_path / "data"
     root.mkdir()
     return _write_corpus(root)
+
+
+@pytest.fixture
+def made(monkeypatch) -> list[str]:
+    """The names of the shared-memory rings this process makes (other processes' blocks are
+    not ours), in the order made."""
+    from mmcli.io import ring
+
+    names: list[str] = []
+    original = ring.Ring.__init__
+
+    def init(self, *args):
+        original(self, *args)
+        names.append(self.memory.name)
+
+    monkeypatch.setattr(ring.Ring, "__init__", init)
+    return names

@@ -16,20 +16,6 @@ SHM = Path("/dev/shm")
 pytestmark = pytest.mark.skipif(not SHM.is_dir(), reason="no /dev/shm")
 
 
-@pytest.fixture
-def made(monkeypatch):
-    """The names of the rings this process makes (other processes' blocks are not ours)."""
-    names: list[str] = []
-    original = ring.Ring.__init__
-
-    def init(self, *args):
-        original(self, *args)
-        names.append(self.memory.name)
-
-    monkeypatch.setattr(ring.Ring, "__init__", init)
-    return names
-
-
 def _left(names: list[str]) -> list[str]:
     """Those of ``names`` still in /dev/shm."""
     return [name for name in names if (SHM / name.lstrip("/")).exists()]

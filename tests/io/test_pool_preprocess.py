@@ -13,25 +13,16 @@ import pytest
 from PIL import Image
 
 from mmcli.data.dataset import open_dataset
-from mmcli.io import ring
 
 SHM = Path("/dev/shm")
 ROWS = 400  # > 2 workers x 2 chunks of 64 in flight: most chunks come through the ring
 
 
 @pytest.fixture
-def pooled(monkeypatch):
+def pooled(monkeypatch, made):
     """Force the pool for any table; returns the names of the rings this process makes."""
     monkeypatch.setattr("mmcli.io.decode.IN_PROCESS_BELOW", 0)
-    names: list[str] = []
-    original = ring.Ring.__init__
-
-    def init(self, *args):
-        original(self, *args)
-        names.append(self.memory.name)
-
-    monkeypatch.setattr(ring.Ring, "__init__", init)
-    return names
+    return made
 
 
 def _table(folder: Path, broken_at: int | None = None) -> Path:
