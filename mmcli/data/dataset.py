@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mmcli import layout, modalities
 from mmcli.data.coverage import Coverage
+from mmcli.data.decoding import started
 from mmcli.data.schema import Schema
 from mmcli.data.shards import ShardWriter, Syncer
 from mmcli.data.shards import rows_per_shard as rows_per_shard  # where it lived before
 from mmcli.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from mmcli.config import PrepConfig
@@ -87,6 +87,7 @@ def write_rows(
     a ``--join`` table); they are written first and counted in ``reasons``. Examples are
     written to Parquet in batches and shards as they fill, so no list grows with the table.
     """
+    rows = started(rows)  # the decoding pool first: pyarrow is imported while it decodes
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -195,6 +196,8 @@ class Dataset:
         A modality the dataset does not have is absent in every row: its kind's absent
         value, shaped by ``prep`` (default: the dataset's own settings).
         """
+        import numpy as np  # not at import: preprocess starts its decoding pool first
+
         kind = modalities.modality_of(name)
         prep = prep or self.schema.prep
         indices = np.asarray(indices, dtype=np.int64)
@@ -212,6 +215,8 @@ class Dataset:
 
     def present(self, name: str, indices: Sequence[int]) -> np.ndarray:
         """0/1 (float32) flags: which of the rows have the modality."""
+        import numpy as np
+
         flag = modalities.present_column(name)
         if flag not in self.examples.columns:
             return np.zeros(len(indices), np.float32)
@@ -228,6 +233,7 @@ def open_dataset(folder: Path) -> Dataset:
     Raises:
         DataError: not a prepared dataset, of an unknown format, or incomplete.
     """
+    import numpy as np
     import pandas as pd
 
     folder = Path(folder)

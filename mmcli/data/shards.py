@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mmcli import layout
 
 if TYPE_CHECKING:
@@ -18,6 +16,8 @@ _BLOCK_BYTES = 8 * 1024 * 1024  # rows written (and fsynced in the background) a
 
 def rows_per_shard(spec: ShardSpec) -> int:
     """Rows per shard: about ``SHARD_BYTES`` each, so memory does not grow with the row size."""
+    import numpy as np  # not at import: preprocess starts its decoding pool first
+
     row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
     return max(16, layout.SHARD_BYTES // max(1, row_bytes))
 
@@ -34,6 +34,8 @@ class ShardWriter:
     """
 
     def __init__(self, folder: Path, spec: ShardSpec, syncer: Any):
+        import numpy as np
+
         folder.mkdir()
         self.folder, self.spec, self.syncer = folder, spec, syncer
         self.capacity = rows_per_shard(spec)
@@ -80,6 +82,8 @@ class ShardWriter:
         self.data_at = self.handle.tell()
 
     def _header(self, rows: int) -> None:
+        import numpy as np
+
         fmt = np.lib.format
         fmt.write_array_header_1_0(self.handle, {
             "descr": fmt.dtype_to_descr(np.dtype(self.spec.dtype)), "fortran_order": False,

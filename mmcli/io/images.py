@@ -14,7 +14,6 @@ file's notes (:func:`load_image_noted`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import importlib
 import os
@@ -26,8 +25,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mmcli.errors import ImageError, UsageError
+from mmcli.errors import ImageError
 from mmcli.io.decode import Noted, decode_jobs, describe
+from mmcli.io.image_decoder import ImageDecoder as ImageDecoder  # light: the planning side
+from mmcli.io.image_decoder import ImageOptions as ImageOptions
 from mmcli.io.image_paths import IMAGE_SUFFIXES as IMAGE_SUFFIXES  # path resolution lives there
 from mmcli.io.image_paths import index_image_dir as index_image_dir
 from mmcli.io.image_paths import resolve_image_path as resolve_image_path
@@ -36,55 +37,6 @@ from mmcli.io.image_paths import resolve_image_path as resolve_image_path
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
-
-
-@dataclasses.dataclass(frozen=True)
-class ImageOptions:
-    """How images are decoded.
-
-    Args:
-        size: Side of the square output, in pixels.
-        max_pixels: Largest ``width * height`` accepted, read from the header
-            before any pixel is decoded (decompression-bomb guard). Pillow itself
-            refuses headers above twice its own limit (178,956,970 pixels).
-        min_side: Images narrower or shorter than this are rejected.
-        background: RGB colour that transparent pixels are composited over.
-    """
-
-    size: int = 64
-    max_pixels: int = 89_478_485
-    min_side: int = 8
-    background: tuple[int, int, int] = (255, 255, 255)
-
-    def __post_init__(self) -> None:
-        for name in ("size", "max_pixels", "min_side"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(
-                    f"Expected a positive integer for `{name}`. Received: {name}={value!r}"
-                )
-        bg = self.background
-        if (
-            not isinstance(bg, (tuple, list))
-            or len(bg) != 3
-            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in bg)
-        ):
-            raise UsageError(
-                f"Expected 3 integers in 0..255 for `background`. Received: background={bg!r}"
-            )
-        object.__setattr__(self, "background", tuple(bg))
-
-    def to_dict(self) -> dict:
-        """Returns: the options as a JSON-ready dict (``from_dict`` rebuilds them)."""
-        return {**dataclasses.asdict(self), "background": list(self.background)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ImageOptions:
-        """Args: data: a dict from ``to_dict``. Returns: the ``ImageOptions``."""
-        unknown = sorted(set(data) - {field.name for field in dataclasses.fields(cls)})
-        if unknown:
-            raise UsageError(f"Unknown image option(s): {', '.join(unknown)}")
-        return cls(**data)
 
 
 def load_image(path: Path | str, options: ImageOptions) -> np.ndarray:
@@ -142,7 +94,7 @@ def load_image_noted(path: Path | str, options: ImageOptions) -> np.ndarray | No
     Raises:
         ImageError: as :func:`load_image`.
     """
-    if _chunk_warnings is not None:  # inside ImageDecoder.chunk(): its filter context
+    if _chunk_warnings is not None:  # inside chunk_warnings(): its filter context
         start = len(_chunk_warnings)
         try:
             array = _load(path, options)
@@ -168,32 +120,21 @@ def _recording() -> Iterator[list]:
         yield caught
 
 
-@dataclasses.dataclass(frozen=True)
-class ImageDecoder:
-    """A picklable decoder job for :func:`mmcli.io.decode.decode_jobs`: ``decoder(path)`` is
-    :func:`load_image_noted` with these options."""
-
-    options: ImageOptions
-    what = "image"
-
-    def __call__(self, path: Path | str) -> np.ndarray | Noted:
-        return load_image_noted(path, self.options)
-
-    @contextlib.contextmanager
-    def chunk(self) -> Iterator[None]:
-        """One warnings-filter context for a chunk of files decoded by this decoder alone
-        (:func:`mmcli.io.decode.decode_chunk`): each file's notes are the warnings it raised,
-        as with a context per file, without the cost of one per file."""
-        global _chunk_warnings
-        if _chunk_warnings is not None:  # already inside one
+@contextlib.contextmanager
+def chunk_warnings() -> Iterator[None]:
+    """One warnings-filter context for a chunk of files (:meth:`ImageDecoder.chunk`): each
+    file's notes are the warnings it raised, as with a context per file, without the cost of
+    one per file."""
+    global _chunk_warnings
+    if _chunk_warnings is not None:  # already inside one
+        yield
+        return
+    with _recording() as caught:
+        _chunk_warnings = caught
+        try:
             yield
-            return
-        with _recording() as caught:
-            _chunk_warnings = caught
-            try:
-                yield
-            finally:
-                _chunk_warnings = None
+        finally:
+            _chunk_warnings = None
 
 
 def decode_images(
@@ -282,3 +223,6 @@ def _error(reason: str, path: Path, cause: str) -> ImageError:
 
 
 _describe = describe
+
+
+_known_formats()  # once in the fork server the decoding workers are forked from, not in each

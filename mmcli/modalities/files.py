@@ -30,8 +30,9 @@ class FileModality(Modality):
     decodes: ClassVar[bool] = True
     suffixes: ClassVar[tuple[str, ...]] = ()
     shard_folder: ClassVar[str]
-    # the module of the kind's decoder, named so the decoding pool's fork server can start
-    # importing it before this process does (None: found by making the decoder)
+    # the module doing the decoder's work (its class's, or the decoder's ``preload``), named
+    # so the decoding pool's fork server can start importing it before this process makes a
+    # decoder (None: found by making the decoder)
     decoder_module: ClassVar[str | None] = None
 
     @abstractmethod

@@ -35,7 +35,7 @@ class ImageModality(FileModality):
     encoders: ClassVar[str] = "mmcli.model.image_encoders"
     suffixes: ClassVar[tuple[str, ...]] = SUFFIXES
     shard_folder: ClassVar[str] = "images"
-    decoder_module: ClassVar[str | None] = "mmcli.io.images"
+    decoder_module: ClassVar[str | None] = "mmcli.io.images"  # ImageDecoder.preload
 
     def named_columns(self, config: PrepConfig) -> tuple[str, ...]:
         if config.image_dir is not None:
@@ -49,7 +49,7 @@ class ImageModality(FileModality):
         return {"image_dir": config.image_dir} if config.image_dir is not None else {}
 
     def decoder(self, config: PrepConfig) -> Callable[[str], Any]:
-        from mmcli.io.images import ImageDecoder, ImageOptions
+        from mmcli.io.image_decoder import ImageDecoder, ImageOptions  # no Pillow or NumPy
 
         return ImageDecoder(ImageOptions(size=config.image_size, max_pixels=config.max_pixels,
                                          min_side=config.min_image_side))

@@ -108,11 +108,14 @@ def test_an_error_planning_jobs_ends_the_pool_and_leaves_nothing(at, made):
 
 def test_each_file_kind_names_its_decoders_module_for_the_fork_server():
     """preprocess starts the fork server importing ``decoder_module`` before this process
-    makes a decoder: the name must be the module the decoder's class lives in."""
+    makes a decoder: the name must be the module doing the decoder's work (its class's, or
+    the one its ``preload`` names)."""
     from mmcli import modalities
     from mmcli.config import PrepConfig
 
     kinds = [k for k in modalities.REGISTRY.values() if k.decodes]
     assert {k.kind for k in kinds} >= {"image", "audio"}
     for kind in kinds:
-        assert kind.decoder_module == type(kind.decoder(PrepConfig())).__module__
+        decoder = kind.decoder(PrepConfig())
+        assert kind.decoder_module == (getattr(decoder, "preload", None)
+                                       or type(decoder).__module__)
