@@ -1,0 +1,166 @@
+"""``mmcli preprocess`` of a large table starts its decoding pool's fork server at the very
+start of the process, on a guess from the command line and the table's first bytes
+(``mmcli/cli/warm.py``); a small table starts none; a guess that turns out wrong (a usage
+error after the start) leaves no process behind."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mmcli import modalities
+from mmcli.cli import warm
+from mmcli.io.decode import IN_PROCESS_BELOW
+
+# Runs the console script's main() as `mmcli ARGS`, recording each start of the fork server
+# (whether Typer was imported by then, and its pid), whether the server still ran when main()
+# ended, and the shared-memory rings made; written as JSON to $PROBE_OUT.
+PROBE = r"""
+import json, os, sys
+from multiprocessing import forkserver
+from mmcli.io import ring
+
+starts, rings = [], []
+ensure_running = forkserver.ForkServer.ensure_running
+
+def recording(self):
+    fresh = self._forkserver_pid is None
+    ensure_running(self)
+    if fresh:
+        starts.append({"typer": "typer" in sys.modules, "pid": self._forkserver_pid})
+
+forkserver.ForkServer.ensure_running = recording
+forkserver.ensure_running = lambda: recording(forkserver._forkserver)
+ring_init = ring.Ring.__init__
+
+def made(self, *args):
+    ring_init(self, *args)
+    rings.append(self.memory.name)
+
+ring.Ring.__init__ = made
+sys.argv = ["mmcli", *sys.argv[1:]]
+code = 0
+try:
+    from mmcli.__main__ import main
+    main()
+except SystemExit as exc:
+    code = exc.code
+with open(os.environ["PROBE_OUT"], "w") as handle:
+    json.dump({"code": code, "starts": starts, "rings": rings,
+               "running_at_end": forkserver._forkserver._forkserver_pid is not None}, handle)
+sys.exit(code)
+"""
+
+
+def _table(folder: Path, rows: int) -> Path:
+    """``rows`` rows over one tiny PNG (a large table that decodes in a blink)."""
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "red.png")
+    table = folder / "data.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "image", "text", "label"])
+        for i in range(rows):
+            writer.writerow([f"r{i}", "red.png", f"item {i}", "a" if i % 2 else "b"])
+    return table
+
+
+def _probe(tmp_path: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
+    out = tmp_path / "probe.json"
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          env={**os.environ, "PROBE_OUT": str(out)}, timeout=300)
+    return json.loads(out.read_text()), done
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+
+
+def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_path):
+    table = _table(tmp_path, IN_PROCESS_BELOW + 200)
+    out = tmp_path / "prepared"
+    probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out),
+                         "--image-size", "8", "--workers", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kept"] == IN_PROCESS_BELOW + 200
+    assert [start["typer"] for start in probe["starts"]] == [False]  # once, before Typer
+    assert not probe["running_at_end"]  # stopped by the pool's end, not left to the exit
+    assert not _alive(probe["starts"][0]["pid"])
+    assert probe["rings"] and not any(Path("/dev/shm", n.lstrip("/")).exists()
+                                      for n in probe["rings"])
+
+
+def test_a_small_table_starts_no_process(tmp_path):
+    table = _table(tmp_path, 20)
+    probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(tmp_path / "p"),
+                         "--image-size", "8", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert probe["starts"] == [] and probe["rings"] == []
+
+
+def test_a_usage_error_after_the_early_start_leaves_no_process(tmp_path):
+    table = _table(tmp_path, IN_PROCESS_BELOW + 200)
+    out = tmp_path / "prepared"
+    probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out),
+                         "--image-size", "3", "--workers", "2")
+    assert done.returncode == 2 and probe["code"] == 2
+    assert done.stderr.startswith("mmcli: error:") and "--image-size" in done.stderr
+    assert len(probe["starts"]) == 1 and not probe["running_at_end"]
+    assert not _alive(probe["starts"][0]["pid"])
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ([], ("mmcli.io.images",)),
+    (["--workers", "1"], ()),
+    (["--workers=1"], ()),
+    (["--check"], ()),
+    (["--help"], ()),
+])
+def test_the_guess_reads_the_command_line(tmp_path, extra, expected):
+    table = _table(tmp_path, IN_PROCESS_BELOW + 10)
+    args = ["preprocess", "--quiet", str(table), "-o", str(tmp_path / "p"), *extra]
+    if "--check" in extra:
+        args.remove("-o"), args.remove(str(tmp_path / "p"))
+    assert warm.guess(args) == expected
+
+
+def test_no_guess_without_out_for_small_tables_text_or_other_commands(tmp_path):
+    large = _table(tmp_path, IN_PROCESS_BELOW + 10)
+    small = _table(tmp_path / "small" if (tmp_path / "small").mkdir() is None else tmp_path, 30)
+    text = tmp_path / "text.csv"
+    text.write_text("id,text,label\n" + "".join(f"{i},word {i},a\n" for i in range(3000)))
+    assert warm.guess(["preprocess", str(large)]) == ()  # no --out: an error to come
+    assert warm.guess(["preprocess", str(small), "--out", "p"]) == ()
+    assert warm.guess(["preprocess", str(text), "--out", "p"]) == ()
+    assert warm.guess(["check", str(large)]) == ()
+    assert warm.guess(["preprocess", str(tmp_path / "absent.csv"), "--out", "p"]) == ()
+    assert warm.guess(["preprocess", "-", "--out", "p"]) == ()
+
+
+def test_the_flags_are_the_preprocess_options_without_a_value():
+    import typer.main
+
+    from mmcli.cli.app import app
+
+    command = typer.main.get_command(app).commands["preprocess"]
+    flags = {name for p in command.params if getattr(p, "is_flag", False)
+             for name in (*p.opts, *p.secondary_opts)}
+    assert warm.FLAGS == flags | {"--help"}
+
+
+def test_the_decoders_are_the_file_kinds_modules_and_suffixes():
+    kinds = [k for k in modalities.REGISTRY.values() if k.decodes]
+    assert warm.DECODERS == {k.decoder_module: k.suffixes for k in kinds}
+    assert warm.IMAGE_DIR_DECODER == modalities.modality_of("image").decoder_module
