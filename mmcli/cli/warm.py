@@ -37,16 +37,18 @@ _SEPARATORS = b"\"',;|\t\r\n "
 
 @contextlib.contextmanager
 def warm(argv: Sequence[str]) -> Iterator[None]:
-    """Run the block with the fork server started now when ``argv`` (the arguments after
-    ``mmcli``) looks like a preprocess that will use a pool (:func:`guess`); it is stopped
-    by the end of the block unless preprocess took it over."""
-    modules = guess(argv)
-    if not modules:
+    """Run the block (the ``mmcli`` command, ``argv`` the arguments after ``mmcli``) with the
+    fork server started now when it looks like a preprocess that will use a pool
+    (:func:`guess`); it stops when that pool ends, or by the end of the block. In a
+    preprocess, a stopped server exits while the command goes on, and is reaped by the end
+    of the block (:func:`mmcli.io.server.reaping_later`)."""
+    if not argv or argv[0] != "preprocess":
         yield
         return
-    from mmcli.io.server import warm_start
+    from mmcli.io.server import reaping_later, warm_start
 
-    with warm_start(modules):
+    modules = guess(argv)
+    with reaping_later(), warm_start(modules) if modules else contextlib.nullcontext():
         yield
 
 

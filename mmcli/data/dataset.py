@@ -87,7 +87,7 @@ def write_rows(
     a ``--join`` table); they are written first and counted in ``reasons``. Examples are
     written to Parquet in batches and shards as they fill, so no list grows with the table.
     """
-    rows = started(rows)  # the decoding pool first: pyarrow is imported while it decodes
+    rows = started(rows, imports=("numpy", "pyarrow.parquet"))  # the decoding pool first
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import importlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmcli import modalities
@@ -53,20 +55,36 @@ def early_server(table: Table, roles: Roles, config: PrepConfig) -> Any:
     return start_server(sorted(found))
 
 
-def started(rows: Iterable[T]) -> Iterator[T]:
+def started(rows: Iterable[T], imports: Sequence[str] = ()) -> Iterator[T]:
     """``rows`` with the first one pulled now: the decoding pool behind them (if any) is
-    started and its first chunk decoded before the caller goes on to what it needs only
-    for the rows' results (the examples' Parquet writer: ``import pyarrow``, 0.03-0.07 s,
-    then runs while the workers decode the chunks in flight). Closing the returned iterator
-    closes ``rows``.
+    started and its first chunk decoded before the caller goes on to what it needs only for
+    the rows' results. Meanwhile a thread imports ``imports`` (the modules the caller needs
+    then: NumPy and pyarrow, 0.1-0.15 s), mostly while this process waits for the workers'
+    first results with the GIL released, instead of before the workers could start. Closing
+    the returned iterator closes ``rows``.
 
     Raises:
         whatever pulling the first row raises (nothing is held then).
     """
+    thread = None
+    if imports:
+        thread = threading.Thread(target=_import, args=(imports,), name="mmcli-imports",
+                                  daemon=True)
+        thread.start()
     iterator = iter(rows)
-    for first in iterator:
-        return _chained(first, iterator)
-    return iter(())
+    try:
+        for first in iterator:
+            return _chained(first, iterator)
+        return iter(())
+    finally:
+        if thread is not None:  # done, or nearly: the caller imports them next anyway
+            thread.join()
+
+
+def _import(modules: Sequence[str]) -> None:
+    for module in modules:
+        with contextlib.suppress(Exception):  # a failure shows where the caller imports it
+            importlib.import_module(module)
 
 
 def _chained(first: T, rest: Iterator[T]) -> Iterator[T]:

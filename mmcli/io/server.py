@@ -1,29 +1,47 @@
 """The fork server that decoding pools fork their workers from (:mod:`mmcli.io.decode`):
 started with the decoders' modules imported, early when the caller knows a pool will come
-(:func:`start_server`), and stopped when its last user is done."""
+(:func:`start_server`, or :func:`warm_start` on a guess at the start of the process), and
+stopped when its last user is done."""
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 _POOLS = [0]  # users of the fork server now: pools (threads of this process may run
-# several), early starts (start_server) and a guessed start (warm_start)
+# several) and the early start not yet taken over by a pool (_HELD)
 _POOLS_LOCK = threading.Lock()
-_WARM: list[frozenset[str] | None] = [None]  # what a guessed start preloads, while it is held
+
+
+class _Hold:
+    """An early start's use of the server (:func:`start_server`, :func:`warm_start`): one
+    count in ``_POOLS`` until a later user takes it over or its owner releases it."""
+
+    def __init__(self, modules: frozenset[str], guess: bool):
+        self.modules = modules  # what the running server preloaded (empty: not known)
+        self.guess = guess
+
+
+_HELD: list[_Hold | None] = [None]  # the early start whose count no one has taken over
+_REAPING: list[list[threading.Thread] | None] = [None]  # see reaping_later
 
 
 @contextlib.contextmanager
 def using_server(forked: bool) -> Iterator[None]:
-    """Count a user of the fork server; the last one out stops it (:func:`_stop_forkserver`)."""
+    """Count a user of the fork server (a pool); the last one out stops it
+    (:func:`_stop_forkserver`). The first pool takes over an early start's count, so the
+    server stops when that pool ends, not when the early start's block does."""
     if not forked:
         yield
         return
     with _POOLS_LOCK:
-        _POOLS[0] += 1
+        if _HELD[0] is None:
+            _POOLS[0] += 1
+        _HELD[0] = None
     try:
         yield
     finally:
@@ -37,27 +55,33 @@ def using_server(forked: bool) -> Iterator[None]:
 def start_server(modules: Iterable[str]) -> Iterator[None]:
     """Start the fork server now, importing ``modules`` (the decoders' modules) in it while
     this process goes on (planning rows ...), so that a pool made inside finds it ready
-    instead of waiting for its start (0.3 s of a 2-core machine's wall time). Stopped on
-    exit unless a pool still uses it. Nothing happens where there is no fork server."""
+    instead of waiting for its start (0.3 s of a 2-core machine's wall time). A server
+    started on a guess (:func:`warm_start`) is taken over, or restarted if it guessed other
+    decoders. Stopped when the first pool inside ends, or on exit when none came. Nothing
+    happens where there is no fork server."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         yield
         return
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    wanted = {"mmcli.io.decode", *modules}
-    with using_server(True):
-        with _POOLS_LOCK:
-            warm, _WARM[0] = _WARM[0], None
-            if warm is not None:  # this start takes over the guessed one's hold
-                _POOLS[0] -= 1
-                if not wanted <= warm and _POOLS[0] == 1:  # guessed other decoders
-                    _stop_forkserver()
-                    warm = None
-            if _POOLS[0] == 1 and warm is None:  # no pool of another thread runs it
-                context.set_forkserver_preload(sorted(wanted))
-                forkserver.ensure_running()  # returns at once; the server imports meanwhile
+    wanted = frozenset({"mmcli.io.decode", *modules})
+    with _POOLS_LOCK:
+        held = _HELD[0]
+        if held is None:
+            _POOLS[0] += 1
+        elif not wanted <= held.modules and _POOLS[0] == 1:  # guessed other decoders
+            _stop_forkserver()
+            held = None
+        if held is None:
+            started = _POOLS[0] == 1  # else another thread's pool runs it with its modules
+            if started:
+                _ensure_running(wanted)
+            held = _Hold(wanted if started else frozenset(), guess=False)
+        else:
+            held = _Hold(held.modules, guess=False)
+        _HELD[0] = held
+    try:
         yield
+    finally:
+        _release(held)
 
 
 @contextlib.contextmanager
@@ -65,38 +89,73 @@ def warm_start(modules: Iterable[str]) -> Iterator[None]:
     """Start the fork server at once, on a guess that a decoding pool will come
     (:mod:`mmcli.cli.warm`: ``mmcli preprocess`` of a large table), importing ``modules`` (the
     decoders' modules) while this process imports the CLI and reads the table: 0.1-0.2 s
-    earlier than :func:`start_server` can. The guess is held until :func:`start_server`
-    takes it over (restarting the server if it guessed other decoders) or
-    :func:`release_warm` drops it (no pool after all), at the latest when the block ends;
-    the last user stops the server, so a wrong guess leaves no process behind."""
+    earlier than :func:`start_server` can. Its count is held until :func:`start_server` takes
+    it over or :func:`release_warm` drops it (no pool after all), at the latest when the
+    block ends; the last user stops the server, so a wrong guess leaves no process behind."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         yield
         return
-    from multiprocessing import forkserver
-
     preload = frozenset({"mmcli.io.decode", *modules})
     with _POOLS_LOCK:
         _POOLS[0] += 1
-        _WARM[0] = preload if _POOLS[0] == 1 else frozenset()  # else: another's modules
-        if _POOLS[0] == 1:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(sorted(preload))
-            forkserver.ensure_running()
+        alone = _POOLS[0] == 1 and _HELD[0] is None
+        if alone:
+            _ensure_running(preload)
+        hold = _Hold(preload if alone else frozenset(), guess=True)
+        if _HELD[0] is None:
+            _HELD[0] = hold
+        else:  # another's early start holds the slot: ours is a plain count
+            hold = None
     try:
         yield
     finally:
-        release_warm()
+        if hold is None:
+            with _POOLS_LOCK:
+                _POOLS[0] -= 1
+                if _POOLS[0] == 0:
+                    _stop_forkserver()
+        else:
+            _release(hold)
 
 
 def release_warm() -> None:
-    """Drop the hold of a guessed start (:func:`warm_start`), if one is still held: the
+    """Drop the count of a start on a guess (:func:`warm_start`) if no one took it over: the
     server stops now unless a pool uses it."""
+    held = _HELD[0]
+    if held is not None and held.guess:
+        _release(held)
+
+
+@contextlib.contextmanager
+def reaping_later() -> Iterator[None]:
+    """Inside, a stopped fork server exits while this process goes on (writing the last
+    rows, renaming the output: its exit, 0.03 s, is then off the critical path); it is
+    reaped (with the CPU time of the workers it reaped) when the block ends, so that no
+    process outlives the block. For a process about to end (the ``mmcli`` command)."""
+    _REAPING[0] = []
+    try:
+        yield
+    finally:
+        reapers, _REAPING[0] = _REAPING[0] or [], None
+        for reaper in reapers:
+            reaper.join()
+
+
+def _release(hold: _Hold) -> None:
     with _POOLS_LOCK:
-        if _WARM[0] is None:
+        if _HELD[0] is not hold:  # taken over: its count is the taker's
             return
-        _WARM[0] = None
+        _HELD[0] = None
         _POOLS[0] -= 1
         if _POOLS[0] == 0:
             _stop_forkserver()
+
+
+def _ensure_running(modules: Iterable[str]) -> None:
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(sorted(modules))
+    forkserver.ensure_running()  # returns at once; the server imports meanwhile
 
 
 def pool_context(chunk: list[tuple[Any, Any]]) -> Any:
@@ -106,8 +165,8 @@ def pool_context(chunk: list[tuple[Any, Any]]) -> Any:
     (NumPy and Pillow, or soundfile and soxr: 0.12-0.15 CPU s a worker on the 2-core
     machine). A fork server imports them once (``set_forkserver_preload``: the decode module and
     the modules of the first chunk's decoders, a decoder's ``preload`` where it names the one
-    doing its work) and forks each worker from itself. This
-    process is never forked: it has threads (the shard syncer) and pandas/pyarrow state.
+    doing its work) and forks each worker from itself.
+    This process is never forked: it has threads (the shard syncer) and pandas/pyarrow state.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -122,9 +181,39 @@ def pool_context(chunk: list[tuple[Any, Any]]) -> Any:
 def _stop_forkserver() -> None:
     """Stop the fork server once the last pool's workers are gone: this process then reaps
     it (and with it the CPU time of the workers it reaped, as a spawned worker's is counted),
-    no idle process stays behind, and the next pool's server preloads that pool's decoders."""
+    no idle process stays behind, and the next pool's server preloads that pool's decoders.
+    Inside :func:`reaping_later`, the server is told to stop and reaped by a thread."""
     from multiprocessing import forkserver
 
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    server = getattr(forkserver, "_forkserver", None)
+    reapers = _REAPING[0]
+    pid = getattr(server, "_forkserver_pid", None)
+    if reapers is not None and pid is not None and _told_to_stop(server):
+        reaper = threading.Thread(target=os.waitpid, args=(pid, 0), name="mmcli-reaper",
+                                  daemon=True)
+        reaper.start()
+        reapers.append(reaper)
+        return
+    stop = getattr(server, "_stop", None)
     if stop is not None:  # CPython's (private) stop; absent elsewhere: the server exits
         stop()  # with this process instead
+
+
+def _told_to_stop(server: Any) -> bool:
+    """CPython's ``ForkServer._stop_unlocked`` without its wait: the server's "alive" pipe
+    closed (it exits), its socket removed. False where its fields differ (another Python)."""
+    from multiprocessing import util
+
+    fields = ("_lock", "_forkserver_alive_fd", "_forkserver_pid", "_forkserver_address")
+    if not all(hasattr(server, name) for name in fields):
+        return False
+    with server._lock:
+        if server._forkserver_pid is None:
+            return False
+        os.close(server._forkserver_alive_fd)
+        address = server._forkserver_address
+        server._forkserver_alive_fd = server._forkserver_pid = None
+        server._forkserver_address = None
+        if not util.is_abstract_socket_namespace(address):
+            os.unlink(address)
+    return True

@@ -19,7 +19,8 @@ from mmcli.io.decode import IN_PROCESS_BELOW
 
 # Runs the console script's main() as `mmcli ARGS`, recording each start of the fork server
 # (whether Typer was imported by then, and its pid), whether the server still ran when main()
-# ended, and the shared-memory rings made; written as JSON to $PROBE_OUT.
+# ended and whether each server was gone then (exited and reaped), and the shared-memory
+# rings made; written as JSON to $PROBE_OUT.
 PROBE = r"""
 import json, os, sys
 from multiprocessing import forkserver
@@ -52,7 +53,9 @@ except SystemExit as exc:
     code = exc.code
 with open(os.environ["PROBE_OUT"], "w") as handle:
     json.dump({"code": code, "starts": starts, "rings": rings,
-               "running_at_end": forkserver._forkserver._forkserver_pid is not None}, handle)
+               "running_at_end": forkserver._forkserver._forkserver_pid is not None,
+               "gone_at_end": [not os.path.exists(f"/proc/{s['pid']}") for s in starts]},
+              handle)
 sys.exit(code)
 """
 
@@ -76,14 +79,6 @@ def _probe(tmp_path: Path, *args: str) -> tuple[dict, subprocess.CompletedProces
     return json.loads(out.read_text()), done
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 
 
@@ -95,8 +90,7 @@ def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_pat
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["kept"] == IN_PROCESS_BELOW + 200
     assert [start["typer"] for start in probe["starts"]] == [False]  # once, before Typer
-    assert not probe["running_at_end"]  # stopped by the pool's end, not left to the exit
-    assert not _alive(probe["starts"][0]["pid"])
+    assert not probe["running_at_end"] and probe["gone_at_end"] == [True]  # reaped
     assert probe["rings"] and not any(Path("/dev/shm", n.lstrip("/")).exists()
                                       for n in probe["rings"])
 
@@ -117,7 +111,7 @@ def test_a_usage_error_after_the_early_start_leaves_no_process(tmp_path):
     assert done.returncode == 2 and probe["code"] == 2
     assert done.stderr.startswith("mmcli: error:") and "--image-size" in done.stderr
     assert len(probe["starts"]) == 1 and not probe["running_at_end"]
-    assert not _alive(probe["starts"][0]["pid"])
+    assert probe["gone_at_end"] == [True]
     assert not out.exists()
 
 
