@@ -146,7 +146,10 @@ def plan_rows(
         for name, prepare, cells, reported in preparers:
             outcome = prepare([cells[0][i]] if len(cells) == 1 else [c[i] for c in cells],
                               ident, rejected)
-            if type(outcome) is Job or isinstance(outcome, Job):
+            kind = type(outcome)
+            if kind is Ready and not outcome.notes:
+                pass  # the common text cell: nothing to add
+            elif kind is Job or isinstance(outcome, Job):
                 jobs.append(name)
             elif isinstance(outcome, Fault):
                 issues.append(Issue(outcome.column or reported, outcome.reason, "masked",
