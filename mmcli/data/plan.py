@@ -71,7 +71,8 @@ def row_keys(table: Table) -> list[int]:
     """One hash per row, of its cells as text (:func:`~mmcli.data.clean.cell_text`: a missing
     cell None, never ``"None"``): equal for rows whose cells are all equal. Python's string
     hash is salted per process: compare keys within one run only."""
-    texts = [list(map(cell_text, cells)) for cells in table.cells]
+    texts = [cells if set(map(type, cells)) <= {str} else list(map(cell_text, cells))
+             for cells in table.cells]  # a column of str only is its own text
     return [hash(row) for row in zip(*texts, strict=True)] if texts else [0] * len(table)
 
 
