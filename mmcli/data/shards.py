@@ -37,7 +37,7 @@ class ShardWriter:
         folder.mkdir()
         self.folder, self.spec, self.syncer = folder, spec, syncer
         self.capacity = rows_per_shard(spec)
-        self.dtype = np.dtype(spec.dtype)
+        self.dtype, self.shape = np.dtype(spec.dtype), tuple(spec.shape)
         self.row = np.zeros(spec.shape, self.dtype)  # a row that needs casting or is missing
         self.file: DirectWriter | None = None
         self.filled = self.index = 0  # rows in the shard
@@ -45,8 +45,8 @@ class ShardWriter:
     def add(self, value: Any) -> None:
         if self.file is None:
             self._open()
-        if (type(value) is np.ndarray and value.dtype == self.dtype
-                and value.shape == self.spec.shape and value.flags.c_contiguous):
+        if (type(value) is np.ndarray and (value.dtype is self.dtype or value.dtype == self.dtype)
+                and value.shape == self.shape and value.flags.c_contiguous):
             self.file.write(value)
         else:  # None (zeros), another dtype or a broadcastable value, as numpy assigns it
             self.row[...] = 0 if value is None else value

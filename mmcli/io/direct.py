@@ -65,6 +65,12 @@ class DirectWriter:
     def write(self, data: Any) -> None:
         """Append ``data`` (any C-contiguous buffer: bytes, a NumPy array ...)."""
         source = memoryview(data).cast("B")
+        end = self.used + len(source)
+        if end < self.block:  # the usual row: into the buffer being filled, no block sent
+            self.buffers[self.current][self.used:end] = source
+            self.size += end - self.used
+            self.used = end
+            return
         while source:
             n = min(len(source), self.block - self.used)
             self.buffers[self.current][self.used:self.used + n] = source[:n]
