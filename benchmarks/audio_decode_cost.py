@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio_preprocess import _bare, write_table  # noqa: E402
+from audio_preprocess import write_table  # noqa: E402
+from bare_loop import decode_audio  # noqa: E402
 from runs import spread  # noqa: E402
 
 
@@ -83,7 +84,7 @@ def main() -> None:
     from mmcli.io.audio import AudioOptions, load_audio
 
     options = AudioOptions()
-    contenders = {"mmcli": lambda path: load_audio(path, options), "bare": _bare}
+    contenders = {"mmcli": lambda path: load_audio(path, options), "bare": decode_audio}
     if args.before:
         before, before_options = _load_audio_of(args.before.resolve())
         old = before_options()

@@ -161,12 +161,12 @@ def clean_text_cut(value: object, options: TextOptions = TextOptions()) -> tuple
     """``(clean_text(value, options), length)``: ``length`` the cleaned text's characters
     before the cut to ``options.max_chars`` (above it when the text was cut)."""
     if (type(value) is str and value.isascii() and value.isprintable() and "&" not in value
-            and "<" not in value and _URL_RE.search(value) is None):
-        # fast path, the same result: no entity, tag, URL or control to remove, NFKC is the
-        # identity, so one pass collapses the spaces and a second would change nothing
+            and "<" not in value and ("." not in value and ":" not in value  # a URL has one
+                                      or _URL_RE.search(value) is None)):
+        # the same result: no entity, tag, URL, control to remove, NFKC is the identity: 1 pass
         text = " ".join(value.split())
-        text = text.lower() if options.lowercase else text
-        return _truncate(text, options.max_chars), len(text)
+        text, length = text.lower() if options.lowercase else text, len(text)
+        return text if length <= options.max_chars else _truncate(text, options.max_chars), length
     if is_missing(value):
         return "", 0
     text = to_str(value)

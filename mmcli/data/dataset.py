@@ -56,13 +56,15 @@ class WriteSummary:
         and which modalities it has (:class:`~mmcli.data.coverage.Coverage`)."""
         self.rows += 1
         self.coverage.tally(row)
-        for issue in row.issues:
+        issues = row.issues
+        for issue in issues:
             self.reasons[f"{issue.action}:{issue.reason}"] += 1
         if row.rejected:
             self.rejected += 1
             return
         self.kept += 1
-        self.masked += any(issue.action == "masked" for issue in row.issues)
+        if issues:
+            self.masked += any(issue.action == "masked" for issue in issues)
         self.labels[row.label] += 1
         self.splits[row.split] += 1
 
@@ -103,8 +105,9 @@ def write_rows(
     schema = pa.schema([(c, _ARROW[t]()) for c, t in _examples_columns(names, config)])
     summary = WriteSummary()
     records: list[dict[str, Any]] = []
-    stored = [(name, modalities.modality_of(name).to_example, modalities.present_column(name))
+    stored = [(name, _to_example(name, config), modalities.present_column(name))
               for name in names]
+    writers = list(shards.items())
     try:
         with pq.ParquetWriter(folder / layout.EXAMPLES_FILE, schema) as examples, \
                 open(folder / layout.REJECTS_FILE, "w", newline="", encoding="utf-8") as handle:
@@ -119,8 +122,9 @@ def write_rows(
                 summary.tally(row)
                 if row.rejected:
                     continue
-                for name, writer in shards.items():
-                    writer.add(row.values.get(name))
+                values = row.values
+                for name, writer in writers:
+                    writer.add(values.get(name))
                 records.append(_record(row, stored))
                 if len(records) == _EXAMPLES_BATCH:
                     examples.write_table(records_table(records, schema))
@@ -147,15 +151,23 @@ def _examples_columns(names: Sequence[str], config: PrepConfig) -> list[tuple[st
     return columns + [(modalities.present_column(name), "bool") for name in names]
 
 
+def _to_example(name: str, config: PrepConfig) -> Any:
+    """The modality's ``to_example``, or None when it stores no example column (its cells
+    would be dropped: examples.parquet has the schema's columns only)."""
+    kind = modalities.modality_of(name)
+    return kind.to_example if kind.example_columns(name, config) else None
+
+
 def _record(row: Row, stored: Sequence[tuple[str, Any, str]]) -> dict[str, Any]:
     """One examples.parquet line; ``stored``: each modality's name, its kind's ``to_example``
-    and its presence column."""
+    (None: it stores no column) and its presence column."""
     record: dict[str, Any] = {"row": row.row, "id": row.id, "split": row.split,
                               "label": row.label}
     values = row.values
     for name, to_example, present in stored:
         value = values.get(name)
-        record.update(to_example(name, value))
+        if to_example is not None:
+            record.update(to_example(name, value))
         record[present] = value is not None
     return record
 

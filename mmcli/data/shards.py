@@ -3,21 +3,32 @@ stored as arrays, ``rows_per_shard`` rows a file (:mod:`mmcli.data.dataset` read
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import layout
+from mmcli.io.direct import DirectWriter
 
 if TYPE_CHECKING:
     from mmcli.modalities.base import ShardSpec
 
-_BLOCK_BYTES = 8 * 1024 * 1024  # rows written (and fsynced in the background) at a time
+np: Any = None  # NumPy, imported when first needed (_numpy), not at import: preprocess
+# starts its decoding pool before this process imports it
+
+
+def _numpy() -> Any:
+    global np
+    if np is None:
+        import numpy
+
+        np = numpy
+    return np
 
 
 def rows_per_shard(spec: ShardSpec) -> int:
     """Rows per shard: about ``SHARD_BYTES`` each, so memory does not grow with the row size."""
-    import numpy as np  # not at import: preprocess starts its decoding pool first
-
+    np = _numpy()
     row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
     return max(16, layout.SHARD_BYTES // max(1, row_bytes))
 
@@ -25,86 +36,69 @@ def rows_per_shard(spec: ShardSpec) -> int:
 class ShardWriter:
     """Arrays of one modality written ``rows_per_shard`` rows to a ``.npy`` file.
 
-    A shard's file is written as its rows come, a block (about ``_BLOCK_BYTES``) at a time, and
-    each block is fsynced in the background (``syncer``) while decoding goes on: the data
-    reaches the disk during the run, so the fsync before the output is renamed into place
-    (:func:`mmcli.io.atomic.atomic_dir`) finds little left to write. The header first says
-    a full shard; a last, shorter shard gets its header rewritten in place (the same bytes as
-    ``np.save``).
+    A shard's file is written as its rows come, with direct I/O where the file system takes
+    it (:class:`mmcli.io.direct.DirectWriter`: no copy into the page cache, the writes run in
+    the ``syncer``'s thread while decoding goes on); the fsync before the output is renamed
+    into place (:func:`mmcli.io.atomic.atomic_dir`) then finds little left to write. The
+    header first says a full shard; a last, shorter shard gets its header rewritten in place
+    (the same bytes as ``np.save``).
     """
 
-    def __init__(self, folder: Path, spec: ShardSpec, syncer: Any):
-        import numpy as np
-
+    def __init__(self, folder: Path, spec: ShardSpec, syncer: Syncer):
+        _numpy()  # the module's np, for add()
         folder.mkdir()
         self.folder, self.spec, self.syncer = folder, spec, syncer
         self.capacity = rows_per_shard(spec)
-        row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
-        block = max(1, min(self.capacity, _BLOCK_BYTES // max(1, row_bytes)))
-        self.buffer = np.zeros((block, *spec.shape), spec.dtype)
-        self.handle = None
-        self.filled = self.pending = self.index = 0  # rows in the shard / in the buffer
+        self.dtype, self.shape = np.dtype(spec.dtype), tuple(spec.shape)
+        self.row = np.zeros(spec.shape, self.dtype)  # a row that needs casting or is missing
+        self.file: DirectWriter | None = None
+        self.filled = self.index = 0  # rows in the shard
 
     def add(self, value: Any) -> None:
-        if self.handle is None:
+        if self.file is None:
             self._open()
-        self.buffer[self.pending] = 0 if value is None else value
-        self.pending += 1
+        if (type(value) is np.ndarray and (value.dtype is self.dtype or value.dtype == self.dtype)
+                and value.shape == self.shape and value.flags.c_contiguous):
+            self.file.write(value)
+        else:  # None (zeros), another dtype or a broadcastable value, as numpy assigns it
+            self.row[...] = 0 if value is None else value
+            self.file.write(self.row)
         self.filled += 1
-        if self.pending == len(self.buffer):
-            self._flush()
         if self.filled == self.capacity:
             self.close()
 
     def close(self) -> None:
-        if self.handle is None:
+        if self.file is None:
             return
-        self._flush()
         if self.filled != self.capacity:
-            self.handle.seek(0)  # numpy pads the header so that the row count can change
-            self._header(self.filled)  # in place (GROWTH_AXIS_MAX_DIGITS): same length
-            if self.handle.tell() != self.data_at:
+            # numpy pads the header so that the row count can change in place
+            # (GROWTH_AXIS_MAX_DIGITS): the same length
+            header = self._header(self.filled)
+            if len(header) != len(self._header(self.capacity)):
                 raise RuntimeError(f"{self.path}: the .npy header changed length")
-        self.handle.close()
+            self.file.rewrite_head(header)
+        self.file.close()
         self.syncer.fsync(self.path)
-        self.handle, self.index, self.filled = None, self.index + 1, 0
+        self.file, self.index, self.filled = None, self.index + 1, 0
 
     def discard(self) -> None:
         """Close the shard's file without finishing it (the output is being abandoned)."""
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        if self.file is not None:
+            self.file.discard()
+            self.file = None
 
     def _open(self) -> None:
         self.path = self.folder / layout.SHARD_PATTERN.format(self.index)
-        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-        self._header(self.capacity)
-        self.data_at = self.handle.tell()
+        self.file = DirectWriter(self.path, self.syncer.submit)
+        self.file.write(self._header(self.capacity))
 
-    def _header(self, rows: int) -> None:
-        import numpy as np
-
+    def _header(self, rows: int) -> bytes:
         fmt = np.lib.format
-        fmt.write_array_header_1_0(self.handle, {
-            "descr": fmt.dtype_to_descr(np.dtype(self.spec.dtype)), "fortran_order": False,
+        out = io.BytesIO()
+        fmt.write_array_header_1_0(out, {
+            "descr": fmt.dtype_to_descr(self.dtype), "fortran_order": False,
             "shape": (rows, *self.spec.shape)})
-
-    def _flush(self) -> None:
-        if self.pending:
-            _write(self.handle, memoryview(self.buffer[: self.pending]).cast("B"), self.path)
-            self.syncer.fsync(self.path)
-            self.pending = 0
-
-
-def _write(handle: Any, data: memoryview, path: Path) -> None:
-    """Write and flush ``data``; an OSError (a full disk ...) names the file."""
-    try:
-        handle.write(data)
-        handle.flush()
-    except OSError as exc:
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
+        return out.getvalue()
 
 
 class Syncer:
@@ -120,8 +114,15 @@ class Syncer:
     def fsync(self, path: Path) -> None:
         from mmcli.io.atomic import fsync_file
 
+        self.submit(fsync_file, path)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(*args)`` in the thread, after what was asked before; returns its future
+        (an error is also raised by ``wait``)."""
         self.futures = [f for f in self.futures if not f.done() or f.exception()]
-        self.futures.append(self.pool.submit(fsync_file, path))
+        future = self.pool.submit(fn, *args)
+        self.futures.append(future)
+        return future
 
     def wait(self, raising: bool = True) -> None:
         """Wait for every fsync asked for; ``raising``: raise the first error (an OSError)."""

@@ -11,6 +11,8 @@ uses (``string``, ``int64``, ``float64``, ``bool``). The table equals the one
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +32,16 @@ def records_table(records: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa
     """
     import pyarrow as pa
 
-    arrays = [column_array([r.get(f.name) for r in records], f.type) for f in schema]
+    arrays = [column_array(_cells(records, f.name), f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _cells(records: Sequence[Mapping[str, Any]], name: str) -> list:
+    """Each record's value under ``name`` (None where it has none)."""
+    try:
+        return list(map(operator.itemgetter(name), records))  # every record has it (usual)
+    except KeyError:
+        return [r.get(name) for r in records]
 
 
 def column_array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
@@ -46,11 +56,14 @@ def column_array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
     import pyarrow as pa
 
     count = len(values)
-    present = np.fromiter((v is not None for v in values), dtype=bool, count=count)
+    present = np.fromiter(map(operator.is_not, values, itertools.repeat(None, count)),
+                          dtype=bool, count=count)
     nulls = count - int(present.sum())
     validity = _bits(present) if nulls else None
     if pa.types.is_string(kind):
-        encoded = [b"" if v is None else _utf8(v) for v in values]
+        encoded = _encoded(values) if not nulls else None
+        if encoded is None:  # a null, or a value that is no str: one at a time
+            encoded = [b"" if v is None else _utf8(v) for v in values]
         offsets = np.zeros(count + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=count), out=offsets[1:])
         if offsets[-1] > _MAX_OFFSET:
@@ -58,12 +71,14 @@ def column_array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
         buffers = [validity, pa.py_buffer(offsets.astype(np.int32)),
                    pa.py_buffer(b"".join(encoded))]
     elif pa.types.is_boolean(kind):
-        flags = np.fromiter((_typed(v, bool) for v in values), dtype=bool, count=count)
+        flags = np.fromiter(values if not nulls else (_typed(v, bool) for v in values),
+                            dtype=bool, count=count)
         buffers = [validity, _bits(flags)]
     elif pa.types.is_int64(kind) or pa.types.is_float64(kind):
         python = int if pa.types.is_int64(kind) else float
         dtype = np.int64 if python is int else np.float64
-        numbers = np.fromiter((_typed(v, python) for v in values), dtype=dtype, count=count)
+        numbers = np.fromiter(values if not nulls else (_typed(v, python) for v in values),
+                              dtype=dtype, count=count)
         buffers = [validity, pa.py_buffer(numbers)]
     else:
         raise TypeError(f"unsupported Arrow type {kind} (string, int64, float64 or bool)")
@@ -76,6 +91,14 @@ def _bits(flags) -> Any:
     import pyarrow as pa
 
     return pa.py_buffer(np.packbits(flags, bitorder="little"))
+
+
+def _encoded(values: Sequence[Any]) -> list[bytes] | None:
+    """Every value UTF-8 encoded when all are str (one C loop), else None."""
+    try:
+        return list(map(str.encode, values))
+    except TypeError:
+        return None
 
 
 def _utf8(value: Any) -> bytes:

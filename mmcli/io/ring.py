@@ -39,6 +39,19 @@ class InRing:
     dtype: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """A chunk's results as a worker returns them when it wrote arrays of one shape and dtype
+    into the slot: ``count`` items, each such an array but those in ``others`` (position ->
+    result: a fault, a :class:`~mmcli.io.decode.Noted`, an array of another shape as an
+    :class:`InRing` ...). One object crosses the pipe, not one marker per item, and this
+    process makes the chunk's arrays in one call (:meth:`Ring.read`)."""
+
+    kind: InRing
+    count: int
+    others: dict[int, Any]
+
+
 class Ring:
     """``slots`` slots of ``items * item_bytes`` bytes in one shared-memory block.
 
@@ -76,19 +89,25 @@ class Ring:
         slot = self.free.pop()
         return Place(self.memory.name, slot * self.slot_bytes, self.item_bytes)
 
-    def read(self, place: Place, results: list) -> list:
+    def read(self, place: Place, results: Written | list) -> list:
         """A chunk's results with each :class:`InRing` replaced by its array (a view of one
         copy of the slot); frees the slot."""
         import numpy as np
 
         from mmcli.io.decode import Noted
 
-        copy = np.frombuffer(self.memory.buf, np.uint8, len(results) * self.item_bytes,
+        count = results.count if isinstance(results, Written) else len(results)
+        copy = np.frombuffer(self.memory.buf, np.uint8, count * self.item_bytes,
                              place.offset).copy()  # the chunk's items (a fault's: unused)
         self.free.append(place.offset // self.slot_bytes)
         blocks: dict[InRing, Any] = {}  # each shape and dtype's view of the copy, by item
-        out = []
-        for i, item in enumerate(results):
+        if isinstance(results, Written):
+            blocks[results.kind] = block = self._block(copy, results.kind)
+            out = list(block[:count])  # item i: row i (those in `others` replaced below)
+            items: Any = results.others.items()
+        else:
+            out, items = list(results), enumerate(results)
+        for i, item in items:
             inner = item.value if isinstance(item, Noted) else item
             if isinstance(inner, InRing):
                 block = blocks.get(inner)
@@ -96,7 +115,7 @@ class Ring:
                     block = blocks[inner] = self._block(copy, inner)
                 array = block[i]
                 item = Noted(array, item.notes) if isinstance(item, Noted) else array
-            out.append(item)
+            out[i] = item
         return out
 
     def _block(self, copy: Any, kind: InRing) -> Any:
@@ -120,14 +139,18 @@ class Ring:
             memory.unlink()
 
 
-def write(place: Place, results: list) -> list:
+def write(place: Place, results: list) -> Written | list:
     """In a worker: write each array of ``results`` that fits into the chunk's slot and put an
-    :class:`InRing` in its place (inside its :class:`~mmcli.io.decode.Noted`, if any)."""
+    :class:`InRing` in its place (inside its :class:`~mmcli.io.decode.Noted`, if any); the
+    results as one :class:`Written` when the first array's shape and dtype are shared by
+    the others written bare (the usual chunk)."""
     import numpy as np
 
     from mmcli.io.decode import Noted
 
     buf = _attach(place.name).buf
+    first = None  # (shape, dtype) of the first array written bare
+    bare = []  # the positions of arrays written bare with that shape and dtype
     for i, item in enumerate(results):
         array = _array(item)
         if array is None or array.nbytes > place.item_bytes or array.dtype.hasobject:
@@ -136,9 +159,20 @@ def write(place: Place, results: list) -> list:
                             offset=place.offset + i * place.item_bytes)
         target[...] = array
         del target  # no view may outlive the write (the block must stay closable)
-        marker = InRing(tuple(array.shape), array.dtype.str)
-        results[i] = Noted(marker, item.notes) if isinstance(item, Noted) else marker
-    return results
+        key = (array.shape, array.dtype.str)
+        if first is None and item is array:
+            first = key
+        if key == first and item is array:
+            bare.append(i)
+        else:
+            marker = InRing(tuple(array.shape), array.dtype.str)
+            results[i] = Noted(marker, item.notes) if isinstance(item, Noted) else marker
+    if first is None:
+        return results
+    others = dict(enumerate(results))
+    for i in bare:
+        del others[i]
+    return Written(InRing(tuple(first[0]), first[1]), len(results), others)
 
 
 _ATTACHED: dict[str, Any] = {}  # in a worker: the ring it writes to (one pool, one ring)

@@ -52,7 +52,7 @@ class FileModality(Modality):
 
     def preparer(self, context: TableContext) -> Callable[[Sequence[Any], str, bool], Outcome]:
         """Path cells: ``missing`` when empty; nothing opened for a rejected row; else the
-        path resolved under the data root (:func:`mmcli.io.paths.resolve_file`: a
+        path resolved under the data root (:class:`mmcli.io.paths.FileResolver`: a
         ``Fault`` with its reason) and a decoding :class:`Job`."""
         from mmcli.data.clean import is_missing
 
@@ -60,9 +60,16 @@ class FileModality(Modality):
         absent = f"no {self.kind} path"
 
         def prepare(cells: Sequence[Any], row_id: str, rejected: bool) -> Outcome:
-            if is_missing(cells[0]):
+            cell = cells[0]
+            if type(cell) is str:  # the common cell, is_missing and str() short-cut
+                value = cell.strip()
+                if not value:
+                    return Fault("missing", absent)
+            elif is_missing(cell):
                 return Fault("missing", absent)
-            return Ready(None) if rejected else resolve(str(cells[0]).strip())
+            else:
+                value = str(cell).strip()
+            return Ready(None) if rejected else resolve(value)
 
         return prepare
 
@@ -70,15 +77,16 @@ class FileModality(Modality):
         """A callable from a cell's path text to a decoding :class:`Job` or a path
         :class:`Fault` (``outside_root``, ``missing``, ``not_a_file``, ``unreadable``)."""
         from mmcli.errors import CellError
-        from mmcli.io.paths import resolve_file
+        from mmcli.io.paths import FileResolver
 
-        config, root, what = context.config, context.root, self.kind
+        config = context.config
         decoder = self.decoder(config)
-        outside = config.allow_outside_root
+        resolver = FileResolver(context.root, what=self.kind,
+                                allow_outside_root=config.allow_outside_root)
 
         def resolve(value: str) -> Outcome:
             try:
-                path = resolve_file(value, root, what=what, allow_outside_root=outside)
+                path = resolver.resolve(value)
             except CellError as exc:
                 return Fault(exc.reason, str(exc))
             return Job(decoder, path)

@@ -20,13 +20,13 @@ def test_rows_are_planned_a_bounded_window_ahead(tmp_path, monkeypatch):
     config = PrepConfig(image_size=8, workers=1)
     roles = detect_roles(table, config)
     resolved = []
-    real = paths_module.resolve_file  # what the image preparer resolves each path with
+    real = paths_module.FileResolver.resolve  # what the image preparer resolves each path with
 
-    def counting(*args, **kwargs):
-        resolved.append(args[0])
-        return real(*args, **kwargs)
+    def counting(self, value):
+        resolved.append(value)
+        return real(self, value)
 
-    monkeypatch.setattr(paths_module, "resolve_file", counting)
+    monkeypatch.setattr(paths_module.FileResolver, "resolve", counting)
     stream = iter_rows(table, roles, config, need_label=True)
     first = next(stream)
     assert first.row == 1 and first.present("image")

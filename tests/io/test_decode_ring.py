@@ -119,3 +119,32 @@ def test_each_file_kind_names_its_decoders_module_for_the_fork_server():
         decoder = kind.decoder(PrepConfig())
         assert kind.decoder_module == (getattr(decoder, "preload", None)
                                        or type(decoder).__module__)
+
+
+def test_a_chunk_of_one_shape_crosses_as_one_written_object(made):
+    """A worker's usual chunk (arrays of one shape and dtype) is one Written with no per-item
+    marker; its odd items (a fault, a note, another shape) travel beside it by position."""
+    import pickle
+
+    arrays = [np.full((2, 3), i, np.uint8) for i in range(6)]
+    results = [*arrays[:2], ("unreadable", "broken"), Noted(arrays[3], ("n",)),
+               np.ones(4, np.float32), arrays[5]]
+    expected = [r.copy() if isinstance(r, np.ndarray) else r for r in results]
+    block = ring.Ring(1, 6, 64)
+    try:
+        place = block.take()
+        written = pickle.loads(pickle.dumps(ring.write(place, list(results))))
+        assert isinstance(written, ring.Written) and written.count == 6
+        assert sorted(written.others) == [2, 3, 4]
+        out = block.read(place, written)
+    finally:
+        attached = ring._ATTACHED.pop(block.memory.name, None)  # the "worker's" mapping
+        if attached is not None:
+            attached.close()
+        block.close()
+    assert [o.tolist() if isinstance(o, np.ndarray) else o for o in out[:3]] == [
+        expected[0].tolist(), expected[1].tolist(), expected[2]]
+    assert out[3].value.tolist() == expected[3].value.tolist() and out[3].notes == ("n",)
+    assert out[4].dtype == np.float32 and out[4].tolist() == [1.0] * 4
+    assert out[5].tolist() == expected[5].tolist()
+    assert _left(made) == []

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import mmcli.data.dataset
-import mmcli.data.shards
+import mmcli.io.direct
 from mmcli.io.atomic import atomic_dir, atomic_file, clean_stale
 from tests.conftest import SAMPLE
 from tests.reliability.conftest import siblings, tree
@@ -97,19 +97,6 @@ def test_preprocess_refuses_to_overwrite_without_force(runner, app, tmp_path):
     assert siblings(out) == []
 
 
-class _Refusing:
-    """A file whose writes fail as on a full disk (an OSError without a file name)."""
-
-    def __init__(self, handle, code):
-        self.handle, self.code = handle, code
-
-    def write(self, data):
-        raise OSError(self.code, os.strerror(self.code))
-
-    def flush(self):
-        self.handle.flush()
-
-
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
 def test_disk_full_during_preprocess_is_exit_7_and_leaves_the_old_output(
     runner, app, tmp_path, monkeypatch, code
@@ -119,12 +106,10 @@ def test_disk_full_during_preprocess_is_exit_7_and_leaves_the_old_output(
     assert runner.invoke(app, args).exit_code == 0
     before = tree(out)
 
-    real_write = mmcli.data.shards._write
+    def full_disk(writer, index, length, offset):  # the file system refuses the shard's
+        raise OSError(code, os.strerror(code))  # bytes (in the writing thread, no file name)
 
-    def full_disk(handle, data, path):  # the file system refuses the shard's bytes
-        real_write(_Refusing(handle, code), data, path)
-
-    monkeypatch.setattr(mmcli.data.shards, "_write", full_disk)
+    monkeypatch.setattr(mmcli.io.direct.DirectWriter, "_pwrite", full_disk)
     result = runner.invoke(app, [*args, "--force"])
     assert result.exit_code == 7
     message = one_line(result)
