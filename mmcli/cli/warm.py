@@ -41,10 +41,14 @@ def warm(argv: Sequence[str]) -> Iterator[None]:
     fork server started now when it looks like a preprocess that will use a pool
     (:func:`guess`); it stops when that pool ends, or by the end of the block. In a
     preprocess, a stopped server exits while the command goes on, and is reaped by the end
-    of the block (:func:`mmcli.io.server.reaping_later`)."""
+    of the block (:func:`mmcli.io.server.reaping_later`); OpenBLAS runs one thread (unless
+    ``OPENBLAS_NUM_THREADS`` says otherwise)."""
     if not argv or argv[0] != "preprocess":
         yield
         return
+    # Preprocess multiplies no matrices: OpenBLAS' threads, started when NumPy loads, would
+    # spin ~0.1 CPU s in this process and as much in the fork server, taken from the workers.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from mmcli.io.server import reaping_later, warm_start
 
     modules = guess(argv)

@@ -54,7 +54,8 @@ except SystemExit as exc:
 with open(os.environ["PROBE_OUT"], "w") as handle:
     json.dump({"code": code, "starts": starts, "rings": rings,
                "running_at_end": forkserver._forkserver._forkserver_pid is not None,
-               "gone_at_end": [not os.path.exists(f"/proc/{s['pid']}") for s in starts]},
+               "gone_at_end": [not os.path.exists(f"/proc/{s['pid']}") for s in starts],
+               "openblas": os.environ.get("OPENBLAS_NUM_THREADS")},
               handle)
 sys.exit(code)
 """
@@ -72,10 +73,11 @@ def _table(folder: Path, rows: int) -> Path:
     return table
 
 
-def _probe(tmp_path: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
+def _probe(tmp_path: Path, *args: str, **env: str) -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "probe.json"
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                          env={**os.environ, "PROBE_OUT": str(out)}, timeout=300)
+                          env={**base, **env, "PROBE_OUT": str(out)}, timeout=300)
     return json.loads(out.read_text()), done
 
 
@@ -93,6 +95,15 @@ def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_pat
     assert not probe["running_at_end"] and probe["gone_at_end"] == [True]  # reaped
     assert probe["rings"] and not any(Path("/dev/shm", n.lstrip("/")).exists()
                                       for n in probe["rings"])
+    assert probe["openblas"] == "1"  # no BLAS threads spinning beside the workers
+
+
+def test_a_users_openblas_setting_is_kept(tmp_path):
+    table = _table(tmp_path, 20)
+    probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(tmp_path / "p"),
+                         "--image-size", "8", "--quiet", OPENBLAS_NUM_THREADS="2")
+    assert done.returncode == 0, done.stderr
+    assert probe["openblas"] == "2"
 
 
 def test_a_small_table_starts_no_process(tmp_path):
