@@ -127,7 +127,7 @@ def test_out_of_memory_is_exit_7_with_one_line(runner, app, tmp_path, monkeypatc
     def no_memory(*a, **k):
         raise MemoryError()
 
-    monkeypatch.setattr(mmcli.data.dataset.np, "zeros", no_memory)
+    monkeypatch.setattr("numpy.zeros", no_memory)  # the shard writer's first buffer
     out = tmp_path / "prep"
     result = runner.invoke(app, ["preprocess", str(SAMPLE), "--out", str(out)])
     assert result.exit_code == 7
