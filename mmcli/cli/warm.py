@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 
 SAMPLE_BYTES = 64 << 10  # how much of the table is read to guess its rows and files
@@ -80,7 +81,10 @@ def _guess(argv: list[str]) -> tuple[str, ...]:
     workers = int(values.get("--workers", "0"))
     from mmcli.io.decode import decode_workers
 
-    size = os.stat(table).st_size
+    info = os.stat(table)
+    if not stat.S_ISREG(info.st_mode):
+        return ()  # a pipe (<(zcat ...)) would lose what is read here
+    size = info.st_size
     with open(table, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES).lower()
     if sample.startswith(b"par1") or values.get("--input-format") == "parquet":

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,27 @@ def test_no_guess_without_out_for_small_tables_text_or_other_commands(tmp_path):
     assert warm.guess(["check", str(large)]) == ()
     assert warm.guess(["preprocess", str(tmp_path / "absent.csv"), "--out", "p"]) == ()
     assert warm.guess(["preprocess", "-", "--out", "p"]) == ()
+
+
+def test_a_pipe_named_as_the_table_is_not_read_by_the_guess(tmp_path):
+    fifo = tmp_path / "table.csv"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer: opening it cannot block
+    try:
+        os.write(writer, b"id,image\n" + b"".join(b"%d,a.jpg\n" % i for i in range(2000)))
+        guessed: list = []
+        thread = threading.Thread(target=lambda: guessed.append(
+            warm.guess(["preprocess", str(fifo), "--out", "p"])), daemon=True)
+        thread.start()
+        thread.join(10)  # reading the pipe to 64 KB would wait for more forever
+        assert guessed == [()]
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            assert os.read(reader, 9) == b"id,image\n"  # still all there for mmcli to read
+        finally:
+            os.close(reader)
+    finally:
+        os.close(writer)
 
 
 def test_the_flags_are_the_preprocess_options_without_a_value():
