@@ -61,7 +61,7 @@ class ImageModality(FileModality):
         if config.image_dir is None:
             return super().preparer(context)
         from mmcli.errors import UsageError
-        from mmcli.io.images import index_image_dir
+        from mmcli.io.image_paths import index_image_dir  # no Pillow or NumPy here
 
         resolve = self.path_resolver(context)
         if not root.is_dir():
