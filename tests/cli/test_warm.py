@@ -62,15 +62,17 @@ sys.exit(code)
 """
 
 
-def _table(folder: Path, rows: int) -> Path:
-    """``rows`` rows over one tiny PNG (a large table that decodes in a blink)."""
+def _table(folder: Path, rows: int, missing_at: int | None = None) -> Path:
+    """``rows`` rows over one tiny PNG (a large table that decodes in a blink); the row
+    ``missing_at`` names a file that does not exist."""
     Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "red.png")
     table = folder / "data.csv"
     with open(table, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "image", "text", "label"])
         for i in range(rows):
-            writer.writerow([f"r{i}", "red.png", f"item {i}", "a" if i % 2 else "b"])
+            image = "gone.png" if i == missing_at else "red.png"
+            writer.writerow([f"r{i}", image, f"item {i}", "a" if i % 2 else "b"])
     return table
 
 
@@ -124,6 +126,18 @@ def test_a_usage_error_after_the_early_start_leaves_no_process(tmp_path):
     assert done.stderr.startswith("mmcli: error:") and "--image-size" in done.stderr
     assert len(probe["starts"]) == 1 and not probe["running_at_end"]
     assert probe["gone_at_end"] == [True]
+    assert not out.exists()
+
+
+def test_a_run_failing_mid_way_after_the_early_start_leaves_no_process(tmp_path):
+    table = _table(tmp_path, IN_PROCESS_BELOW + 200, missing_at=IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out), "--image-size",
+                         "8", "--workers", "2", "--on-missing", "error")
+    assert done.returncode == 3 and f"row {IN_PROCESS_BELOW + 1} " in done.stderr
+    assert [start["typer"] for start in probe["starts"]] == [False]
+    assert not probe["running_at_end"] and probe["gone_at_end"] == [True]
+    assert not any(Path("/dev/shm", n.lstrip("/")).exists() for n in probe["rings"])
     assert not out.exists()
 
 
