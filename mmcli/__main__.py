@@ -7,10 +7,16 @@ the whole CLI (Typer, rich, every command module: ~0.12 CPU s a worker) for noth
 
 
 def main() -> None:
-    """Console-script entry point: run the ``mmcli`` command."""
+    """Console-script entry point: run the ``mmcli`` command, then end the process without
+    the interpreter's teardown (:func:`mmcli.cli.quick_exit.quick_exit`)."""
     from mmcli.cli.app import main as run
+    from mmcli.cli.quick_exit import quick_exit
 
-    run()
+    try:
+        run()
+    except SystemExit as exc:
+        quick_exit(exc.code)
+    quick_exit(0)
 
 
 if __name__ == "__main__":
