@@ -10,13 +10,21 @@ import sys
 
 def main() -> None:
     """Console-script entry point: run the ``mmcli`` command. A preprocess that will likely
-    decode in a pool starts the pool's fork server first (:mod:`mmcli.cli.warm`)."""
+    decode in a pool starts the pool's fork server first (:mod:`mmcli.cli.warm`). The
+    process then ends without the interpreter's teardown
+    (:func:`mmcli.cli.quick_exit.quick_exit`), once the warm start's server is reaped."""
+    from mmcli.cli.quick_exit import quick_exit
     from mmcli.cli.warm import warm
 
-    with warm(sys.argv[1:]):
-        from mmcli.cli.app import main as run
+    code: object = 0
+    try:
+        with warm(sys.argv[1:]):
+            from mmcli.cli.app import main as run
 
-        run()
+            run()
+    except SystemExit as exc:
+        code = exc.code
+    quick_exit(code)
 
 
 if __name__ == "__main__":
