@@ -48,7 +48,13 @@ ring.Ring.__init__ = made
 sys.argv = ["mmcli", *sys.argv[1:]]
 code = 0
 try:
+    import mmcli.cli.quick_exit
     from mmcli.__main__ import main
+
+    def ends(code):  # the process goes on to write what the test reads
+        sys.exit(mmcli.cli.quick_exit.exit_status(code))
+
+    mmcli.cli.quick_exit.quick_exit = ends
     main()
 except SystemExit as exc:
     code = exc.code
