@@ -191,10 +191,8 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2``); False when not supported."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    renameat2 = _libc_function("renameat2")
+    if renameat2 is None:
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
     renameat2.argtypes += [ctypes.c_uint]
@@ -202,3 +200,17 @@ def _exchange(a: Path, b: Path) -> bool:
         _AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE
     )
     return result == 0
+
+
+def _libc_function(name: str) -> object | None:
+    """The C library's function ``name``, or None: looked up among the symbols this process
+    already loaded (``CDLL(None)``), else in the library ``find_library("c")`` names (which
+    runs ``ldconfig`` in a subprocess, 0.02-0.05 s: only when the first way fails)."""
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        pass
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), name)
+    except (OSError, AttributeError, TypeError):
+        return None
