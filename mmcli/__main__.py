@@ -24,6 +24,11 @@ def main() -> None:
             run()
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # Ctrl-C before the command's own handler: while importing
+        from mmcli.errors import EXIT_INTERRUPTED  # the CLI (mmcli.cli.errors has the rest)
+
+        sys.stderr.write("mmcli: interrupted\n")
+        code = EXIT_INTERRUPTED
     quick_exit(code)
 
 

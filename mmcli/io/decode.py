@@ -111,7 +111,8 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
     context = server.pool_context(first)
     ring: Ring | None = None
     with server.using_server(context.get_start_method() == "forkserver"):
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                      initializer=ignore_interrupts)
         try:
             planned = _plan_while_starting(pool, workers, first, chunks)
             pending: collections.deque = collections.deque()
@@ -134,6 +135,16 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
             pool.shutdown(wait=True, cancel_futures=True)
             if ring is not None:
                 ring.close()
+
+
+def ignore_interrupts() -> None:
+    """In a worker, first: ignore SIGINT. Ctrl-C reaches the terminal's whole process group,
+    workers included; the main process handles it (the pool shut down, ``mmcli:
+    interrupted``), while a worker interrupted waiting for its next chunk printed a
+    traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # Chunks planned at most while the workers start (their jobs are small: a decoder and a path)

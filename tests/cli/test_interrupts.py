@@ -1,0 +1,126 @@
+"""Ctrl-C through the console script (``python -m mmcli``, what users run): whenever it comes
+(while the CLI is still being imported, or while a decoding pool runs), the command ends with
+exit code 130 and the one line ``mmcli: interrupted``, no traceback from this process or its
+workers, no process and no output (or temporary sibling) left behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mmcli.io.decode import IN_PROCESS_BELOW
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+
+MMCLI = [sys.executable, "-m", "mmcli"]
+
+# The console script's main(), the CLI interrupted as it starts (Ctrl-C while Typer and the
+# command module are imported), after the warm start of the fork server, which gets the
+# Ctrl-C too while it imports the decoders' modules; the server's pid and ignored signals
+# are written to $PROBE_OUT first.
+STARTING = r"""
+import json, os, signal, sys, time
+from multiprocessing import forkserver
+import mmcli.cli.app
+
+def interrupted():
+    server = forkserver._forkserver._forkserver_pid
+    with open(f"/proc/{server}/status") as status:  # still importing the decoders' modules
+        ignored = [l.split()[1] for l in status if l.startswith(("SigIgn:", "SigBlk:"))]
+    with open(os.environ["PROBE_OUT"], "w") as handle:
+        json.dump({"server": server, "ignored": ignored}, handle)
+    os.kill(server, signal.SIGINT)  # Ctrl-C reaches the server too (the terminal's group)
+    time.sleep(0.5)
+    raise KeyboardInterrupt
+
+mmcli.cli.app.main = interrupted
+sys.argv = ["mmcli", *sys.argv[1:]]
+from mmcli.__main__ import main
+main()
+"""
+
+
+def _table(folder: Path, rows: int) -> Path:
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "red.png")
+    table = folder / "data.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "image", "text", "label"])
+        for i in range(rows):
+            writer.writerow([f"r{i}", "red.png", f"item {i}", "a" if i % 2 else "b"])
+    return table
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _ignores_sigint(pid: int) -> bool | None:
+    """Whether SIGINT is ignored or blocked in the process ``pid`` (None: it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    masks = [int(line.split()[1], 16) for line in status.splitlines()
+             if line.startswith(("SigIgn:", "SigBlk:"))]
+    return any(mask & (1 << (signal.SIGINT - 1)) for mask in masks)
+
+
+def test_ctrl_c_while_the_cli_starts_is_one_line_and_exit_130(tmp_path):
+    table = _table(tmp_path, IN_PROCESS_BELOW + 200)  # the fork server starts on the guess
+    out, probe = tmp_path / "prepared", tmp_path / "probe.json"
+    done = subprocess.run([sys.executable, "-c", STARTING, "preprocess", str(table), "--out",
+                           str(out), "--workers", "2"], capture_output=True, text=True,
+                          env={**os.environ, "PROBE_OUT": str(probe)}, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr.splitlines() == ["mmcli: interrupted"]
+    found = json.loads(probe.read_text())
+    ignored = int(found["ignored"][0], 16) | int(found["ignored"][1], 16)
+    assert ignored & (1 << (signal.SIGINT - 1))  # from its start: never interrupted
+    server = found["server"]
+    assert server is not None and not Path(f"/proc/{server}").exists()  # stopped and reaped
+    assert not out.exists()
+
+
+def test_ctrl_c_in_the_middle_of_a_pool_is_one_line_and_exit_130(tmp_path):
+    table = _table(tmp_path, 4 * IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                           "2", "--image-size", "8"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:  # its own group, as in a terminal
+        workers: list[int] = []
+        deadline = time.monotonic() + 60
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
+            workers = [w for c in _children(proc.pid) for w in _children(c)]
+            time.sleep(0.005)
+        assert workers, "the pool's workers never showed"
+        ignoring = [_ignores_sigint(w) for w in workers]  # Ctrl-C is the main process' to
+        assert True in ignoring and False not in ignoring  # handle (None: gone already)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["mmcli: interrupted"] and stdout == ""
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")
+                                 and ".tmp-" in p.name] == []
+    time.sleep(0.2)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()]
