@@ -5,7 +5,21 @@ multiprocessing re-runs the console script under another name, and would otherwi
 the whole CLI (Typer, rich, every command module: ~0.12 CPU s a worker) for nothing.
 """
 
+import signal
 import sys
+
+
+class Terminated(SystemExit):
+    """SIGTERM (``kill PID``): raised in the main thread so that every ``finally`` runs as
+    for Ctrl-C (the decoding pool and its fork server stopped, the shared memory unlinked,
+    the temporary output removed). Killed outright instead, the process left the fork
+    server, its workers and their shared memory running for good, holding stderr open."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    from mmcli.errors import EXIT_TERMINATED
+
+    raise Terminated(EXIT_TERMINATED)
 
 
 def main() -> None:
@@ -17,11 +31,16 @@ def main() -> None:
     from mmcli.cli.warm import warm
 
     code: object = 0
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         with warm(sys.argv[1:]):
             from mmcli.cli.app import main as run
 
             run()
+    except Terminated as exc:
+        sys.stderr.write("mmcli: terminated\n")
+        code = exc.code
     except SystemExit as exc:
         code = exc.code
     except KeyboardInterrupt:  # Ctrl-C before the command's own handler: while importing
@@ -29,6 +48,7 @@ def main() -> None:
 
         sys.stderr.write("mmcli: interrupted\n")
         code = EXIT_INTERRUPTED
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the cleanup is done: a kill now ends it
     quick_exit(code)
 
 

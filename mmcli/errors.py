@@ -20,6 +20,7 @@ EXIT_REJECTS = 5
 EXIT_BUSY = 6
 EXIT_RESOURCES = 7
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES = {
@@ -33,6 +34,7 @@ EXIT_CODES = {
     EXIT_BUSY: "the output is being written by another mmcli process (its lock is held)",
     EXIT_RESOURCES: "out of resources: the disk is full (or over quota) or memory ran out",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM, e.g. `kill PID`): cleaned up as for Ctrl-C",
     EXIT_BROKEN_PIPE: "the reader of stdout closed it early (e.g. `| head`), as with SIGPIPE",
 }
 

@@ -74,6 +74,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _left(pids: list[int], seconds: float = 5.0) -> list[int]:
+    """Those of ``pids`` still running (not exited, nor a zombie) after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(pid)
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
 def _ignores_sigint(pid: int) -> bool | None:
     """Whether SIGINT is ignored or blocked in the process ``pid`` (None: it is gone)."""
     try:
@@ -122,5 +139,34 @@ def test_ctrl_c_in_the_middle_of_a_pool_is_one_line_and_exit_130(tmp_path):
     assert stderr.splitlines() == ["mmcli: interrupted"] and stdout == ""
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")
                                  and ".tmp-" in p.name] == []
-    time.sleep(0.2)
-    assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+    assert _left(workers) == []
+
+
+def test_sigterm_to_the_command_alone_cleans_up_like_ctrl_c(tmp_path):
+    """``kill PID`` (SIGTERM to the main process only, as a script or a service manager
+    sends it): the pool, its fork server, the shared memory and the temporary output go
+    with it; exit code 143 and one line."""
+    table = _table(tmp_path, 4 * IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    shm = set(os.listdir("/dev/shm")) if Path("/dev/shm").is_dir() else set()
+    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                           "2", "--image-size", "8"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        helpers: list[int] = []
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            servers = _children(proc.pid)
+            helpers = servers + [w for s in servers for w in _children(s)]
+            if len(helpers) > len(servers) > 0:
+                break
+            time.sleep(0.005)
+        assert len(helpers) > 2, "the pool's workers never showed"
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)  # (orphans kept stderr open)
+    assert proc.returncode == 143
+    assert stderr.splitlines() == ["mmcli: terminated"] and stdout == ""
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()
+                                 if ".tmp-" in p.name] == []
+    assert _left(helpers) == []
+    if shm:
+        assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()
