@@ -5,7 +5,6 @@ workers, no process and no output (or temporary sibling) left behind."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -15,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from mmcli.io.decode import IN_PROCESS_BELOW
+from tests.cli.tables import png_table
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 
@@ -47,17 +46,6 @@ sys.argv = ["mmcli", *sys.argv[1:]]
 from mmcli.__main__ import main
 main()
 """
-
-
-def _table(folder: Path, rows: int) -> Path:
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "red.png")
-    table = folder / "data.csv"
-    with open(table, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "image", "text", "label"])
-        for i in range(rows):
-            writer.writerow([f"r{i}", "red.png", f"item {i}", "a" if i % 2 else "b"])
-    return table
 
 
 def _children(pid: int) -> list[int]:
@@ -103,7 +91,7 @@ def _ignores_sigint(pid: int) -> bool | None:
 
 
 def test_ctrl_c_while_the_cli_starts_is_one_line_and_exit_130(tmp_path):
-    table = _table(tmp_path, IN_PROCESS_BELOW + 200)  # the fork server starts on the guess
+    table = png_table(tmp_path, IN_PROCESS_BELOW + 200)  # the fork server starts on the guess
     out, probe = tmp_path / "prepared", tmp_path / "probe.json"
     done = subprocess.run([sys.executable, "-c", STARTING, "preprocess", str(table), "--out",
                            str(out), "--workers", "2"], capture_output=True, text=True,
@@ -119,7 +107,7 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_and_exit_130(tmp_path):
 
 
 def test_ctrl_c_in_the_middle_of_a_pool_is_one_line_and_exit_130(tmp_path):
-    table = _table(tmp_path, 4 * IN_PROCESS_BELOW)
+    table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
     out = tmp_path / "prepared"
     with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
                            "2", "--image-size", "8"], stdout=subprocess.PIPE,
@@ -146,7 +134,7 @@ def test_sigterm_to_the_command_alone_cleans_up_like_ctrl_c(tmp_path):
     """``kill PID`` (SIGTERM to the main process only, as a script or a service manager
     sends it): the pool, its fork server, the shared memory and the temporary output go
     with it; exit code 143 and one line."""
-    table = _table(tmp_path, 4 * IN_PROCESS_BELOW)
+    table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
     out = tmp_path / "prepared"
     shm = set(os.listdir("/dev/shm")) if Path("/dev/shm").is_dir() else set()
     with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",

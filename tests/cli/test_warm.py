@@ -3,7 +3,6 @@ start of the process, on a guess from the command line and the table's first byt
 (``mmcli/cli/warm.py``); a small table starts none; a guess that turns out wrong (a usage
 error after the start) leaves no process behind."""
 
-import csv
 import json
 import os
 import subprocess
@@ -12,11 +11,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from mmcli import modalities
 from mmcli.cli import warm
 from mmcli.io.decode import IN_PROCESS_BELOW
+from tests.cli.tables import png_table
 
 # Runs the console script's main() as `mmcli ARGS`, recording each start of the fork server
 # (whether Typer was imported by then, and its pid), whether the server still ran when main()
@@ -68,20 +67,6 @@ sys.exit(code)
 """
 
 
-def _table(folder: Path, rows: int, missing_at: int | None = None) -> Path:
-    """``rows`` rows over one tiny PNG (a large table that decodes in a blink); the row
-    ``missing_at`` names a file that does not exist."""
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "red.png")
-    table = folder / "data.csv"
-    with open(table, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "image", "text", "label"])
-        for i in range(rows):
-            image = "gone.png" if i == missing_at else "red.png"
-            writer.writerow([f"r{i}", image, f"item {i}", "a" if i % 2 else "b"])
-    return table
-
-
 def _probe(tmp_path: Path, *args: str, **env: str) -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "probe.json"
     base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
@@ -94,7 +79,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc 
 
 
 def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_path):
-    table = _table(tmp_path, IN_PROCESS_BELOW + 200)
+    table = png_table(tmp_path, IN_PROCESS_BELOW + 200)
     out = tmp_path / "prepared"
     probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out),
                          "--image-size", "8", "--workers", "2", "--quiet")
@@ -108,7 +93,7 @@ def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_pat
 
 
 def test_a_users_openblas_setting_is_kept(tmp_path):
-    table = _table(tmp_path, 20)
+    table = png_table(tmp_path, 20)
     probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(tmp_path / "p"),
                          "--image-size", "8", "--quiet", OPENBLAS_NUM_THREADS="2")
     assert done.returncode == 0, done.stderr
@@ -116,7 +101,7 @@ def test_a_users_openblas_setting_is_kept(tmp_path):
 
 
 def test_a_small_table_starts_no_process(tmp_path):
-    table = _table(tmp_path, 20)
+    table = png_table(tmp_path, 20)
     probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(tmp_path / "p"),
                          "--image-size", "8", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -124,7 +109,7 @@ def test_a_small_table_starts_no_process(tmp_path):
 
 
 def test_a_usage_error_after_the_early_start_leaves_no_process(tmp_path):
-    table = _table(tmp_path, IN_PROCESS_BELOW + 200)
+    table = png_table(tmp_path, IN_PROCESS_BELOW + 200)
     out = tmp_path / "prepared"
     probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out),
                          "--image-size", "3", "--workers", "2")
@@ -136,7 +121,7 @@ def test_a_usage_error_after_the_early_start_leaves_no_process(tmp_path):
 
 
 def test_a_run_failing_mid_way_after_the_early_start_leaves_no_process(tmp_path):
-    table = _table(tmp_path, IN_PROCESS_BELOW + 200, missing_at=IN_PROCESS_BELOW)
+    table = png_table(tmp_path, IN_PROCESS_BELOW + 200, missing_at=IN_PROCESS_BELOW)
     out = tmp_path / "prepared"
     probe, done = _probe(tmp_path, "preprocess", str(table), "--out", str(out), "--image-size",
                          "8", "--workers", "2", "--on-missing", "error")
@@ -155,7 +140,7 @@ def test_a_run_failing_mid_way_after_the_early_start_leaves_no_process(tmp_path)
     (["--help"], ()),
 ])
 def test_the_guess_reads_the_command_line(tmp_path, extra, expected):
-    table = _table(tmp_path, IN_PROCESS_BELOW + 10)
+    table = png_table(tmp_path, IN_PROCESS_BELOW + 10)
     args = ["preprocess", "--quiet", str(table), "-o", str(tmp_path / "p"), *extra]
     if "--check" in extra:
         args.remove("-o"), args.remove(str(tmp_path / "p"))
@@ -163,8 +148,8 @@ def test_the_guess_reads_the_command_line(tmp_path, extra, expected):
 
 
 def test_no_guess_without_out_for_small_tables_text_or_other_commands(tmp_path):
-    large = _table(tmp_path, IN_PROCESS_BELOW + 10)
-    small = _table(tmp_path / "small" if (tmp_path / "small").mkdir() is None else tmp_path, 30)
+    large = png_table(tmp_path, IN_PROCESS_BELOW + 10)
+    small = png_table(tmp_path / "small" if (tmp_path / "small").mkdir() is None else tmp_path, 30)
     text = tmp_path / "text.csv"
     text.write_text("id,text,label\n" + "".join(f"{i},word {i},a\n" for i in range(3000)))
     assert warm.guess(["preprocess", str(large)]) == ()  # no --out: an error to come
