@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_loop as bare  # noqa: E402
-from runs import checkout_env, run_command, run_loop, spread  # noqa: E402
+from runs import checkout_env, ratios, run_command, run_loop, spread  # noqa: E402
 
 RATE_IN, RATE_OUT = 22_050, 16_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,26 +116,19 @@ def measure(rows: int, workers: int, repeat: int) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     median = statistics.median
     before = {} if not befores else {"before": {
-        "ratio_vs_bare": spread([b["seconds"] / r["seconds"]
-                                 for r, b in zip(befores, loops, strict=True)]),
-        "cpu_ratio_vs_bare": spread([b["cpu_s"] / r["cpu_s"]
-                                     for r, b in zip(befores, loops, strict=True)]),
-        "ratio_vs_bare_command": spread([c["seconds"] / r["seconds"]
-                                         for r, c in zip(befores, commands, strict=True)]),
+        "ratio_vs_bare": ratios(loops, befores)[0],
+        "cpu_ratio_vs_bare": ratios(loops, befores)[1],
+        "ratio_vs_bare_command": ratios(commands, befores)[0],
         "mmcli_cpu_s": spread([r["cpu_s"] for r in befores]),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in befores)}}
     return {**before, "rows": rows, "workers": workers, "repeats": repeat,
             "mmcli_files_per_s": round(rows / median(r["seconds"] for r in ours), 1),
             "bare_files_per_s": round(rows / median(b["seconds"] for b in loops), 1),
-            "ratio_vs_bare": spread([b["seconds"] / r["seconds"]
-                                     for r, b in zip(ours, loops, strict=True)]),
-            "cpu_ratio_vs_bare": spread([b["cpu_s"] / r["cpu_s"]
-                                         for r, b in zip(ours, loops, strict=True)]),
+            "ratio_vs_bare": ratios(loops, ours)[0],
+            "cpu_ratio_vs_bare": ratios(loops, ours)[1],
             "bare_command_files_per_s": round(rows / median(c["seconds"] for c in commands), 1),
-            "ratio_vs_bare_command": spread([c["seconds"] / r["seconds"]
-                                             for r, c in zip(ours, commands, strict=True)]),
-            "cpu_ratio_vs_bare_command": spread([c["cpu_s"] / r["cpu_s"]
-                                                 for r, c in zip(ours, commands, strict=True)]),
+            "ratio_vs_bare_command": ratios(commands, ours)[0],
+            "cpu_ratio_vs_bare_command": ratios(commands, ours)[1],
             "mmcli_cpu_s": spread([r["cpu_s"] for r in ours]),
             "bare_cpu_s": spread([b["cpu_s"] for b in loops]),
             "kept": ours[0]["kept"],

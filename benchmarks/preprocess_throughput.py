@@ -51,7 +51,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_loop as bare  # noqa: E402
 from results import machine, write_result  # noqa: E402
-from runs import checkout_env, run_command, run_loop, spread  # noqa: E402
+from runs import checkout_env, ratios, run_command, run_loop, spread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION = ROOT.parent / "shared" / "data" / "fashion30"
@@ -114,22 +114,20 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
                     run_loop(lambda draft=draft: bare_loop(paths, workers, draft=draft)))
         print(json.dumps({"repeat": repeat, "mmcli": runs[-1], "bare_draft": drafts[-1],
                           "bare_command": commands[-1]}), file=sys.stderr, flush=True)
-    wall = [d["seconds"] / r["seconds"] for r, d in zip(runs, drafts, strict=True)]
-    cpu = [d["cpu_s"] / r["cpu_s"] for r, d in zip(runs, drafts, strict=True)]
+    wall, cpu = ratios(drafts, runs)
+    command_wall, command_cpu = ratios(commands, runs)
     median = statistics.median
     result = {
         "dataset": name, "rows": n, "workers": workers, "repeats": REPEAT,
         "mmcli_images_per_s": round(n / median(r["seconds"] for r in runs), 1),
         "bare_draft_images_per_s": round(n / median(d["seconds"] for d in drafts), 1),
-        "ratio_vs_bare_draft": spread(wall),
-        "cpu_ratio_vs_bare_draft": spread(cpu),
+        "ratio_vs_bare_draft": wall,
+        "cpu_ratio_vs_bare_draft": cpu,
         "mmcli_cpu_s": spread([r["cpu_s"] for r in runs]),
         "bare_draft_cpu_s": spread([d["cpu_s"] for d in drafts]),
         "bare_command_images_per_s": round(n / median(c["seconds"] for c in commands), 1),
-        "ratio_vs_bare_command": spread([c["seconds"] / r["seconds"]
-                                         for r, c in zip(runs, commands, strict=True)]),
-        "cpu_ratio_vs_bare_command": spread([c["cpu_s"] / r["cpu_s"]
-                                             for r, c in zip(runs, commands, strict=True)]),
+        "ratio_vs_bare_command": command_wall,
+        "cpu_ratio_vs_bare_command": command_cpu,
         "bare_command_cpu_s": spread([c["cpu_s"] for c in commands]),
         "bare_full_decode_images_per_s": round(n / median(b["seconds"] for b in bares), 1),
         "seconds": spread([r["seconds"] for r in runs]),
@@ -139,12 +137,9 @@ def measure(name: str, table: Path, paths: list[str], workers: int, extra: list[
     }
     if befores:
         result["before"] = {
-            "ratio_vs_bare_draft": spread([d["seconds"] / r["seconds"]
-                                           for r, d in zip(befores, drafts, strict=True)]),
-            "cpu_ratio_vs_bare_draft": spread([d["cpu_s"] / r["cpu_s"]
-                                               for r, d in zip(befores, drafts, strict=True)]),
-            "ratio_vs_bare_command": spread([c["seconds"] / r["seconds"]
-                                             for r, c in zip(befores, commands, strict=True)]),
+            "ratio_vs_bare_draft": ratios(drafts, befores)[0],
+            "cpu_ratio_vs_bare_draft": ratios(drafts, befores)[1],
+            "ratio_vs_bare_command": ratios(commands, befores)[0],
             "mmcli_cpu_s": spread([r["cpu_s"] for r in befores]),
             "seconds": spread([r["seconds"] for r in befores]),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in befores),

@@ -75,6 +75,14 @@ def spread(values: list[float]) -> dict:
             "max": round(max(values), 3)}
 
 
+def ratios(bare: list[dict], ours: list[dict]) -> tuple[dict, dict]:
+    """The spread of the per-repeat ratios bare over ours: wall seconds (throughput ratio)
+    and CPU seconds, the i-th run of each paired (runs interleaved)."""
+    pairs = list(zip(ours, bare, strict=True))
+    return (spread([b["seconds"] / r["seconds"] for r, b in pairs]),
+            spread([b["cpu_s"] / r["cpu_s"] for r, b in pairs]))
+
+
 def checkout_env(root: Path | str) -> dict[str, str]:
     """This process's environment with ``PYTHONPATH`` set to ``root`` (a checkout holding
     ``mmcli/``), after compiling its modules' bytecode into ``__pycache__``.
