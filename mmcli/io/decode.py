@@ -22,6 +22,7 @@ from typing import Any
 from mmcli.errors import CellError, UsageError
 from mmcli.io import ring, server
 from mmcli.io.ring import Place, Ring
+from mmcli.io.worker import start_worker
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves;
 # measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py,
@@ -121,7 +122,8 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
     lent: collections.deque = collections.deque()  # slots of chunks yielded, borrowing
     with server.using_server(context.get_start_method() == "forkserver"):
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                      initializer=ignore_interrupts)
+                                                      initializer=start_worker,
+                                                      initargs=(os.getpid(),))
         try:
             planned = _plan_while_starting(pool, workers, first, chunks)
             pending: collections.deque = collections.deque()
@@ -148,16 +150,6 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
             pool.shutdown(wait=True, cancel_futures=True)
             if ring is not None:
                 ring.close()
-
-
-def ignore_interrupts() -> None:
-    """In a worker, first: ignore SIGINT. Ctrl-C reaches the terminal's whole process group,
-    workers included; the main process handles it (the pool shut down, ``mmcli:
-    interrupted``), while a worker interrupted waiting for its next chunk printed a
-    traceback of its own."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # Chunks planned at most while the workers start (their jobs are small: a decoder and a path)
