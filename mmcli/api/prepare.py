@@ -87,6 +87,7 @@ def prepare(
             table, roles, config, need_label=need_label, on_row=on_row,
             row_issues=inputs.row_issues,
             part=None if part is None else (part.index, part.parts),
+            borrow=True,  # write_rows copies each row's arrays into its shards at once
         )
         extra = inputs.extra_rejects if part is None or part.index == 1 else ()
         summary = write_rows(rows, folder, config, names=roles.modalities, extra_rejects=extra)

@@ -59,6 +59,7 @@ def iter_rows(
     row_issues: Mapping[int, Sequence[Issue]] | None = None,
     first_row: int = 1,
     part: tuple[int, int] | None = None,
+    borrow: bool = False,
 ) -> Iterator[Row]:
     """Yield one :class:`Row` per table row, in table order, decoding images on the way.
 
@@ -73,6 +74,9 @@ def iter_rows(
         first_row: the number of the table's first row (a chunk of a longer table).
         part: ``(i, n)``: yield only the rows of part i of n (:mod:`mmcli.data.shard`);
             ids, duplicates and labels are still judged over the whole table.
+        borrow: a row's decoded arrays may be views of the decoding pool's shared memory,
+            valid only until the next row is asked for (:func:`mmcli.io.decode.decode_jobs`):
+            for a consumer that copies them out first (preprocess' shards).
 
     Raises:
         DataError: a row breaks a rule and ``on_missing`` (or ``duplicates``) is ``error``.
@@ -94,7 +98,10 @@ def iter_rows(
                 yield job.decoder, job.payload
 
     where = {name: roles.column(name) for name in roles.modalities}  # column(s) in reports
-    decoded = decode_jobs(jobs(), workers=workers_for(table, roles, config))
+    # Borrowed arrays stay valid for a chunk's worth (64) of further results: a row's
+    # jobs, and the next row's first one pulled ahead, must fit well within that.
+    borrow = borrow and len(roles.sources) < 32
+    decoded = decode_jobs(jobs(), workers=workers_for(table, roles, config), borrow=borrow)
     early: deque[Any] = deque()  # results pulled to refill `ahead`
     kinds = " or ".join(dict.fromkeys(modalities.kind_of(m) for m in roles.modalities))
     with closing(decoded):  # its pool ends when the rows do, however (an error: at once)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcli import layout
-from mmcli.io.direct import DirectWriter
+from mmcli.io.direct import DirectWriter, make_buffers
 
 if TYPE_CHECKING:
     from mmcli.modalities.base import ShardSpec
@@ -52,6 +52,7 @@ class ShardWriter:
         self.dtype, self.shape = np.dtype(spec.dtype), tuple(spec.shape)
         self.row = np.zeros(spec.shape, self.dtype)  # a row that needs casting or is missing
         self.file: DirectWriter | None = None
+        self.buffers: list | None = None  # the DirectWriter's, the same from shard to shard
         self.filled = self.index = 0  # rows in the shard
 
     def add(self, value: Any) -> None:
@@ -89,7 +90,9 @@ class ShardWriter:
 
     def _open(self) -> None:
         self.path = self.folder / layout.SHARD_PATTERN.format(self.index)
-        self.file = DirectWriter(self.path, self.syncer.submit)
+        if self.buffers is None:
+            self.buffers = make_buffers()
+        self.file = DirectWriter(self.path, self.syncer.submit, buffers=self.buffers)
         self.file.write(self._header(self.capacity))
 
     def _header(self, rows: int) -> bytes:

@@ -22,6 +22,7 @@ from typing import Any
 from mmcli.errors import CellError, UsageError
 from mmcli.io import ring, server
 from mmcli.io.ring import Place, Ring
+from mmcli.io.worker import start_worker
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves;
 # measured on 2 cores with 224 px JPEGs decoded to 64 px (benchmarks/preprocess_cutover.py,
@@ -65,6 +66,7 @@ def decode_jobs(
     workers: int = 1,
     chunk_size: int = 64,
     error: type[CellError] = CellError,
+    borrow: bool = False,
 ) -> Iterator[tuple[int, Any]]:
     """Run ``decoder(payload)`` for every job, in input order.
 
@@ -77,6 +79,11 @@ def decode_jobs(
     A worker process that dies (e.g. killed by the OS) raises
     ``concurrent.futures.process.BrokenProcessPool``; closing the returned iterator ends the
     pool at once.
+
+    ``borrow``: the arrays may be views of the ring's shared memory rather than copies (no
+    copy of each array in this process), valid only until ``chunk_size`` further results
+    have been taken: for a consumer that copies each array out (or drops it) before then,
+    as preprocess does into its shards.
 
     Returns:
         An iterator of ``(index, value or error)``, one per job, in input order; a fault is
@@ -92,7 +99,7 @@ def decode_jobs(
     chunks = _chunks(jobs, chunk_size)
     if workers <= 1:
         return _number((decode_chunk(chunk) for chunk in chunks), error)
-    return _number(_in_pool(chunks, workers), error)
+    return _number(_in_pool(chunks, workers, borrow), error)
 
 
 def _chunks(jobs: Iterable, size: int) -> Iterator[list]:
@@ -101,18 +108,22 @@ def _chunks(jobs: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
+def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iterator[list]:
     """Yield each chunk's results, in order, keeping ``2 * workers`` chunks in flight; their
     arrays come through a shared-memory :class:`~mmcli.io.ring.Ring` once the first results
-    tell the arrays' size (the first chunks' arrays come pickled)."""
+    tell the arrays' size (the first chunks' arrays come pickled). ``borrow``: a chunk's
+    arrays are views of its slot, freed when the chunk after the next is asked for (one more
+    slot: the chunk before the one in use may still have a row being put together)."""
     first = next(chunks, None)
     if first is None:
         return
     context = server.pool_context(first)
     ring: Ring | None = None
+    lent: collections.deque = collections.deque()  # slots of chunks yielded, borrowing
     with server.using_server(context.get_start_method() == "forkserver"):
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                      initializer=ignore_interrupts)
+                                                      initializer=start_worker,
+                                                      initargs=(os.getpid(),))
         try:
             planned = _plan_while_starting(pool, workers, first, chunks)
             pending: collections.deque = collections.deque()
@@ -122,29 +133,23 @@ def _in_pool(chunks: Iterator[list], workers: int) -> Iterator[list]:
                 pending.append((pool.submit(decode_packed, chunk, place), place))
                 if len(pending) >= 2 * workers:
                     future, place = pending.popleft()
-                    results = _received(future.result(), place, ring)
+                    results = _received(future.result(), place, ring, borrow)
                     if not sized:
-                        ring = Ring.for_arrays(results, 2 * workers, len(first))
+                        ring = Ring.for_arrays(results, 2 * workers + borrow, len(first))
                         sized = ring is not None or any(not isinstance(r, tuple)
                                                         for r in results)
                     yield results
+                    if borrow:
+                        _return_lent(lent, place, ring)
             while pending:
                 future, place = pending.popleft()
-                yield _received(future.result(), place, ring)
+                yield _received(future.result(), place, ring, borrow)
+                if borrow:
+                    _return_lent(lent, place, ring)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if ring is not None:
                 ring.close()
-
-
-def ignore_interrupts() -> None:
-    """In a worker, first: ignore SIGINT. Ctrl-C reaches the terminal's whole process group,
-    workers included; the main process handles it (the pool shut down, ``mmcli:
-    interrupted``), while a worker interrupted waiting for its next chunk printed a
-    traceback of its own."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # Chunks planned at most while the workers start (their jobs are small: a decoder and a path)
@@ -173,12 +178,23 @@ def _start_workers(pool: Any, workers: int) -> None:
             pool.submit(int)
 
 
-def _received(chunk: Packed | list, place: Place | None, ring: Ring | None) -> list:
-    """A chunk's results as a worker sent them: from the ring, from a packed block, or as
-    they are."""
+def _received(chunk: Packed | list, place: Place | None, ring: Ring | None,
+              borrow: bool = False) -> list:
+    """A chunk's results as a worker sent them: from the ring (views of its slot when
+    ``borrow``), from a packed block, or as they are."""
     if place is not None and ring is not None:
-        return ring.read(place, chunk)
+        return ring.read(place, chunk, copy=not borrow)
     return unpack(chunk)
+
+
+def _return_lent(lent: collections.deque, place: Place | None, ring: Ring | None) -> None:
+    """After a chunk was yielded and the next one is asked for: keep its slot lent (when it
+    was read borrowing) and free the one lent before it, whose rows are all done by now."""
+    if ring is None or place is None:
+        return
+    lent.append(place)
+    while len(lent) > 1:
+        ring.release(lent.popleft())
 
 
 def _number(results: Iterator[list], error: type[CellError]) -> Iterator[tuple[int, Any]]:

@@ -158,3 +158,30 @@ def test_sigterm_to_the_command_alone_cleans_up_like_ctrl_c(tmp_path):
     assert _left(helpers) == []
     if shm:
         assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()
+
+
+def test_a_command_killed_outright_leaves_no_pool_behind(tmp_path):
+    """``kill -9`` (or the kernel's out-of-memory killer) gives the main process no chance
+    to clean up: its workers exit on their own once it is gone, then the fork server and
+    the resource tracker, which unlinks the shared-memory ring."""
+    table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    shm = set(os.listdir("/dev/shm")) if Path("/dev/shm").is_dir() else set()
+    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                           "2", "--image-size", "8"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        helpers: list[int] = []
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            servers = _children(proc.pid)
+            helpers = servers + [w for s in servers for w in _children(s)]
+            if len(helpers) > len(servers) > 0:
+                break
+            time.sleep(0.005)
+        assert len(helpers) > 2, "the pool's workers never showed"
+        proc.kill()
+        proc.communicate(timeout=30)  # returns once no process holds stderr open
+    assert proc.returncode == -signal.SIGKILL
+    assert _left(helpers) == []
+    if shm:
+        assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()

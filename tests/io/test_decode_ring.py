@@ -59,8 +59,8 @@ def test_the_ring_gives_what_decoding_in_this_process_gives(monkeypatch, made):
     reads = []
     original = ring.Ring.read
     monkeypatch.setattr(ring.Ring, "read",
-                        lambda self, place, results: reads.append(1) or original(
-                            self, place, results))
+                        lambda self, place, results, copy=True: reads.append(copy) or original(
+                            self, place, results, copy))
     jobs = [(_decode, i) for i in range(80)]
     pooled = list(decode_jobs(iter(jobs), workers=2, chunk_size=3))
     alone = list(decode_jobs(iter(jobs), workers=1, chunk_size=3))
@@ -148,3 +148,27 @@ def test_a_chunk_of_one_shape_crosses_as_one_written_object(made):
     assert out[4].dtype == np.float32 and out[4].tolist() == [1.0] * 4
     assert out[5].tolist() == expected[5].tolist()
     assert _left(made) == []
+
+
+def _fill(payload):
+    return np.full((16,), payload, np.int32)
+
+
+def test_borrowed_arrays_stay_valid_for_a_chunk_of_further_results(made):
+    """With ``borrow`` the arrays are views of the ring's slots: each must keep its value
+    while ``chunk_size`` further results are taken (a row being put together), even when the
+    workers have time to decode the chunks after it; and they are read-only."""
+    import time
+
+    size = 4
+    window: list = []
+    results = decode_jobs(((_fill, i) for i in range(80)), workers=2, chunk_size=size,
+                          borrow=True)
+    for index, value in results:
+        window = [*window[-size:], (index, value)]
+        if index % size == 0:
+            time.sleep(0.03)  # the workers may fill every free slot meanwhile
+        assert [int(v[0]) for _, v in window] == [i for i, _ in window]
+        assert all((v == i).all() for i, v in window)
+    assert index == 79 and not value.flags.writeable
+    assert len(made) == 1 and _left(made) == []

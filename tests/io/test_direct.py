@@ -38,6 +38,26 @@ def test_the_file_holds_exactly_the_bytes_written(tmp_path, thread, block):
     assert path.read_bytes() == b"".join(pieces)
 
 
+def test_files_written_one_after_another_with_lent_buffers(tmp_path, thread):
+    """A caller writing many files lends the same two buffers to each (no new pages a file):
+    each file holds its own bytes (none of the previous file's left in a padded last block),
+    and the buffers stay open for the next file, also after a discarded one."""
+    buffers = direct.make_buffers(4 * ALIGN)
+    for n in range(3):
+        pieces = _pieces(10 + n)[: 12 - 3 * n]  # shorter each time
+        path = tmp_path / f"f{n}.bin"
+        writer = DirectWriter(path, thread, 4 * ALIGN, buffers=buffers)
+        for piece in pieces:
+            writer.write(piece)
+        writer.close()
+        assert path.read_bytes() == b"".join(pieces)
+        assert not any(buffer.closed for buffer in buffers)
+    DirectWriter(tmp_path / "dropped.bin", thread, 4 * ALIGN, buffers=buffers).discard()
+    assert not any(buffer.closed for buffer in buffers)
+    with pytest.raises(ValueError, match="two of"):
+        DirectWriter(tmp_path / "x.bin", thread, 8 * ALIGN, buffers=buffers)
+
+
 def _direct_io_works(folder) -> bool:
     if not hasattr(os, "O_DIRECT"):
         return False

@@ -342,7 +342,7 @@ def test_decode_images_keeps_at_most_two_chunks_per_worker_in_flight(tmp_path, m
     class CountingPool:
         """Runs tasks at once; counts submissions so the test can see the look-ahead."""
 
-        def __init__(self, max_workers, mp_context, initializer=None):
+        def __init__(self, max_workers, mp_context, initializer=None, initargs=()):
             self.submitted = 0
             pools.append(self)
 

@@ -102,3 +102,46 @@ def test_a_library_caller_holding_the_error_holds_no_shared_memory(tmp_path, poo
     assert caught.value is not None  # the traceback is still held here
     assert len(pooled) == 1 and not (SHM / pooled[0].lstrip("/")).exists()
     assert _no_children() == []
+
+
+@pytest.mark.skipif(not SHM.is_dir(), reason="no /dev/shm")
+def test_each_row_keeps_its_own_arrays_when_rows_span_chunks(runner, app, tmp_path, pooled):
+    """Preprocess borrows the pool's arrays straight from the shared-memory ring (no copy):
+    a slot must not be reused while a row built from it is still being written. Rows of an
+    image and a sound (two jobs, one missing now and then, so rows straddle the chunks),
+    every file different: each row's arrays must be its own files', as in one process."""
+    import soundfile
+
+    rows, rate = 300, 8000
+    with open(tmp_path / "data.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "image", "audio", "label"])
+        for i in range(rows):
+            Image.new("RGB", (8, 8), (i % 256, i // 256, 7)).save(tmp_path / f"i{i}.png")
+            sound = ""
+            if i % 7 != 3:
+                sound = f"a{i}.wav"
+                soundfile.write(tmp_path / sound, np.full(800, (i + 1) / 1000, np.float32),
+                                rate, subtype="FLOAT")
+            writer.writerow([f"r{i}", f"i{i}.png", sound, "odd" if i % 2 else "even"])
+    outputs = {}
+    for workers in ("2", "1"):
+        out = tmp_path / f"w{workers}"
+        result = runner.invoke(app, ["preprocess", str(tmp_path / "data.csv"), "--out",
+                                     str(out), "--image-size", "8", "--audio-rate", "8000",
+                                     "--audio-seconds", "0.1", "--workers", workers])
+        assert result.exit_code == 0, result.stderr
+        data = open_dataset(out)
+        every = range(len(data.examples))
+        outputs[workers] = (data.examples, data.values("image", every),
+                            data.values("audio", every))
+    (e2, i2, a2), (e1, i1, a1) = outputs["2"], outputs["1"]
+    pd.testing.assert_frame_equal(e2, e1)
+    assert np.array_equal(i2, i1) and np.array_equal(a2, a1)
+    assert len(e2) == rows
+    ids = e2["id"].str[1:].astype(int).to_numpy()
+    assert np.array_equal(i2[:, 0, 0, 0].astype(int) + 256 * i2[:, 0, 0, 1].astype(int), ids)
+    heard = e2["audio_present"].to_numpy()
+    assert np.array_equal(heard, ids % 7 != 3)
+    assert np.allclose(a2[heard, 0], (ids[heard] + 1) / 1000, atol=1e-4)
+    assert len(pooled) == 1 and not (SHM / pooled[0].lstrip("/")).exists()
