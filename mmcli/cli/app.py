@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from mmcli import __version__
 from mmcli.cli.coerce import install as install_plain_values
 from mmcli.cli.help_text import reflow
+from mmcli.cli.helptext import escape
 from mmcli.errors import EXIT_CODES
 
 # Every command, in the order of the help: the function ``<name>`` of ``mmcli/cli/<name>.py``
@@ -52,8 +53,6 @@ install_plain_values()  # plain option values without pydantic (mmcli.cli.coerce
 
 
 def _exit_table() -> str:
-    from rich.markup import escape
-
     return "\n".join(f"{code:>5}  {escape(meaning)}" for code, meaning in EXIT_CODES.items())
 
 
