@@ -27,10 +27,13 @@ def main() -> None:
     decode in a pool starts the pool's fork server first (:mod:`mmcli.cli.warm`). The
     process then ends without the interpreter's teardown
     (:func:`mmcli.cli.quick_exit.quick_exit`), once the warm start's server is reaped. The
-    garbage collector is off until the command runs (:mod:`mmcli.cli.collector`)."""
+    garbage collector is off until the command runs (:mod:`mmcli.cli.collector`), and the
+    code dataclasses generate comes from a cache (:mod:`mmcli.cli.codecache`)."""
+    from mmcli.cli.codecache import install
     from mmcli.cli.collector import pause
 
     pause()
+    install()
     from mmcli.cli.quick_exit import quick_exit
     from mmcli.cli.warm import warm
 
