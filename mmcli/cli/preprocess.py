@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from mmcli.cli import options as opt
-from mmcli.cli.check import report_check
 from mmcli.cli.errors import reports_errors
 from mmcli.cli.output import emit_json, message_console, render_prep_summary, row_progress
 
@@ -58,6 +57,8 @@ def preprocess(
             raise UsageError(f"{' and '.join(misplaced)} only {verb} with --check "
                              "(validate without writing)")
     if check:
+        from mmcli.cli.check import report_check  # here: its module only for --check
+
         report_check(table, flags, need_label=need_label,
                      max_reject_fraction=max_reject_fraction, quiet=quiet)
         return
