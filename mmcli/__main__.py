@@ -33,7 +33,7 @@ def main() -> None:
     from mmcli.cli.collector import pause
 
     pause()
-    install()
+    install(sys.argv[1] if len(sys.argv) > 1 else None)
     from mmcli.cli.quick_exit import quick_exit
     from mmcli.cli.warm import warm
 

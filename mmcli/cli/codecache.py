@@ -10,9 +10,11 @@ in front of those two modules' ``exec`` / ``eval``: a text seen before runs its 
 from the cache, loaded with ``marshal`` (0.0013 s); a new text is compiled as before and
 added when the process ends (:func:`save`, from ``atexit``).
 
-The cache is one file in mmcli's cache folder (``$MMCLI_CACHE_DIR``, else ``~/.cache/mmcli``,
-as :func:`mmcli.data.cache.cache_root`): ``startup/<cache tag>-<magic>.marshal``, so another
-Python or bytecode version never reads it. It is read only when it belongs to this user and
+The cache is a file per command in mmcli's cache folder (``$MMCLI_CACHE_DIR``, else
+``~/.cache/mmcli``, as :func:`mmcli.data.cache.cache_root`):
+``startup/<cache tag>-<magic>-<command>.marshal`` (``other`` for ``--help``, a typo ...), so
+a run loads only what its command needs (``train``'s TensorFlow brings 460 more texts) and
+another Python or bytecode version never reads it. It is read only when it belongs to this user and
 nobody else may write it (it holds code), replaced atomically (a temporary sibling, then a
 rename), started afresh past ``MAX_ENTRIES`` texts (old mmcli versions' classes), and any
 problem reading or writing it is ignored: the code is then compiled as without the cache.
@@ -40,23 +42,29 @@ MAX_ENTRIES = 2000  # texts kept; past that the file keeps only the last run's
 _CODE: dict[str, Any] = {}  # text -> code object, as loaded
 _USED: dict[str, Any] = {}  # what this run ran (loaded or compiled)
 _NEW: list[str] = []  # texts compiled by this run
+OTHER = "other"  # the cache of a run without a command (--help, --version)
+_COMMAND = [OTHER]  # whose cache this run loaded (install) and writes (save)
 
 
-def cache_file() -> Path:
-    """Where the cache of this Python is."""
+def cache_file(command: str = OTHER) -> Path:
+    """Where the cache of ``command`` (a name of ``mmcli.cli.app.COMMANDS``, or ``other``)
+    is, for this Python."""
     given = os.environ.get(CACHE_ENV)
     root = Path(given) if given else Path.home() / ".cache" / "mmcli"
     tag = f"{sys.implementation.cache_tag}-{importlib.util.MAGIC_NUMBER.hex()}"
-    return root / "startup" / f"{tag}.marshal"
+    return root / "startup" / f"{tag}-{command}.marshal"
 
 
-def install() -> bool:
-    """Load the cache and route ``dataclasses``' ``exec`` and ``collections``' ``eval``
-    through it; :func:`save` runs at exit. Returns False (nothing changed) when turned off.
-    Never raises."""
+def install(command: str | None = None) -> bool:
+    """Load the cache of ``command`` (the first argument of ``mmcli``) and route
+    ``dataclasses``' ``exec`` and ``collections``' ``eval`` through it; :func:`save` runs
+    at exit. Returns False (nothing changed) when turned off. Never raises."""
     if os.environ.get(SWITCH_ENV) == "0" or "exec" in vars(dataclasses):
         return False
-    _CODE.update(_load(cache_file()))
+    plain = command is not None and command.isascii() and command.isalpha() and \
+        command.islower() and len(command) <= 20
+    _COMMAND[0] = command if plain else OTHER  # a file written only for a real one (save)
+    _CODE.update(_load(cache_file(_COMMAND[0])))
     dataclasses.exec = _cached("exec")  # type: ignore[attr-defined]
     collections.eval = _cached("eval")  # type: ignore[attr-defined]
     atexit.register(save)
@@ -97,10 +105,15 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def save() -> None:
-    """Write the cache when this run compiled texts it did not hold. Never raises."""
+    """Write the cache of the command run when this run compiled texts it did not hold (a
+    typo of a command writes none). Never raises."""
     if not _NEW:
         return
-    path = cache_file()
+    command = _COMMAND[0]
+    app = sys.modules.get("mmcli.cli.app")  # imported by now in any run that got that far
+    if command != OTHER and command not in getattr(app, "COMMANDS", ()):
+        return  # a typo: no file of its own
+    path = cache_file(command)
     kept = dict(_CODE) if len(_CODE) <= MAX_ENTRIES else dict(_USED)
     _NEW.clear()
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")

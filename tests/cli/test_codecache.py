@@ -45,11 +45,11 @@ def _classes(cache: Path, **extra: str) -> list:
     return json.loads(done.stdout)
 
 
-def _file(cache: Path) -> Path:
+def _file(cache: Path, command: str = "other") -> Path:
     env = _env(cache)
     done = subprocess.run([sys.executable, "-c", "from mmcli.cli import codecache; "
-                           "print(codecache.cache_file())"], capture_output=True, text=True,
-                          env=env, check=True)
+                           f"print(codecache.cache_file({command!r}))"], capture_output=True,
+                          text=True, env=env, check=True)
     return Path(done.stdout.strip())
 
 
@@ -103,7 +103,13 @@ def test_preprocess_through_the_console_script_fills_the_cache(tmp_path):
     assert outs == [6, 6]
     assert (tmp_path / "o0" / "examples.parquet").read_bytes() == \
         (tmp_path / "o1" / "examples.parquet").read_bytes()
-    assert _file(cache).stat().st_size > 10_000
+    assert _file(cache, "preprocess").stat().st_size > 10_000
+    assert [p.name.rsplit("-", 1)[1] for p in (cache / "startup").iterdir()] == \
+        ["preprocess.marshal"]
+    done = subprocess.run([sys.executable, "-m", "mmcli", "preprocss", str(table)],
+                          capture_output=True, text=True, env=_env(cache), check=False)
+    assert done.returncode == 2 and done.stderr.startswith("mmcli: error: No such command")
+    assert len(list((cache / "startup").iterdir())) == 1  # a typo writes no cache
 
 
 def test_the_cache_folder_is_the_prepared_data_caches(monkeypatch, tmp_path):
