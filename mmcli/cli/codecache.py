@@ -64,7 +64,11 @@ def install(command: str | None = None) -> bool:
     plain = command is not None and command.isascii() and command.isalpha() and \
         command.islower() and len(command) <= 20
     _COMMAND[0] = command if plain else OTHER  # a file written only for a real one (save)
-    _CODE.update(_load(cache_file(_COMMAND[0])))
+    try:
+        path = cache_file(_COMMAND[0])
+    except RuntimeError:  # no home folder to put it in
+        return False
+    _CODE.update(_load(path))
     dataclasses.exec = _cached("exec")  # type: ignore[attr-defined]
     collections.eval = _cached("eval")  # type: ignore[attr-defined]
     atexit.register(save)
@@ -113,7 +117,7 @@ def save() -> None:
     app = sys.modules.get("mmcli.cli.app")  # imported by now in any run that got that far
     if command != OTHER and command not in getattr(app, "COMMANDS", ()):
         return  # a typo: no file of its own
-    path = cache_file(command)
+    path = cache_file(command)  # found by install: no RuntimeError
     kept = dict(_CODE) if len(_CODE) <= MAX_ENTRIES else dict(_USED)
     _NEW.clear()
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
