@@ -26,7 +26,11 @@ def main() -> None:
     """Console-script entry point: run the ``mmcli`` command. A preprocess that will likely
     decode in a pool starts the pool's fork server first (:mod:`mmcli.cli.warm`). The
     process then ends without the interpreter's teardown
-    (:func:`mmcli.cli.quick_exit.quick_exit`), once the warm start's server is reaped."""
+    (:func:`mmcli.cli.quick_exit.quick_exit`), once the warm start's server is reaped. The
+    garbage collector is off until the command runs (:mod:`mmcli.cli.collector`)."""
+    from mmcli.cli.collector import pause
+
+    pause()
     from mmcli.cli.quick_exit import quick_exit
     from mmcli.cli.warm import warm
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mmcli.cli import options as opt
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_progress
+from mmcli.cli.output import emit_json, message_console, render_prep_summary, row_progress
 
 
 @reports_errors
@@ -56,7 +56,7 @@ def report_check(
 
     limit = 0.0 if max_reject_fraction is None else max_reject_fraction
     config = flags.config()
-    console = make_console(quiet)
+    console = message_console(quiet)
     progress, on_start, on_row = row_progress(console, "checking")
     with progress:
         report = check_table(table, config, fmt=flags.input_format, need_label=need_label,

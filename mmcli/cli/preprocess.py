@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from mmcli.cli import options as opt
-from mmcli.cli.check import report_check
 from mmcli.cli.errors import reports_errors
-from mmcli.cli.output import emit_json, make_console, render_prep_summary, row_progress
+from mmcli.cli.output import emit_json, message_console, render_prep_summary, row_progress
 
 
 @reports_errors
@@ -58,13 +57,15 @@ def preprocess(
             raise UsageError(f"{' and '.join(misplaced)} only {verb} with --check "
                              "(validate without writing)")
     if check:
+        from mmcli.cli.check import report_check  # here: its module only for --check
+
         report_check(table, flags, need_label=need_label,
                      max_reject_fraction=max_reject_fraction, quiet=quiet)
         return
     from mmcli.api.prepare import prepare
 
     config = flags.config()
-    console = make_console(quiet)
+    console = message_console(quiet)
     progress, on_start, on_row = row_progress(console, "preprocessing")
     with progress:
         schema = prepare(table, config, out, force=force, fmt=flags.input_format,
