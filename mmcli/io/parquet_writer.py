@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyarrow import _parquet
+
+try:  # private: a pyarrow without it (or with another signature) gets pyarrow.parquet's
+    from pyarrow import _parquet
+except ImportError:
+    _parquet = None
 
 # What pyarrow.parquet.ParquetWriter passes where the Cython writer's default differs
 # (pyarrow/parquet/core.py, ParquetWriter.__init__)
@@ -37,7 +41,16 @@ class ParquetFile:
 
     def __init__(self, path: Path | str, schema: pa.Schema):
         self.schema = schema
-        self._writer = _parquet.ParquetWriter(str(path), schema, **DEFAULTS)
+        self._writer = None
+        if _parquet is not None:
+            try:
+                self._writer = _parquet.ParquetWriter(str(path), schema, **DEFAULTS)
+            except (TypeError, AttributeError):  # another pyarrow's private signature
+                self._writer = None
+        if self._writer is None:  # the public writer: the same file, more imports
+            import pyarrow.parquet as pq
+
+            self._writer = pq.ParquetWriter(path, schema)
         self._open = True
 
     def write_table(self, table: pa.Table) -> None:
@@ -48,7 +61,7 @@ class ParquetFile:
         """
         if not table.schema.equals(self.schema, check_metadata=False):
             raise ValueError(f"table schema {table.schema} is not the file's {self.schema}")
-        self._writer.write_table(table, row_group_size=None)
+        self._writer.write_table(table, row_group_size=None)  # both writers take it
 
     def close(self) -> None:
         """Write the footer and close the file (once)."""

@@ -19,7 +19,21 @@ def _batches() -> list[pa.Table]:
     return [records_table(records[i:i + 1000], SCHEMA) for i in range(0, len(records), 1000)]
 
 
-def test_same_bytes_as_pyarrow_parquet(tmp_path):
+class _Changed:
+    """A pyarrow whose private writer takes other arguments."""
+
+    @staticmethod
+    def ParquetWriter(*args, **kwargs):  # noqa: N802 - pyarrow's name
+        raise TypeError("__init__() got an unexpected keyword argument 'version'")
+
+
+@pytest.mark.parametrize("private", ["as is", "absent", "changed"])
+def test_same_bytes_as_pyarrow_parquet(tmp_path, monkeypatch, private):
+    """Through pyarrow's Cython writer, or (another pyarrow without it, or where it takes
+    other arguments) its public one."""
+    if private != "as is":
+        monkeypatch.setattr("mmcli.io.parquet_writer._parquet",
+                            None if private == "absent" else _Changed)
     with pq.ParquetWriter(tmp_path / "theirs.parquet", SCHEMA) as theirs, \
             ParquetFile(tmp_path / "ours.parquet", SCHEMA) as ours:
         for batch in _batches():
