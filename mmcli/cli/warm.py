@@ -53,7 +53,8 @@ def warm(argv: Sequence[str]) -> Iterator[None]:
     from mmcli.io.server import reaping_later, warm_start
 
     modules = guess(argv)
-    with reaping_later(), (warm_start(modules) if modules else contextlib.nullcontext()):
+    with reaping_later(), (warm_start(modules, fork=True) if modules
+                                else contextlib.nullcontext()):
         yield
 
 

@@ -85,13 +85,16 @@ def start_server(modules: Iterable[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def warm_start(modules: Iterable[str]) -> Iterator[None]:
+def warm_start(modules: Iterable[str], fork: bool = False) -> Iterator[None]:
     """Start the fork server at once, on a guess that a decoding pool will come
     (:mod:`mmcli.cli.warm`: ``mmcli preprocess`` of a large table), importing ``modules`` (the
     decoders' modules) while this process imports the CLI and reads the table: 0.1-0.2 s
     earlier than :func:`start_server` can. Its count is held until :func:`start_server` takes
     it over or :func:`release_warm` drops it (no pool after all), at the latest when the
-    block ends; the last user stops the server, so a wrong guess leaves no process behind."""
+    block ends; the last user stops the server, so a wrong guess leaves no process behind.
+    ``fork``: the server and the resource tracker are forks of this process, not new
+    interpreters (:mod:`mmcli.io.forked`; for a process at its very start: the console
+    script)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         yield
         return
@@ -100,7 +103,7 @@ def warm_start(modules: Iterable[str]) -> Iterator[None]:
         _POOLS[0] += 1
         alone = _POOLS[0] == 1 and _HELD[0] is None
         if alone:
-            _ensure_running(preload)
+            _ensure_running(preload, fork=fork)
         hold = _Hold(preload if alone else frozenset(), guess=True)
         if _HELD[0] is None:
             _HELD[0] = hold
@@ -151,15 +154,24 @@ def _release(hold: _Hold) -> None:
             _stop_forkserver()
 
 
-def _ensure_running(modules: Iterable[str]) -> None:
+def _ensure_running(modules: Iterable[str], fork: bool = False) -> None:
     """Start the fork server, importing ``modules``, with SIGINT blocked from its start (the
     mask is inherited through its exec; here it is only deferred). CPython's server ignores
     SIGINT only once its imports are done: a Ctrl-C, which reaches the terminal's whole
     process group, printed the server's traceback when it came during them (the first
     0.3 s of a preprocess since the warm start). Its workers inherit the mask. The same
-    technique as CPython's resource tracker (``multiprocessing/resource_tracker.py``)."""
+    technique as CPython's resource tracker (``multiprocessing/resource_tracker.py``).
+    ``fork`` (the console script's warm start, this process still small and
+    single-threaded): the server and the resource tracker are forks of this process
+    (:mod:`mmcli.io.forked`) where possible, not new interpreters."""
     import signal
     from multiprocessing import forkserver, resource_tracker
+
+    if fork:
+        from mmcli.io import forked
+
+        if forked.start(modules):
+            return
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(sorted(modules))
     resource_tracker.ensure_running()  # first: its own start unblocks SIGINT when done

@@ -33,10 +33,20 @@ def recording(self):
     fresh = self._forkserver_pid is None
     ensure_running(self)
     if fresh:
-        starts.append({"typer": "typer" in sys.modules, "pid": self._forkserver_pid})
+        starts.append({"typer": "typer" in sys.modules, "pid": self._forkserver_pid,
+                       "forked": False})
 
 forkserver.ForkServer.ensure_running = recording
 forkserver.ensure_running = lambda: recording(forkserver._forkserver)
+from mmcli.io import forked  # the console script's warm start forks the server instead
+fork_server = forked._fork_server
+
+def forking(server, preload):
+    fork_server(server, preload)
+    starts.append({"typer": "typer" in sys.modules, "pid": server._forkserver_pid,
+                   "forked": True})
+
+forked._fork_server = forking
 ring_init = ring.Ring.__init__
 
 def made(self, *args):
@@ -86,6 +96,7 @@ def test_a_large_table_starts_the_fork_server_before_the_cli_is_imported(tmp_pat
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["kept"] == IN_PROCESS_BELOW + 200
     assert [start["typer"] for start in probe["starts"]] == [False]  # once, before Typer
+    assert [start["forked"] for start in probe["starts"]] == [True]  # no new interpreter
     assert not probe["running_at_end"] and probe["gone_at_end"] == [True]  # reaped
     assert probe["rings"] and not any(Path("/dev/shm", n.lstrip("/")).exists()
                                       for n in probe["rings"])
