@@ -193,7 +193,9 @@ def pool_context(chunk: list[tuple[Any, Any]]) -> Any:
     machine). A fork server imports them once (``set_forkserver_preload``: the decode module and
     the modules of the first chunk's decoders, a decoder's ``preload`` where it names the one
     doing its work) and forks each worker from itself.
-    This process is never forked: it has threads (the shard syncer) and pandas/pyarrow state.
+    Workers are never forked from this process itself: it has threads (the shard syncer) and
+    pandas/pyarrow state by then (only the warm start forks it, at the process start, into
+    the fork server: :mod:`mmcli.io.forked`).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
