@@ -19,7 +19,30 @@ class Terminated(SystemExit):
 def _terminated(signum: int, frame: object) -> None:
     from mmcli.errors import EXIT_TERMINATED
 
+    _stopping()
     raise Terminated(EXIT_TERMINATED)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C: ``KeyboardInterrupt``, as Python's own handler, once (see :func:`_stopping`)."""
+    _stopping()
+    raise KeyboardInterrupt
+
+
+def _stopping() -> None:
+    """The command is stopping and cleaning up: a second Ctrl-C or SIGTERM (a hurried user,
+    ``timeout -s INT``, which signals the command and then its group) raised inside that
+    cleanup broke it off half-way: the pool's shutdown, a generator's or finalizer's
+    "Exception ignored" traceback on stderr, the shared memory left to the resource tracker.
+    From now on they are ignored (``kill -9`` still ends the process at once)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) in (_interrupted, _terminated):
+            signal.signal(signum, _ignored)
+
+
+def _ignored(signum: int, frame: object) -> None:
+    """A handler that does nothing (not ``SIG_IGN``, which a program started later would
+    inherit)."""
 
 
 def main() -> None:
@@ -37,6 +60,8 @@ def main() -> None:
     code: object = 0
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup)
+        signal.signal(signal.SIGINT, _interrupted)
     try:
         with warm(sys.argv[1:]):
             from mmcli.cli.app import main as run

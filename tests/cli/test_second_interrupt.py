@@ -1,0 +1,52 @@
+"""A second Ctrl-C (or ``timeout -s INT``, which signals the command and then its whole
+group) while a preprocess is already cleaning up after the first: still one line, exit
+130, no traceback, and the shared-memory ring unlinked by the command itself (not left to
+the resource tracker, which warned about it on stderr)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mmcli.io.decode import IN_PROCESS_BELOW
+from tests.cli.tables import png_table
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir() or not Path("/dev/shm").is_dir(),
+                                reason="needs /proc and /dev/shm (Linux)")
+
+MMCLI = [sys.executable, "-m", "mmcli"]
+
+
+def _maps_ring(pid: int) -> bool:
+    """Whether process ``pid`` has a shared-memory block mapped (the pool's ring)."""
+    try:
+        return "/dev/shm/psm_" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def test_a_second_ctrl_c_during_the_cleanup_is_still_one_line(tmp_path):
+    table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    shm = set(os.listdir("/dev/shm"))
+    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                           "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 60
+        while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _maps_ring(proc.pid), "the pool's ring never showed"
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.005)  # the first one is being handled: the pool shutting down
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)  # (orphans kept stderr open)
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["mmcli: interrupted"] and stdout == ""
+    assert not out.exists()
+    assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()
