@@ -50,3 +50,25 @@ def test_a_second_ctrl_c_during_the_cleanup_is_still_one_line(tmp_path):
     assert stderr.splitlines() == ["mmcli: interrupted"] and stdout == ""
     assert not out.exists()
     assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()
+
+
+def test_kill_9_leaves_no_warning_of_the_resource_tracker_on_stderr(tmp_path):
+    """``kill -9`` of a preprocess whose resource tracker was forked at the start (a large
+    CSV): the tracker unlinks what the command left (the ring, the pool's semaphores)
+    without printing Python's "leaked ... objects" warnings into the user's terminal."""
+    table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
+    out = tmp_path / "prepared"
+    shm = set(os.listdir("/dev/shm"))
+    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                           "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 60
+        while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _maps_ring(proc.pid), "the pool's ring never showed"
+        time.sleep(0.05)
+        proc.kill()
+        stdout, stderr = proc.communicate(timeout=60)  # once the tracker has ended
+    assert proc.returncode == -signal.SIGKILL
+    assert stderr == "" and stdout == ""
+    assert {n for n in set(os.listdir("/dev/shm")) - shm if n.startswith("psm_")} == set()
