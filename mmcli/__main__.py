@@ -45,6 +45,25 @@ def _ignored(signum: int, frame: object) -> None:
     inherit)."""
 
 
+def _null_for_closed_streams() -> None:
+    """/dev/null for a standard stream closed when the process started (``>&-``, ``2>&-``):
+    Python leaves it None, so every write (and the final flush) raised AttributeError, and a
+    run that succeeded ended with exit 1 and a traceback. Its descriptor is taken too, or
+    the next file opened would get it (and a child its content as its stdout)."""
+    import os
+
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8",
+                                errors="backslashreplace" if fd == 2 else "strict",
+                                closefd=False))
+
+
 def main() -> None:
     """Console-script entry point: run the ``mmcli`` command. A preprocess that will likely
     decode in a pool starts the pool's fork server first (:mod:`mmcli.cli.warm`). The
@@ -54,6 +73,7 @@ def main() -> None:
     from mmcli.cli.collector import pause
 
     pause()
+    _null_for_closed_streams()
     from mmcli.cli.quick_exit import quick_exit
     from mmcli.cli.warm import warm
 
