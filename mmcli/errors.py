@@ -120,8 +120,10 @@ class ResourceError(MmcliError, OSError):
 def resource_error(exc: BaseException) -> ResourceError | None:
     """The :class:`ResourceError` behind ``exc`` (or its causes), if it is one.
 
-    A full disk or quota (``ENOSPC``, ``EDQUOT``) while writing, Python's ``MemoryError``
-    and TensorFlow's ``ResourceExhaustedError`` become one clear message; None otherwise.
+    A full disk or quota (``ENOSPC``, ``EDQUOT``) while writing, Python's ``MemoryError``,
+    TensorFlow's ``ResourceExhaustedError`` and a decoding pool whose worker was killed
+    (``BrokenProcessPool``: the out-of-memory killer picks the biggest process, often a
+    worker) become one clear message; None otherwise.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -138,6 +140,11 @@ def resource_error(exc: BaseException) -> ResourceError | None:
         if isinstance(current, MemoryError) or type(current).__name__ == "ResourceExhaustedError":
             return ResourceError(
                 "out of memory; try a smaller --batch-size or --image-size, or fewer --workers"
+            )
+        if type(current).__name__ == "BrokenProcessPool":  # concurrent.futures' (no import)
+            return ResourceError(
+                "a decoding worker process was killed (the system's out-of-memory killer, or "
+                "a signal); try fewer --workers or a smaller --image-size, and run again"
             )
         current = current.__cause__ or current.__context__
     return None

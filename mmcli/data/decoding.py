@@ -64,7 +64,9 @@ def started(rows: Iterable[T], imports: Sequence[str] = ()) -> Iterator[T]:
     the returned iterator closes ``rows``.
 
     Raises:
-        whatever pulling the first row raises (nothing is held then).
+        whatever pulling the first row raises, or a Ctrl-C while waiting for the imports
+        (``rows`` closed then: its pool ends now, not whenever it is garbage-collected,
+        where a second Ctrl-C during the pool's shutdown printed "Exception ignored").
     """
     thread = None
     if imports:
@@ -73,12 +75,20 @@ def started(rows: Iterable[T], imports: Sequence[str] = ()) -> Iterator[T]:
         thread.start()
     iterator = iter(rows)
     try:
-        for first in iterator:
-            return _chained(first, iterator)
-        return iter(())
-    finally:
-        if thread is not None:  # done, or nearly: the caller imports them next anyway
-            thread.join()
+        try:
+            first = next(iterator, _END)
+        finally:
+            if thread is not None:  # done, or nearly: the caller imports them next anyway
+                thread.join()
+    except BaseException:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+        raise
+    return iter(()) if first is _END else _chained(first, iterator)
+
+
+_END = object()  # started: no first row
 
 
 def _import(modules: Sequence[str]) -> None:

@@ -80,8 +80,7 @@ def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
 @contextmanager
 def _claimed(target: Path, force: bool) -> Iterator[Path]:
     """Hold ``target``'s lock, clear dead writers' leftovers, check ``force``, and yield the
-    temporary sibling to write."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary sibling to write (the lock makes ``target``'s folder, or says why it cannot)."""
     with output_lock(target):
         clean_stale(target)
         check_writable(target, force=force)

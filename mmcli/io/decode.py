@@ -21,7 +21,7 @@ from typing import Any
 
 from mmcli.errors import CellError, UsageError
 from mmcli.io import ring, server
-from mmcli.io.ring import Place, Ring
+from mmcli.io.ring import Place, Ring, interrupts_held
 from mmcli.io.worker import start_worker
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves;
@@ -135,7 +135,8 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
                     future, place = pending.popleft()
                     results = _received(future.result(), place, ring, borrow)
                     if not sized:
-                        ring = Ring.for_arrays(results, 2 * workers + borrow, len(first))
+                        with interrupts_held():  # never made and then lost
+                            ring = Ring.for_arrays(results, 2 * workers + borrow, len(first))
                         sized = ring is not None or any(not isinstance(r, tuple)
                                                         for r in results)
                     yield results
@@ -147,9 +148,12 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
                 if borrow:
                     _return_lent(lent, place, ring)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            if ring is not None:
-                ring.close()
+            try:  # a second Ctrl-C may come while the workers finish their chunks
+                pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                if ring is not None:
+                    with interrupts_held():
+                        ring.close()
 
 
 # Chunks planned at most while the workers start (their jobs are small: a decoder and a path)

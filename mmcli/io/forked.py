@@ -57,14 +57,16 @@ def start(modules: Iterable[str]) -> bool:
 
 
 def _fork_tracker(tracker: object) -> None:
-    """``ResourceTracker.ensure_running`` with a fork: the child reads the pipe."""
+    """``ResourceTracker.ensure_running`` with a fork: the child reads the pipe, and unlinks
+    what this process (killed outright) left without CPython's "leaked ... objects"
+    warnings, which came into the user's terminal after ``kill -9`` (4 lines)."""
     from multiprocessing import resource_tracker
 
     read, write = os.pipe()
     with _signals_blocked({signal.SIGINT, signal.SIGTERM}):  # as CPython's: until main()
         pid = os.fork()  # sets its handlers (ignored) and unblocks them
         if pid == 0:
-            _child(lambda: resource_tracker.main(read), keep={read})
+            _child(lambda: _quietly(resource_tracker.main, read), keep={read})
     os.close(read)
     tracker._fd, tracker._pid = write, pid
 
@@ -109,6 +111,14 @@ def _child(run, keep: Set[int]) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _quietly(run, *args: object) -> None:
+    """``run(*args)`` with its ``UserWarning``s unsaid (the resource tracker's)."""
+    import warnings
+
+    warnings.simplefilter("ignore", UserWarning)
+    run(*args)
 
 
 def _close_all_but(keep: Set[int]) -> None:

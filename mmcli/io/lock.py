@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mmcli.errors import OutputLockedError
+from mmcli.errors import OutputLockedError, UsageError
 
 _HELD: dict[Path, list[int]] = {}  # lock path -> [fd, depth], for re-entry in this process
 
@@ -36,6 +36,8 @@ def output_lock(target: Path) -> Iterator[Path]:
 
     Raises:
         OutputLockedError: another process holds it (the message names its pid).
+        UsageError: the lock (``target``'s folder) cannot be made there: under a file,
+            without permission, on a read-only file system ...
     """
     path = lock_path(Path(target)).absolute()
     held = _HELD.get(path)
@@ -46,8 +48,18 @@ def output_lock(target: Path) -> Iterator[Path]:
         finally:
             held[1] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(path, Path(target))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(path, Path(target))
+    except OutputLockedError:
+        raise
+    except OSError as exc:  # its folder cannot be made (under a file, in /proc ...)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # out of resources (exit 7)
+            raise
+        why = (f"{exc.filename} is a file, not a folder"
+               if exc.errno in (errno.EEXIST, errno.ENOTDIR) and exc.filename
+               else f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}")
+        raise UsageError(f"cannot write {target}: {why}; choose another --out") from None
     _HELD[path] = [fd, 1]
     try:
         yield path

@@ -12,13 +12,16 @@ slot, which stays taken until :meth:`Ring.release` (no copy of 64 KB a row for 1
 nor fresh pages for it). An array that does not fit travels pickled, as before.
 
 The ring is created and unlinked by this process (:meth:`Ring.close`, on every exit path
-of the pool); a process killed outright leaves it to multiprocessing's resource tracker,
-which unlinks what its processes registered.
+of the pool), with Ctrl-C and SIGTERM held back meanwhile (:func:`interrupts_held`); a
+process killed outright leaves it to multiprocessing's resource tracker, which unlinks what
+its processes registered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 ALIGN = 64  # item offsets stay aligned for every dtype
@@ -186,6 +189,40 @@ def write(place: Place, results: list) -> Written | list:
     for i in bare:
         del others[i]
     return Written(InRing(tuple(first[0]), first[1]), len(results), others)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Inside, SIGINT and SIGTERM are held back; their handlers run (raising
+    ``KeyboardInterrupt``, or the console script's ``Terminated``) once the block is done.
+
+    For making or unlinking a ring, and keeping it where its closer finds it: a Ctrl-C
+    between CPython's ``shm_open`` and its registration with the resource tracker left the
+    block in /dev/shm for good, and one just after it, or a second Ctrl-C during the pool's
+    shutdown, left it to the tracker, whose warnings (and a ``BufferError`` traceback of a
+    borrowed slot's unmapping) came on stderr. Only in the main thread (where Python runs
+    signal handlers), and only for handlers that are Python functions.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    held = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            held[signum] = handler
+            signal.signal(signum, lambda number, frame: came.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+        if came:
+            held[came[0]](came[0], None)
 
 
 def _unmapped_later() -> None:

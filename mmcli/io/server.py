@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -174,7 +175,13 @@ def _ensure_running(modules: Iterable[str], fork: bool = False) -> None:
             return
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(sorted(modules))
-    resource_tracker.ensure_running()  # first: its own start unblocks SIGINT when done
+    # first: its own start unblocks SIGINT when done; started with CPython's "leaked ...
+    # objects" warnings off (it unlinks them after a kill -9 all the same), as a forked one
+    sys.warnoptions.append(_TRACKER_QUIET)  # passed to the new interpreter as -W
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions.remove(_TRACKER_QUIET)
     mask = getattr(signal, "pthread_sigmask", None)
     if mask is not None:
         mask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -183,6 +190,9 @@ def _ensure_running(modules: Iterable[str], fork: bool = False) -> None:
     finally:
         if mask is not None:
             mask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+_TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
 def pool_context(chunk: list[tuple[Any, Any]]) -> Any:
