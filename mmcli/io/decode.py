@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mmcli.errors import CellError, UsageError
-from mmcli.io import ring, server
+from mmcli.io import pool_watch, ring, server
 from mmcli.io.ring import Place, Ring, interrupts_held
 from mmcli.io.worker import start_worker
 
@@ -133,7 +133,7 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
                 pending.append((pool.submit(decode_packed, chunk, place), place))
                 if len(pending) >= 2 * workers:
                     future, place = pending.popleft()
-                    results = _received(future.result(), place, ring, borrow)
+                    results = _received(pool_watch.result(future, pool), place, ring, borrow)
                     if not sized:
                         with interrupts_held():  # never made and then lost
                             ring = Ring.for_arrays(results, 2 * workers + borrow, len(first))
@@ -144,12 +144,12 @@ def _in_pool(chunks: Iterator[list], workers: int, borrow: bool = False) -> Iter
                         _return_lent(lent, place, ring)
             while pending:
                 future, place = pending.popleft()
-                yield _received(future.result(), place, ring, borrow)
+                yield _received(pool_watch.result(future, pool), place, ring, borrow)
                 if borrow:
                     _return_lent(lent, place, ring)
         finally:
             try:  # a second Ctrl-C may come while the workers finish their chunks
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool_watch.shut_down(pool)
             finally:
                 if ring is not None:
                     with interrupts_held():
