@@ -79,6 +79,21 @@ def _left(pids: list[int], seconds: float = 5.0) -> list[int]:
         time.sleep(0.05)
 
 
+def _pool_of(proc: subprocess.Popen) -> list[int]:
+    """The fork server(s) and decoding workers of a running preprocess, once its workers
+    show (within 60 s)."""
+    helpers: list[int] = []
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        servers = _children(proc.pid)
+        helpers = servers + [w for s in servers for w in _children(s)]
+        if len(helpers) > len(servers) > 0:
+            break
+        time.sleep(0.005)
+    assert len(helpers) > 2, "the pool's workers never showed"
+    return helpers
+
+
 def _ignores_sigint(pid: int) -> bool | None:
     """Whether SIGINT is ignored or blocked in the process ``pid`` (None: it is gone)."""
     try:
@@ -140,15 +155,7 @@ def test_sigterm_to_the_command_alone_cleans_up_like_ctrl_c(tmp_path):
     with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
                            "2", "--image-size", "8"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
-        helpers: list[int] = []
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            servers = _children(proc.pid)
-            helpers = servers + [w for s in servers for w in _children(s)]
-            if len(helpers) > len(servers) > 0:
-                break
-            time.sleep(0.005)
-        assert len(helpers) > 2, "the pool's workers never showed"
+        helpers = _pool_of(proc)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)  # (orphans kept stderr open)
     assert proc.returncode == 143
@@ -170,15 +177,7 @@ def test_a_command_killed_outright_leaves_no_pool_behind(tmp_path):
     with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
                            "2", "--image-size", "8"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as proc:
-        helpers: list[int] = []
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            servers = _children(proc.pid)
-            helpers = servers + [w for s in servers for w in _children(s)]
-            if len(helpers) > len(servers) > 0:
-                break
-            time.sleep(0.005)
-        assert len(helpers) > 2, "the pool's workers never showed"
+        helpers = _pool_of(proc)
         proc.kill()
         proc.communicate(timeout=30)  # returns once no process holds stderr open
     assert proc.returncode == -signal.SIGKILL

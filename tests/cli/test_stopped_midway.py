@@ -32,17 +32,27 @@ def _maps_ring(pid: int) -> bool:
         return False
 
 
+def _preprocess(table: Path, out: Path) -> subprocess.Popen:
+    """``mmcli preprocess TABLE --out OUT`` through the console script, in a pool of 2."""
+    return subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
+                             "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_ring(proc: subprocess.Popen) -> None:
+    """Wait (up to 60 s) until the running command has mapped its pool's ring."""
+    deadline = time.monotonic() + 60
+    while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert _maps_ring(proc.pid), "the pool's ring never showed"
+
+
 def test_a_second_ctrl_c_during_the_cleanup_is_still_one_line(tmp_path):
     table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
     out = tmp_path / "prepared"
     shm = set(os.listdir("/dev/shm"))
-    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
-                           "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        deadline = time.monotonic() + 60
-        while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert _maps_ring(proc.pid), "the pool's ring never showed"
+    with _preprocess(table, out) as proc:
+        _wait_for_ring(proc)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.005)  # the first one is being handled: the pool shutting down
         proc.send_signal(signal.SIGINT)
@@ -68,13 +78,8 @@ def test_kill_9_leaves_no_warning_of_the_resource_tracker_on_stderr(tmp_path, ki
         table = tmp_path / "data.parquet"
     out = tmp_path / "prepared"
     shm = set(os.listdir("/dev/shm"))
-    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
-                           "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        deadline = time.monotonic() + 60
-        while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert _maps_ring(proc.pid), "the pool's ring never showed"
+    with _preprocess(table, out) as proc:
+        _wait_for_ring(proc)
         time.sleep(0.05)
         proc.kill()
         stdout, stderr = proc.communicate(timeout=60)  # once the tracker has ended
@@ -99,12 +104,8 @@ def test_a_worker_killed_by_the_system_is_exit_7_and_one_line(tmp_path):
     (exit 7), one line naming what happened, not an internal error asking for a report."""
     table = png_table(tmp_path, 4 * IN_PROCESS_BELOW)
     out = tmp_path / "prepared"
-    with subprocess.Popen([*MMCLI, "preprocess", str(table), "--out", str(out), "--workers",
-                           "2", "--image-size", "48", "--quiet"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as proc:
-        deadline = time.monotonic() + 60
-        while not _maps_ring(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
+    with _preprocess(table, out) as proc:
+        _wait_for_ring(proc)
         workers = _workers(proc.pid)
         assert workers, "the pool's workers never showed"
         os.kill(workers[0], signal.SIGKILL)
