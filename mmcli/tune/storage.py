@@ -12,37 +12,72 @@ records the host and pid that runs it; when ``mmcli tune`` starts, a RUNNING tri
 host whose process is gone is marked FAILED and its parameters are queued again (Optuna's
 ``enqueue_trial``), so the next trial re-runs that point. Trials of live processes or other
 hosts are left alone.
+
+Two processes opening a new SQLite file at once both create Optuna's tables and stamp its
+schema version; one of them failed (``UNIQUE constraint failed: alembic_version``, 8 of 20
+pairs of ``mmcli tune`` started together). Opening is retried while the error is one of
+that race; any other error opening the database is a usage error naming ``--storage``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
+
+from mmcli.errors import UsageError
 
 HOST_ATTR, PID_ATTR, REQUEUED_ATTR = "mmcli_host", "mmcli_pid", "mmcli_requeued_from"
 JOURNAL_FILE = "study.log"
 SQLITE_TIMEOUT = 60  # seconds a SQLite writer waits for another's lock before failing
+OPEN_ATTEMPTS = 20  # tries at opening an RDB storage that another process is creating
 
 
 def open_storage(storage: str | None, out: Path) -> tuple[Any, str]:
     """The Optuna storage named by ``storage`` (default: the journal file in ``out``) and
     how to name it in the summary."""
-    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     if storage is not None and "://" in storage:
         if not storage.startswith("sqlite"):
-            return RDBStorage(storage), storage
+            return _open_rdb(storage, {}), storage
         # isolation_level None: pysqlite emits no BEGIN of its own; _begin_immediate does.
-        rdb = RDBStorage(storage, engine_kwargs={
+        rdb = _open_rdb(storage, {
             "connect_args": {"timeout": SQLITE_TIMEOUT, "isolation_level": None}})
         _begin_immediate(rdb.engine)
         return rdb, storage
     path = Path(storage) if storage is not None else out / JOURNAL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path))), str(path)
+
+
+def _open_rdb(url: str, engine_kwargs: dict):
+    """Optuna's ``RDBStorage`` on ``url``, retried while another process is creating the
+    same database's tables (see the module's docstring).
+
+    Raises:
+        UsageError: the database cannot be opened (no such folder, not a database, no
+            server), or the race did not settle after ``OPEN_ATTEMPTS`` tries.
+    """
+    from optuna.storages import RDBStorage
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    attempt = 1
+    while True:
+        try:
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (IntegrityError, OperationalError) as exc:
+            cause = str(getattr(exc, "orig", None) or exc)
+            racing = isinstance(exc, IntegrityError) or any(
+                words in cause for words in ("already exists", "locked"))
+            if not racing or attempt == OPEN_ATTEMPTS:
+                raise UsageError(f"--storage {url}: cannot open the study's database: "
+                                 f"{cause}") from exc
+        time.sleep(0.05 * attempt)
+        attempt += 1
 
 
 def _begin_immediate(engine) -> None:

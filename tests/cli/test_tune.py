@@ -138,9 +138,10 @@ def test_a_killed_search_resumes_and_two_processes_share_one_sqlite_study(prepar
             continue
         running = next((t for t in study.get_trials(states=(TrialState.RUNNING,))
                         if t.params), None)
-    os.kill(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert running is not None, process.stderr.read().decode()
+    assert running is not None, (process.returncode, process.stderr.read().decode())
 
     processes = [subprocess.Popen(_cli(*args, "--trials", "1"), env=_env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -43,3 +43,47 @@ def test_each_queued_trial_goes_to_one_process(tmp_path):
         assert process.exitcode == 0
     assert sorted(numbers) == list(range(QUEUED))  # every queued trial, each exactly once
     assert len(study.get_trials()) == QUEUED  # no process made a trial of its own
+
+
+def _open_at_once(urls: list[str], folder: str, barrier, queue) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for url in urls:
+        barrier.wait(timeout=120)
+        try:
+            storage, _ = open_storage(url, Path(folder))
+            optuna.create_study(study_name="shared", storage=storage, load_if_exists=True)
+        except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
+            queue.put(f"{type(exc).__name__}: {exc}")
+        else:
+            queue.put("ok")
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_open_it(tmp_path):
+    """Started together on a file that does not exist yet, every process opens the study.
+    Both created Optuna's tables and one failed on ``UNIQUE constraint failed:
+    alembic_version`` in 8 of 20 pairs before opening was retried."""
+    rounds, processes = 6, 3
+    urls = [f"sqlite:///{tmp_path / f'new{i}.db'}" for i in range(rounds)]
+    context = multiprocessing.get_context("spawn")
+    barrier, queue = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_open_at_once, args=(urls, str(tmp_path), barrier, queue))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    outcomes = [queue.get(timeout=120) for _ in range(rounds * processes)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert outcomes == ["ok"] * (rounds * processes)
+
+
+def test_a_storage_that_cannot_be_opened_is_a_usage_error(tmp_path, runner, app):
+    table = Path(__file__).resolve().parents[2] / "sample_data" / "data.csv"
+    space = tmp_path / "space.toml"
+    space.write_text('[model.fusion]\nchoices = ["gated", "concat"]\n', encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'no such folder' / 'tune.db'}"
+    result = runner.invoke(app, ["tune", str(table), "--out", str(tmp_path / "out"),
+                                 "--space", str(space), "--storage", url, "-q"])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"mmcli: error: --storage {url}: cannot open the study's database: "
+        "unable to open database file"]
