@@ -87,7 +87,7 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
     from mmcli.model.feed import dataset_inputs
 
     out = Path(out)
-    check_writable(out, force=force)
+    check_writable(out, force=force, folder=True)
     bundle = read_bundle(bundle_path)
     labels = list(bundle.labels)
     if options.target not in TARGETS and options.target not in labels:

@@ -149,7 +149,7 @@ def export_bundle(bundle: Bundle, fmt: str, out: Path | None, *, force: bool = F
     if out is None and fmt == "savedmodel":
         raise UsageError("--format savedmodel needs --out FOLDER")
     if out is not None:
-        check_writable(Path(out), force=force)
+        check_writable(Path(out), force=force, folder=True)
         return _export(bundle, fmt, Path(out), force, check_data, check_rows)
     with output_lock(bundle.folder):  # as train holds it while it writes the bundle
         return _export(bundle, fmt, None, force, check_data, check_rows)

@@ -87,7 +87,7 @@ def train(
                               on_warning=on_warning, strategy=strategy,
                               mixed_precision=mixed_precision, role=role,
                               engine_export=False, callbacks=callbacks)
-    check_writable(Path(out), force=force)
+    check_writable(Path(out), force=force, folder=True)
     checkpoints = Checkpoints(Path(out), resume=resume, force=force)  # locks out; <out>.ckpt
     return _train(data, config, Path(out), checkpoints, force=force, fmt=fmt, console=console,
                   command=command, on_warning=on_warning, strategy=strategy,

@@ -54,9 +54,9 @@ def evaluate(
     from mmcli.io.atomic import check_writable
 
     errors_format = _errors_format(errors) if errors is not None else None
-    for target in (report, errors, rejects):
+    for target, folder in ((report, True), (errors, False), (rejects, False)):
         if target is not None:
-            check_writable(target, force=force)
+            check_writable(target, force=force, folder=folder)
     console = make_console(quiet)
     evaluation = run_evaluation(bundle, data[0] if len(data) == 1 else data, split=split, fmt=flags.input_format,
                                 prep_overrides=dict(flags.prep), attribution=report is not None,

@@ -43,7 +43,7 @@ def explain(
     from mmcli.api.explain import explain as run
     from mmcli.io.atomic import check_writable
 
-    check_writable(out, force=force)
+    check_writable(out, force=force, folder=True)
     chosen = tuple(i for i in ids.split(",") if i.strip()) if ids is not None else None
     options = ExplainOptions(rows=rows, ids=chosen, target=target, seed=seed, steps=steps)
     summary = run(bundle, input, out, options, force=force, fmt=flags.input_format,

@@ -77,7 +77,7 @@ def predict(
         raise typer.BadParameter("choose one of auto, tf, lite, onnx", param_hint="--engine")
     for target in (out, rejects):
         if target is not None:
-            check_writable(target, force=force)
+            check_writable(target, force=force, folder=False)
     keep = [c.strip() for c in keep_columns.split(",") if c.strip()] if keep_columns else []
     loaded = read_bundle(bundle)
     console = make_console(quiet)

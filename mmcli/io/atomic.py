@@ -33,9 +33,22 @@ from mmcli.errors import OutputExistsError
 from mmcli.io.lock import output_lock
 
 
-def check_writable(target: Path, *, force: bool) -> None:
-    """Refuse early when ``target`` exists and ``force`` is not set."""
-    if target.exists() and not force:
+def check_writable(target: Path, *, force: bool, folder: bool | None = None) -> None:
+    """Refuse early when ``target`` exists and ``force`` is not set, or (``folder`` given)
+    when it is the other kind of path: ``--force`` replaces an output by one of its kind,
+    never a file by a folder or a folder by a file.
+
+    Raises:
+        OutputExistsError: as above (exit 2).
+    """
+    target = Path(target)
+    if not target.exists():
+        return
+    if folder is not None and target.is_dir() != folder:
+        found, wanted = ("a folder", "a file") if target.is_dir() else ("a file", "a folder")
+        raise OutputExistsError(f"{target} is {found}, and this output is {wanted}: not "
+                                "replaced, even with --force; remove it or choose another path")
+    if not force:
         raise OutputExistsError(f"{target} already exists; pass --force to replace it")
 
 
@@ -47,10 +60,10 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
     is left as it was.
 
     Raises:
-        OutputExistsError: ``target`` exists and ``force`` is false.
+        OutputExistsError: ``target`` exists and ``force`` is false, or is a file.
         OutputLockedError: another mmcli process is writing ``target``.
     """
-    with _claimed(Path(target), force) as tmp:
+    with _claimed(Path(target), force, folder=True) as tmp:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
@@ -65,8 +78,13 @@ def atomic_dir(target: Path, *, force: bool = False) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary file path that replaces ``target`` when the block succeeds."""
-    with _claimed(Path(target), force) as tmp:
+    """Yield a temporary file path that replaces ``target`` when the block succeeds.
+
+    Raises:
+        OutputExistsError: ``target`` exists and ``force`` is false, or is a folder.
+        OutputLockedError: another mmcli process is writing ``target``.
+    """
+    with _claimed(Path(target), force, folder=False) as tmp:
         try:
             yield tmp
             fsync_file(tmp)
@@ -78,12 +96,12 @@ def atomic_file(target: Path, *, force: bool = False) -> Iterator[Path]:
 
 
 @contextmanager
-def _claimed(target: Path, force: bool) -> Iterator[Path]:
+def _claimed(target: Path, force: bool, folder: bool) -> Iterator[Path]:
     """Hold ``target``'s lock, clear dead writers' leftovers, check ``force``, and yield the
     temporary sibling to write (the lock makes ``target``'s folder, or says why it cannot)."""
     with output_lock(target):
         clean_stale(target)
-        check_writable(target, force=force)
+        check_writable(target, force=force, folder=folder)
         yield temp_sibling(target)
 
 
