@@ -79,12 +79,12 @@ def run_evaluation(
     Raises:
         BundleError, DataError, UsageError.
     """
+    if split not in SPLIT_CHOICES:
+        raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")
+    bundle = read_bundle(bundle_path)  # hashes and signature checked before TensorFlow loads
     from mmcli.model.ablation import ablation
     from mmcli.model.inference import dataset_proba, input_reports
 
-    if split not in SPLIT_CHOICES:
-        raise UsageError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLIT_CHOICES)}")
-    bundle = read_bundle(bundle_path)
     task, labels = bundle.task, list(bundle.labels)
     prep = replace(bundle.config.prep, **(prep_overrides or {}))
     with tempfile.TemporaryDirectory(prefix="mmcli-") as work:

@@ -82,13 +82,13 @@ def explain(bundle_path: str | Path, data: str | Path, out: str | Path,
         DataError: unknown ``ids``; ``target="true"`` on a row without a label.
         BundleError: a bad bundle.
     """
+    out = Path(out)
+    check_writable(out, force=force, folder=True)
+    bundle = read_bundle(bundle_path)  # hashes and signature checked before TensorFlow loads
     from mmcli.model.explain.base import Context, Settings
     from mmcli.model.explain.forward import Forward
     from mmcli.model.feed import dataset_inputs
 
-    out = Path(out)
-    check_writable(out, force=force, folder=True)
-    bundle = read_bundle(bundle_path)
     labels = list(bundle.labels)
     if options.target not in TARGETS and options.target not in labels:
         raise UsageError(f"--target {options.target!r}: choose predicted, true or one of the "

@@ -199,6 +199,30 @@ def test_signature_is_checked_before_tensorflow_is_imported(bundle, tmp_path):
     assert "signature does not match" in message and loaded == "False False"
 
 
+@pytest.mark.parametrize("command", [
+    ["evaluate", "{bundle}", "{data}"], ["predict", "{bundle}", "{data}", "--engine", "tf"],
+    ["explain", "{bundle}", "{data}", "--out", "{tmp}/why"],
+    ["export", "{bundle}", "--format", "onnx"], ["serve", "{bundle}", "--port", "0"],
+])
+def test_commands_refuse_a_bad_signature_before_tensorflow(bundle, tmp_path, command):
+    """Every command that reads a bundle refuses a bad signature (exit 4) without having
+    imported TensorFlow or Keras first (evaluate imported them before reading the bundle)."""
+    sign_again(bundle, b"s3cret")
+    argv = [a.format(bundle=bundle, data=SAMPLE, tmp=tmp_path) for a in command]
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mmcli.cli.app import app\n"
+        f"r = CliRunner().invoke(app, {argv!r})\n"
+        "print(r.exit_code, 'signature does not match' in r.stderr, "
+        "'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    env = {**os.environ, "MMCLI_SIGNING_KEY": "guess"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT, check=True)
+    assert done.stdout.split() == ["4", "True", "False", "False"], done.stdout + done.stderr
+
+
 def test_train_signs_when_the_key_is_set(runner, app, tmp_path):
     out = tmp_path / "signed"
     env = {"MMCLI_SIGNING_KEY": "s3cret"}

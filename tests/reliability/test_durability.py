@@ -88,3 +88,21 @@ def test_preprocess_fsyncs_each_file_it_publishes(runner, app, tmp_path, events)
     synced = {Path(p).relative_to(tmp).as_posix() for p in before if p.startswith(f"{tmp}/")}
     assert written and written <= synced
     assert str(tmp_path) in after
+
+
+def test_each_checkpoint_is_fsynced_around_its_rename(tmp_path, events):
+    """The README's "checkpoints too": every epoch's checkpoint.npz is fsynced before the
+    rename that replaces the last one, and its folder after."""
+    import numpy as np
+
+    from mmcli.io.checkpoint import Checkpoints, Saved
+
+    with Checkpoints(tmp_path / "bundle") as checkpoints:
+        for epoch in (1, 2):
+            events.clear()
+            checkpoints.save(Saved({"epoch": epoch}, {"variables": [np.arange(3)]}))
+            target = checkpoints.folder / "checkpoint.npz"
+            before, after = split_at_publish(events, target)
+            assert any(Path(p).name.startswith(".checkpoint.npz") for p in before), events
+            assert str(checkpoints.folder) in after
+        assert checkpoints.load().epoch == 2
