@@ -14,6 +14,7 @@ from mmcli.data.coverage import lost_everywhere, refusal, sparse_columns
 from mmcli.data.dataset import WriteSummary, rows_per_shard, write_rows
 from mmcli.data.decoding import early_server
 from mmcli.data.inputs import Inputs, load_inputs
+from mmcli.data.labelmap import load_label_map, unused_entries
 from mmcli.data.roles import ignored_absent
 from mmcli.data.rows import iter_rows
 from mmcli.data.schema import Schema
@@ -129,6 +130,7 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
         split_counts=dict(sorted(summary.splits.items())),
         warnings=(*data_warnings(labels, roles.label),
                   *(merged_labels(table.column(roles.label)) if roles.label else ()),
+                  *map_warnings(table, roles.label, config),
                   *summary.coverage.warnings(
                       summary.kept, {m: roles.column(m) for m in roles.modalities},
                       config.max_missing_fraction),
@@ -137,6 +139,17 @@ def build_schema(inputs: Inputs, config: PrepConfig, summary: WriteSummary) -> S
                   *(inputs.join.warnings(config.max_missing_fraction) if inputs.join else ())),
         join=inputs.join.to_dict() if inputs.join is not None else None,
     )
+
+
+def map_warnings(table, label_column: str | None, config: PrepConfig) -> list[dict]:
+    """``--label-map`` entries that rename no label of ``table`` (a misspelt key is
+    otherwise silent)."""
+    if not (config.label_map and label_column):
+        return []
+    casefold = config.label_case == "fold"
+    mapping = load_label_map(config.label_map, casefold=casefold)
+    return unused_entries(table.column(label_column), mapping, config.label_map,
+                          casefold=casefold)
 
 
 def data_warnings(labels: list[str], label_column: str | None) -> list[str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from mmcli.data.clean import clean_label
+from mmcli.data.clean import clean_label, is_missing
 from mmcli.errors import DataError
 
 
@@ -46,6 +46,37 @@ def parse_pairs(
             raise DataError(f"{name}: {key!r} is mapped both to {mapping[key]!r} and {value!r}")
         mapping[key] = value
     return mapping
+
+
+UNUSED = "label_map_unused"  # the "kind" of the warning in JSON
+SHOWN = 5  # entries named in the message (all are in ``entries``)
+
+
+def unused_entries(cells: Iterable[object], mapping: Mapping[str, str], name: str, *,
+                   casefold: bool = False) -> list[dict]:
+    """The ``label_map_unused`` warning: entries of ``mapping`` that match no label cell.
+
+    Args:
+        cells: the label column's cells as read (None or NaN for a missing cell).
+        mapping: the cleaned map (:func:`load_label_map`).
+        name: the map's path, for the message.
+        casefold: ``--label-case fold`` (labels and keys compared case-folded).
+
+    Returns:
+        ``[]`` when every entry renames some label; else one object with ``kind``,
+        ``entries`` (the unused keys, sorted) and ``message`` (one line).
+    """
+    seen = {clean_label(cell, casefold=casefold) for cell in set(cells) if not is_missing(cell)}
+    unused = sorted(key for key in mapping if key not in seen)
+    if not unused:
+        return []
+    named = ", ".join(repr(key) for key in unused[:SHOWN])
+    more = f" and {len(unused) - SHOWN} more" if len(unused) > SHOWN else ""
+    hint = "" if casefold else " (keys match labels case-sensitively: --label-case fold " \
+        "ignores case)"
+    return [{"kind": UNUSED, "entries": unused,
+             "message": f"--label-map {name}: {len(unused)} of {len(mapping)} entries match "
+                        f"no label of the table, so rename nothing: {named}{more}{hint}"}]
 
 
 def _parse_json(text: str, name: str) -> list[tuple[object, object]]:
