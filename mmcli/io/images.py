@@ -152,10 +152,10 @@ def _to_array(img: Image.Image, path: Path, options: ImageOptions) -> np.ndarray
     """Check the header size, then decode, orient, flatten to RGB and resize."""
     width, height = img.size
     if width * height > options.max_pixels:
-        limit = f"more than max_pixels={options.max_pixels}"
+        limit = f"more than --max-pixels {options.max_pixels}"
         raise _error("too_large", path, f"{width}x{height} pixels is {limit}")
     if min(width, height) < options.min_side:
-        limit = f"smaller than min_side={options.min_side}"
+        limit = f"under --min-image-side {options.min_side} on a side"
         raise _error("too_small", path, f"{width}x{height} pixels is {limit}")
     img.draft("RGB", (options.size, options.size))  # JPEG only: decode at a reduced scale
     img.load()
