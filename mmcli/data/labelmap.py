@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from mmcli.data.clean import clean_label, is_missing
+from mmcli.data.clean import clean_label, distinct_cells, is_missing
 from mmcli.errors import DataError
 
 
@@ -66,7 +66,8 @@ def unused_entries(cells: Iterable[object], mapping: Mapping[str, str], name: st
         ``[]`` when every entry renames some label; else one object with ``kind``,
         ``entries`` (the unused keys, sorted) and ``message`` (one line).
     """
-    seen = {clean_label(cell, casefold=casefold) for cell in set(cells) if not is_missing(cell)}
+    seen = {clean_label(cell, casefold=casefold) for cell in distinct_cells(cells)
+            if not is_missing(cell)}
     unused = sorted(key for key in mapping if key not in seen)
     if not unused:
         return []

@@ -26,10 +26,10 @@ def merged_labels(cells: Iterable[object]) -> list[dict]:
         sorted) and ``message`` (one line naming the first few, with ``repr`` quoting).
         ``--label-case fold`` and ``--label-map`` merge on purpose and are not counted.
     """
-    from mmcli.data.clean import clean_label, is_missing, to_str
+    from mmcli.data.clean import clean_label, distinct_cells, is_missing, to_str
 
     spellings: dict[str, set[str]] = {}
-    for cell in set(cells):
+    for cell in distinct_cells(cells):
         if is_missing(cell):
             continue
         label = clean_label(cell)

@@ -234,9 +234,12 @@ def column_names(names: Sequence[object], table: str = "table") -> list[str]:
 
 def _verbatim(value: object) -> object:
     """A JSON or Parquet cell as its spelling where it has one: booleans ``true``/``false``
-    (as a CSV spells them); other values as parsed (JSON numbers are already their text)."""
+    (as a CSV spells them), a list or an object as JSON text (``["x", "y"]``, not Python's
+    ``['x', 'y']``); other values as parsed (JSON numbers are already their text)."""
     if value is True or value is False:
         return BOOLEANS[value]
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
     return value
 
 

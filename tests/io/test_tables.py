@@ -166,12 +166,12 @@ def test_jsonl_columns_are_the_union_of_every_lines_keys(tmp_path):
 
 def test_jsonl_cells_keep_the_spelling_a_person_reads(tmp_path):
     """Numbers are their text (never through a float), booleans true/false as a CSV spells
-    them, NA a value; only null or an absent key is missing."""
+    them, a list as JSON text, NA a value; only null or an absent key is missing."""
     path = tmp_path / "t.jsonl"
     path.write_text('{"id": 1450000000000000001, "score": 1.10, "ok": true, "tags": ["a"], '
                     '"text": null}\n{"id": 2, "ok": false, "text": "NA"}\n')
     whole = read_table(path).frame
-    assert cells(whole) == [["1450000000000000001", "1.10", "true", ["a"], None],
+    assert cells(whole) == [["1450000000000000001", "1.10", "true", '["a"]', None],
                             ["2", None, "false", None, "NA"]]
     assert_same(whole, chunked(path, 1))
 
