@@ -19,7 +19,7 @@ import math
 import numbers
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from mmcli.errors import UsageError
@@ -94,22 +94,6 @@ class TextOptions:
                 f"Unknown text option(s): {', '.join(unknown)}. Valid: {', '.join(sorted(known))}"
             )
         return cls(**data)
-
-
-def distinct_cells(cells: Iterable[object]) -> list[object]:
-    """The distinct cells of a column, in first-seen order; an unhashable cell (a JSON list
-    or object) is kept each time it occurs (``set(cells)`` would raise ``TypeError``)."""
-    seen: set = set()
-    found = []
-    for cell in cells:
-        try:
-            if cell in seen:
-                continue
-            seen.add(cell)
-        except TypeError:
-            pass
-        found.append(cell)
-    return found
 
 
 def is_missing(value: object) -> bool:

@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from mmcli.data.clean import clean_label, distinct_cells, is_missing
+from mmcli.data.clean import clean_label, is_missing
+from mmcli.data.spellings import distinct_cells
 from mmcli.errors import DataError
 
 

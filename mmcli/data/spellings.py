@@ -14,6 +14,22 @@ MERGED = "labels_merged"  # the "kind" of the warning in JSON
 SHOWN = 3  # classes named in the message (all are in ``classes``)
 
 
+def distinct_cells(cells: Iterable[object]) -> list[object]:
+    """The distinct cells of a column, in first-seen order; an unhashable cell (a JSON list
+    or object) is kept each time it occurs (``set(cells)`` would raise ``TypeError``)."""
+    seen: set = set()
+    found = []
+    for cell in cells:
+        try:
+            if cell in seen:
+                continue
+            seen.add(cell)
+        except TypeError:
+            pass
+        found.append(cell)
+    return found
+
+
 def merged_labels(cells: Iterable[object]) -> list[dict]:
     """The ``labels_merged`` warning of a label column, or nothing.
 
@@ -26,7 +42,7 @@ def merged_labels(cells: Iterable[object]) -> list[dict]:
         sorted) and ``message`` (one line naming the first few, with ``repr`` quoting).
         ``--label-case fold`` and ``--label-map`` merge on purpose and are not counted.
     """
-    from mmcli.data.clean import clean_label, distinct_cells, is_missing, to_str
+    from mmcli.data.clean import clean_label, is_missing, to_str
 
     spellings: dict[str, set[str]] = {}
     for cell in distinct_cells(cells):
